@@ -1,0 +1,47 @@
+// Evaluation of a model on text: perplexity and bits per byte, and the KL divergence of one model's
+// next-token distribution from a reference model's on the same tokens (the metric llama.cpp asks of
+// every new quantization format).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace qs {
+
+class Model;
+class JobContext;
+
+struct EvalOptions {
+  int64_t ctx = 0;         // window length in tokens, BOS included; 0: min(512, max positions)
+  int64_t stride = 0;      // window start advance; 0: ctx - 1 (non-overlapping scored tokens)
+  int64_t max_tokens = 0;  // budget of text tokens read from the start of the text; 0: all
+  int64_t batch = 8;       // windows per forward pass
+};
+
+struct PerplexityResult {
+  int64_t tokens = 0;        // tokens scored
+  int64_t bytes = 0;         // UTF-8 bytes of the scored tokens' text
+  int64_t windows = 0;
+  double nll = 0;            // mean negative log-likelihood per token, nats
+  double perplexity = 0;     // exp(nll)
+  double bits_per_byte = 0;  // total nll / ln 2 / bytes
+  double seconds = 0;
+};
+
+// Each window starts with BOS followed by ctx - 1 text tokens; in every window but the first only the
+// tokens not scored by an earlier window count, so each text token is scored exactly once.
+PerplexityResult perplexity_eval(const Model& model, const std::string& text, const EvalOptions& options,
+                                 JobContext* job = nullptr);
+
+struct KlResult {
+  int64_t tokens = 0;
+  double mean = 0, median = 0, p99 = 0, max = 0;  // KL(reference || model) per token, nats
+  double top1_agreement = 0;                      // fraction of tokens where both argmax agree
+  PerplexityResult model;
+  PerplexityResult reference;
+};
+
+// Both models must share the vocabulary; the text is tokenized with the reference's tokenizer.
+KlResult kl_eval(const Model& model, const Model& reference, const std::string& text,
+                 const EvalOptions& options, JobContext* job = nullptr);
+
+}  // namespace qs

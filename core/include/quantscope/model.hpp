@@ -1,0 +1,76 @@
+// A loaded Llama-family model: its configuration, its tensors and its tokenizer. The tensors live
+// inside core (LibTorch); front ends see names, shapes and float copies for plotting only.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "quantscope/device.hpp"
+#include "quantscope/dtype.hpp"
+#include "quantscope/model_config.hpp"
+
+namespace qs {
+
+class JobContext;
+class Tokenizer;
+struct ModelState;  // core-internal (LibTorch); see core/src/model_state.hpp
+
+// One linear layer, addressed by its Hugging Face name, e.g. "model.layers.3.mlp.down_proj".
+struct LinearLayer {
+  std::string name;   // without the ".weight" suffix
+  int64_t layer = -1;  // decoder block index; -1 for lm_head
+  std::string role;    // q_proj k_proj v_proj o_proj gate_proj up_proj down_proj lm_head
+  int64_t out_features = 0;
+  int64_t in_features = 0;
+  DType stored_dtype = DType::F32;
+  int64_t parameters() const { return out_features * in_features; }
+};
+
+struct LoadOptions {
+  // Tokenizer file. For an HF directory tokenizer.model inside it is used when this is empty; a
+  // llama2.c .bin needs it (or a tok*.model beside the .bin, taken when exactly one exists).
+  std::filesystem::path tokenizer;
+  Device device = Device::Cpu;
+  ComputeType compute = ComputeType::F32;
+};
+
+class Model {
+ public:
+  explicit Model(std::shared_ptr<ModelState> state);
+  ~Model();
+
+  const ModelConfig& config() const;
+  const std::filesystem::path& source() const;
+  std::string source_format() const;  // "hf" or "llama2c"
+  std::vector<LinearLayer> linear_layers() const;  // in forward order, lm_head last when untied
+  std::vector<std::string> tensor_names() const;   // every tensor, HF names
+  std::vector<int64_t> tensor_shape(const std::string& name) const;
+  int64_t parameter_count() const;
+  DType stored_dtype() const;     // the dtype of the linear weights in the source file
+  uint64_t stored_bytes() const;  // all tensors, as stored in the source
+  std::shared_ptr<const Tokenizer> tokenizer() const;  // may be null when none was found
+  Device device() const;
+  ComputeType compute() const;
+  // A float32 copy of a tensor (for statistics and plots). Throws Invalid for an unknown name.
+  std::vector<float> tensor_values(const std::string& name) const;
+
+  ModelState& state() { return *state_; }
+  const ModelState& state() const { return *state_; }
+
+ private:
+  std::shared_ptr<ModelState> state_;
+};
+
+// MODEL is an HF directory, a .safetensors file with config.json beside it, or a llama2.c .bin.
+std::shared_ptr<Model> model_load(const std::filesystem::path& path, const LoadOptions& options = {},
+                                  JobContext* job = nullptr);
+
+// Writes an HF directory (config.json, model.safetensors, tokenizer.model when known), atomically
+// per file. Refuses to write into the directory the model was loaded from. Weights are written in
+// `dtype` (F32, BF16 or F16).
+void model_save(const Model& model, const std::filesystem::path& dir, DType dtype = DType::F32,
+                JobContext* job = nullptr);
+
+}  // namespace qs

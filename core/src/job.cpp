@@ -1,0 +1,179 @@
+// Job and JobQueue: one worker thread, tagged requests, progress, cancellation, captured errors.
+#include "quantscope/job.hpp"
+
+#include <exception>
+
+#include "quantscope/error.hpp"
+
+namespace qs {
+
+const char* job_state_name(JobState state) {
+  switch (state) {
+    case JobState::Pending: return "pending";
+    case JobState::Running: return "running";
+    case JobState::Succeeded: return "succeeded";
+    case JobState::Failed: return "failed";
+    case JobState::Cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+void JobContext::progress(double fraction, const std::string& message) { job_.set_progress(fraction, message); }
+
+bool JobContext::cancelled() const {
+  std::lock_guard lock(job_.mutex_);
+  return job_.cancel_requested_;
+}
+
+void JobContext::check_cancelled() const {
+  if (cancelled()) throw Error(ErrorKind::Cancelled, job_.title() + ": cancelled");
+}
+
+Job::Job(std::string tag, std::string title, Work work, Listener listener)
+    : tag_(std::move(tag)), title_(std::move(title)), work_(std::move(work)), listener_(std::move(listener)) {}
+
+JobState Job::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+double Job::progress() const {
+  std::lock_guard lock(mutex_);
+  return progress_;
+}
+std::string Job::message() const {
+  std::lock_guard lock(mutex_);
+  return message_;
+}
+std::string Job::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+bool Job::finished() const {
+  std::lock_guard lock(mutex_);
+  return state_ == JobState::Succeeded || state_ == JobState::Failed || state_ == JobState::Cancelled;
+}
+
+void Job::cancel() {
+  bool was_pending;
+  {
+    std::lock_guard lock(mutex_);
+    cancel_requested_ = true;
+    was_pending = state_ == JobState::Pending;
+  }
+  // A job that never started finishes here; a running one stops at its next check_cancelled().
+  if (was_pending) finish(JobState::Cancelled, {});
+}
+
+void Job::wait() const {
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [&] {
+    return state_ == JobState::Succeeded || state_ == JobState::Failed || state_ == JobState::Cancelled;
+  });
+}
+
+void Job::execute() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != JobState::Pending) return;  // cancelled before it started
+    state_ = JobState::Running;
+  }
+  notify();
+  JobContext context(*this);
+  try {
+    work_(context);
+    finish(JobState::Succeeded, {});
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::Cancelled) finish(JobState::Cancelled, {});
+    else finish(JobState::Failed, e.what());
+  } catch (const std::exception& e) {
+    // LibTorch errors carry a multi-line backtrace; the first line is the message.
+    std::string text = e.what();
+    finish(JobState::Failed, text.substr(0, text.find('\n')));
+  } catch (...) {
+    finish(JobState::Failed, title_ + ": unknown error");
+  }
+}
+
+void Job::set_progress(double fraction, const std::string& message) {
+  {
+    std::lock_guard lock(mutex_);
+    progress_ = fraction;
+    if (!message.empty()) message_ = message;
+  }
+  notify();
+}
+
+void Job::finish(JobState state, std::string error) {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == JobState::Succeeded || state_ == JobState::Failed || state_ == JobState::Cancelled) return;
+    state_ = state;
+    error_ = std::move(error);
+    if (state == JobState::Succeeded) progress_ = 1.0;
+  }
+  done_.notify_all();
+  notify();
+}
+
+void Job::notify() const {
+  if (listener_) listener_(*this);
+}
+
+JobQueue::JobQueue() : worker_([this] { worker_loop(); }) {}
+
+JobQueue::~JobQueue() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& job : queue_) job->cancel();
+    queue_.clear();
+    if (running_) running_->cancel();
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
+std::shared_ptr<Job> JobQueue::submit(std::string tag, std::string title, Job::Work work, Job::Listener listener) {
+  auto job = std::make_shared<Job>(std::move(tag), std::move(title), std::move(work), std::move(listener));
+  std::shared_ptr<Job> replaced;
+  {
+    std::lock_guard lock(mutex_);
+    if (!job->tag().empty()) {
+      for (auto& pending : queue_) {
+        if (pending->tag() == job->tag()) {
+          replaced = pending;
+          pending = job;  // keeps the replaced request's place in the queue
+          break;
+        }
+      }
+    }
+    if (!replaced) queue_.push_back(job);
+  }
+  if (replaced) replaced->cancel();
+  wake_.notify_one();
+  return job;
+}
+
+size_t JobQueue::pending() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void JobQueue::worker_loop() {
+  for (;;) {
+    std::shared_ptr<Job> job;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = queue_.front();
+      queue_.pop_front();
+      running_ = job;
+    }
+    job->execute();
+    std::lock_guard lock(mutex_);
+    running_.reset();
+  }
+}
+
+}  // namespace qs

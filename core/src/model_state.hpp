@@ -1,0 +1,36 @@
+// The inside of a qs::Model: its tensors as LibTorch tensors. Core-internal; never included by the
+// public headers, the GUI or the CLI.
+#pragma once
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "quantscope/model.hpp"
+#include "quantscope/tokenizer.hpp"
+
+namespace qs {
+
+struct ModelState {
+  ModelConfig config;
+  std::filesystem::path source;
+  std::string source_format;  // "hf" or "llama2c"
+  DType stored_dtype = DType::F32;
+  uint64_t stored_bytes = 0;
+  std::shared_ptr<const Tokenizer> tokenizer;
+  Device device = Device::Cpu;
+  ComputeType compute = ComputeType::F32;
+  // Every tensor under its HF name ("model.layers.0.self_attn.q_proj.weight"), on `device`.
+  // Linear weights and embeddings are in the compute dtype; norm weights stay float32. For a tied
+  // model there is no "lm_head.weight": the head reads "model.embed_tokens.weight".
+  std::map<std::string, torch::Tensor> tensors;
+
+  const torch::Tensor& tensor(const std::string& name) const;  // throws Invalid when absent
+  torch::Dtype compute_dtype() const { return compute == ComputeType::BF16 ? torch::kBFloat16 : torch::kFloat32; }
+  torch::Device torch_device() const { return device == Device::Cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU); }
+};
+
+}  // namespace qs
