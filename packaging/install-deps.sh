@@ -8,7 +8,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libhdf5-dev nlohmann-json3-dev libgtest-dev
   libsentencepiece-dev sentencepiece
-  qt6-base-dev libqcustomplot-dev libgl-dev
+  qt6-base-dev libqt6svg6 libqcustomplot-dev libgl-dev
   xvfb xauth
 )
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "quantscope/device.hpp"
+#include "quantscope/dtype.hpp"
 #include "quantscope/model_config.hpp"
 
 namespace qs {
@@ -17,7 +18,8 @@ namespace qs {
 class JobContext;
 
 struct TrainConfig {
-  // Either start from a model (fine-tune) or from a fresh one of `shape`.
+  // Either start from a model (fine-tune) or from a fresh one of `shape` (vocab_size 0: the
+  // tokenizer's; BOS and EOS ids always come from the tokenizer).
   std::filesystem::path init_model;
   std::optional<ModelConfig> shape;
   std::filesystem::path tokenizer;  // required with `shape`; taken from the model otherwise
@@ -44,12 +46,16 @@ struct TrainConfig {
   ComputeType compute = ComputeType::F32;
   std::filesystem::path out_dir;
   bool resume = false;  // continue from out_dir/last when it exists
+  // Weights of out_dir/final (F32, BF16 or F16); checkpoints stay F32 so that resuming is exact.
+  DType final_dtype = DType::F32;
 };
 
 // Reads the JSON config (format in docs/train-config.md); relative paths resolve against the file's
 // folder. Unknown keys are errors naming the key.
 TrainConfig train_config_load(const std::filesystem::path& path);
 
+// Step 0 reports the held-out loss before training (only heldout_loss is set); later entries the
+// means over the steps since the previous entry.
 struct TrainLog {
   int64_t step = 0;
   double loss = 0;

@@ -1,0 +1,159 @@
+// `quantscope-cli eval MODEL --text FILE`: perplexity and bits per byte of a model on a text file and,
+// with --reference, the KL divergence of its next-token distributions from a reference model's.
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "command.hpp"
+#include "job_run.hpp"
+#include "json_print.hpp"
+#include "model_open.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/eval.hpp"
+#include "quantscope/model.hpp"
+#include "text_format.hpp"
+#include "text_table.hpp"
+
+namespace qs::cli {
+namespace {
+
+std::string text_file_read(const std::filesystem::path& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) throw Error(ErrorKind::Io, path.string() + ": is a directory, not a text file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open for reading");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(ErrorKind::Io, path.string() + ": read error");
+  return text.str();
+}
+
+nlohmann::ordered_json perplexity_json(const PerplexityResult& result) {
+  return {{"tokens", result.tokens},   {"bytes", result.bytes},       {"windows", result.windows},
+          {"nll", result.nll},         {"perplexity", result.perplexity}, {"bits_per_byte", result.bits_per_byte},
+          {"seconds", result.seconds}};
+}
+
+class EvalCommand : public Command {
+ public:
+  ArgSpec spec() const override {
+    ArgSpec spec("eval",
+                 "Measure a model's perplexity and bits per byte on a text file. Each window starts with BOS; "
+                 "every text token is scored once. With --reference, also the KL divergence KL(reference || "
+                 "model) per token and how often both models agree on the most likely next token.");
+    spec.positional({"MODEL", kModelHelp});
+    spec.option({.name = "text", .type = ArgType::Text, .value_name = "FILE", .help = "UTF-8 text to evaluate on",
+                 .required = true});
+    spec.option({.name = "ctx", .type = ArgType::Integer, .value_name = "N",
+                 .help = "window length in tokens, BOS included; absent: the smaller of 512 and the model's "
+                         "max positions",
+                 .min = 2});
+    spec.option({.name = "stride", .type = ArgType::Integer, .value_name = "N",
+                 .help = "how far each window starts after the previous one; absent: ctx - 1 (no overlap)",
+                 .min = 1});
+    spec.option({.name = "max-tokens", .type = ArgType::Integer, .value_name = "N",
+                 .help = "evaluate only the first N tokens of the text; absent: all", .min = 1});
+    spec.option({.name = "batch", .type = ArgType::Integer, .value_name = "N", .help = "windows per forward pass",
+                 .default_value = "8", .min = 1});
+    spec.option({.name = "reference", .type = ArgType::Text, .value_name = "MODEL",
+                 .help = "compare with this model (loaded in f32 on the same device, same --tokenizer)"});
+    model_options_declare(spec, true);
+    spec.option(json_option());
+    spec.example("eval demo --text heldout.txt");
+    spec.example("eval stories260K.bin --tokenizer tok512.model --text tinystories.txt --max-tokens 20000");
+    spec.example("eval demo --dtype bf16 --reference demo --text heldout.txt");
+    return spec;
+  }
+
+  int run(const Args& args) const override {
+    EvalOptions options;
+    if (args.has("ctx")) options.ctx = args.integer("ctx");
+    if (args.has("stride")) options.stride = args.integer("stride");
+    if (args.has("max-tokens")) options.max_tokens = args.integer("max-tokens");
+    options.batch = args.integer("batch");
+    if (options.ctx > 0 && options.stride >= options.ctx)
+      throw UsageError("--stride must be smaller than --ctx (" + std::to_string(options.ctx) + ")");
+    const std::filesystem::path text_path = args.text("text");
+    const std::string text = text_file_read(text_path);
+
+    JobRunner jobs;
+    const LoadOptions load = model_options_get(args);
+    const auto model = model_open(jobs, args.positional(0), load);
+    std::shared_ptr<Model> reference;
+    if (args.has("reference")) {
+      LoadOptions reference_load = load;
+      reference_load.compute = ComputeType::F32;
+      reference = model_open(jobs, args.text("reference"), reference_load);
+    }
+
+    PerplexityResult result;
+    KlResult kl;
+    const auto start = std::chrono::steady_clock::now();
+    if (reference) {
+      jobs.run("Evaluating", [&](JobContext& context) { kl = kl_eval(*model, *reference, text, options, &context); });
+      result = kl.model;
+    } else {
+      jobs.run("Evaluating", [&](JobContext& context) { result = perplexity_eval(*model, text, options, &context); });
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    if (args.flag("json")) {
+      nlohmann::ordered_json out;
+      out["model"] = model->source().string();
+      out["text"] = text_path.string();
+      out["device"] = std::string(device_name(model->device()));
+      out["dtype"] = std::string(compute_type_name(model->compute()));
+      out.update(perplexity_json(result));
+      if (reference) {
+        auto& ref = out["reference"] = {{"model", reference->source().string()}};
+        ref.update(perplexity_json(kl.reference));
+        out["kl"] = {{"tokens", kl.tokens}, {"mean", kl.mean},     {"median", kl.median},
+                     {"p99", kl.p99},       {"max", kl.max},       {"top1_agreement", kl.top1_agreement}};
+      }
+      out["wall_seconds"] = seconds;
+      json_print(out);
+      return 0;
+    }
+
+    // Three blocks (what was evaluated, the numbers, the comparison) with one label column.
+    constexpr size_t kLabelWidth = 15;
+    TextTable about({{"", TextTable::Align::Left, kLabelWidth}, {}});
+    about.row({"model", model_describe(*model)});
+    if (reference) about.row({"reference", model_describe(*reference)});
+    about.row({"text", text_path.string()});
+    about.row({"tokens", count_format(result.tokens) + " in " + count_format(result.windows) + " windows (" +
+                             bytes_format(result.bytes) + " of text)"});
+    about.row({"time", seconds_format(seconds) + " (" + rate_format(result.tokens / seconds, "tokens") + ")"});
+    std::cout << about.render() << '\n';
+
+    if (!reference) {
+      TextTable numbers({{"", TextTable::Align::Left, kLabelWidth}, {"", TextTable::Align::Right}, {}});
+      numbers.row({"perplexity", number_format(result.perplexity, 4)});
+      numbers.row({"bits per byte", number_format(result.bits_per_byte, 4)});
+      numbers.row({"nll", number_format(result.nll, 4), "nats/token"});
+      std::cout << numbers.render();
+      return 0;
+    }
+    TextTable numbers({{"", TextTable::Align::Left, kLabelWidth}, {"model", TextTable::Align::Right},
+                       {"reference", TextTable::Align::Right}});
+    numbers.row({"perplexity", number_format(result.perplexity, 4), number_format(kl.reference.perplexity, 4)});
+    numbers.row({"bits per byte", number_format(result.bits_per_byte, 4), number_format(kl.reference.bits_per_byte, 4)});
+    numbers.row({"nll, nats/token", number_format(result.nll, 4), number_format(kl.reference.nll, 4)});
+    std::cout << numbers.render() << '\n';
+
+    TextTable divergence({{"", TextTable::Align::Left, kLabelWidth}, {"", TextTable::Align::Right}, {}});
+    divergence.row({"KL mean", number_format(kl.mean, 6), "nats/token, KL(reference || model)"});
+    divergence.row({"KL median", number_format(kl.median, 6)});
+    divergence.row({"KL p99", number_format(kl.p99, 6)});
+    divergence.row({"KL max", number_format(kl.max, 6)});
+    divergence.row({"top-1 agreement", number_format(100 * kl.top1_agreement, 2) + " %"});
+    std::cout << divergence.render();
+    return 0;
+  }
+};
+
+const CommandRegistration<EvalCommand> registration;
+
+}  // namespace
+}  // namespace qs::cli

@@ -1,0 +1,119 @@
+// `quantscope-cli info MODEL`: what a checkpoint holds (architecture, parameters, stored dtype and
+// size, its linear layers) without computing anything.
+#include <algorithm>
+#include <iostream>
+
+#include "command.hpp"
+#include "job_run.hpp"
+#include "json_print.hpp"
+#include "model_open.hpp"
+#include "quantscope/model.hpp"
+#include "quantscope/tokenizer.hpp"
+#include "text_format.hpp"
+#include "text_table.hpp"
+
+namespace qs::cli {
+namespace {
+
+// "out x in" with the x of every row in one column.
+std::string shape_text(const LinearLayer& layer, size_t out_width, size_t in_width) {
+  const std::string out = std::to_string(layer.out_features);
+  const std::string in = std::to_string(layer.in_features);
+  return std::string(out_width - out.size(), ' ') + out + " x " + in + std::string(in_width - in.size(), ' ');
+}
+
+void info_json_print(const Model& model) {
+  const ModelConfig& config = model.config();
+  const auto tokenizer = model.tokenizer();
+  nlohmann::ordered_json out;
+  out["model"] = model.source().string();
+  out["format"] = model.source_format();
+  out["config"] = nlohmann::ordered_json::parse(config_to_json(config));
+  out["parameters"] = model.parameter_count();
+  out["stored_dtype"] = std::string(dtype_name(model.stored_dtype()));
+  out["stored_bytes"] = model.stored_bytes();
+  out["tokenizer"] = tokenizer ? nlohmann::ordered_json(tokenizer->path().string()) : nlohmann::ordered_json();
+  auto& layers = out["linear_layers"] = nlohmann::ordered_json::array();
+  for (const auto& layer : model.linear_layers()) {
+    layers.push_back({{"name", layer.name},
+                      {"layer", layer.layer},
+                      {"role", layer.role},
+                      {"shape", {layer.out_features, layer.in_features}},
+                      {"parameters", layer.parameters()},
+                      {"dtype", std::string(dtype_name(layer.stored_dtype))}});
+  }
+  json_print(out);
+}
+
+void info_text_print(const Model& model) {
+  const ModelConfig& c = model.config();
+  const auto tokenizer = model.tokenizer();
+  auto yes_no = [](bool value) { return std::string(value ? "yes" : "no"); };
+
+  TextTable summary({{}, {}});
+  summary.row({"model", model.source().string()});
+  summary.row({"format", model.source_format() == "llama2c" ? "llama2.c checkpoint" : "Hugging Face safetensors"});
+  summary.row({"parameters", count_format(model.parameter_count()) + " (" + count_short_format(model.parameter_count()) + ")"});
+  summary.row({"stored as", std::string(dtype_name(model.stored_dtype())) + ", " + bytes_format(model.stored_bytes())});
+  summary.row({"tokenizer", tokenizer ? tokenizer->path().string() + " (" + count_format(tokenizer->vocab_size()) + " pieces)"
+                                      : "none"});
+  std::cout << summary.render() << '\n';
+
+  TextTable architecture({{}, {"", TextTable::Align::Right}});
+  architecture.row({"model type", c.model_type});
+  architecture.row({"hidden size", count_format(c.hidden_size)});
+  architecture.row({"intermediate size", count_format(c.intermediate_size)});
+  architecture.row({"layers", count_format(c.num_hidden_layers)});
+  architecture.row({"attention heads", count_format(c.num_attention_heads)});
+  architecture.row({"key/value heads", count_format(c.num_key_value_heads)});
+  architecture.row({"head dim", count_format(c.head_dim)});
+  architecture.row({"vocabulary", count_format(c.vocab_size)});
+  architecture.row({"max positions", count_format(c.max_position_embeddings)});
+  architecture.row({"rope theta", number_format(c.rope_theta, 0)});
+  architecture.row({"rms norm eps", number_compact_format(c.rms_norm_eps)});
+  architecture.row({"tied embeddings", yes_no(c.tie_word_embeddings)});
+  architecture.row({"attention bias", yes_no(c.attention_bias)});
+  architecture.row({"mlp bias", yes_no(c.mlp_bias)});
+  std::cout << "architecture\n" << architecture.render(2) << '\n';
+
+  const auto layers = model.linear_layers();
+  size_t out_width = 0, in_width = 0;
+  for (const auto& layer : layers) {
+    out_width = std::max(out_width, std::to_string(layer.out_features).size());
+    in_width = std::max(in_width, std::to_string(layer.in_features).size());
+  }
+  TextTable table({{"name"}, {"shape"}, {"parameters", TextTable::Align::Right}, {"dtype"}});
+  int64_t total = 0;
+  for (const auto& layer : layers) {
+    table.row({layer.name, shape_text(layer, out_width, in_width), count_format(layer.parameters()),
+               std::string(dtype_name(layer.stored_dtype))});
+    total += layer.parameters();
+  }
+  std::cout << "linear layers (" << layers.size() << ", " << count_format(total) << " parameters)\n" << table.render(2);
+}
+
+class InfoCommand : public Command {
+ public:
+  ArgSpec spec() const override {
+    ArgSpec spec("info", "Show a model's architecture, parameter count, stored dtype and size, and its linear layers.");
+    spec.positional({"MODEL", kModelHelp});
+    model_options_declare(spec, false);
+    spec.option(json_option());
+    spec.example("info demo");
+    spec.example("info stories260K.bin --tokenizer tok512.model --json");
+    return spec;
+  }
+
+  int run(const Args& args) const override {
+    JobRunner jobs;
+    const auto model = model_open(jobs, args.positional(0), model_options_get(args));
+    if (args.flag("json")) info_json_print(*model);
+    else info_text_print(*model);
+    return 0;
+  }
+};
+
+const CommandRegistration<InfoCommand> registration;
+
+}  // namespace
+}  // namespace qs::cli

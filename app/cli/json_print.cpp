@@ -1,0 +1,12 @@
+// Writes --json results (see json_print.hpp).
+#include "json_print.hpp"
+
+#include <iostream>
+
+namespace qs::cli {
+
+void json_print(const nlohmann::ordered_json& value) {
+  std::cout << value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n' << std::flush;
+}
+
+}  // namespace qs::cli

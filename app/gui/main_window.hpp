@@ -1,0 +1,107 @@
+// The workbench window: the linear layers of the open model on the left, the weight histogram of the
+// selected layer on the right. Loading, statistics and histograms run as jobs off the UI thread; the
+// window only submits them and shows their results, progress and errors.
+#pragma once
+#include <QMainWindow>
+#include <QString>
+#include <QStringList>
+#include <memory>
+
+#include "job_runner.hpp"
+
+class QLabel;
+class QLineEdit;
+class QMenu;
+class QProgressBar;
+class QSortFilterProxyModel;
+class QSplitter;
+class QTableView;
+class QToolButton;
+
+namespace qs {
+
+class LayerTableModel;
+class Model;
+class WeightHistogramPlot;
+struct LoadResult;
+struct HistogramResult;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  static constexpr int kRecentMax = 10;
+
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Opens a model (HF directory, .safetensors with config.json beside it, or llama2.c .bin) in a job.
+  // The open model stays until the new one has loaded; a failure is shown in a non-blocking message box.
+  void model_open(const QString& path);
+  // Shows that no model is open, with `reason` (e.g. why the demo model could not be found).
+  void empty_state_show(const QString& reason);
+
+ Q_SIGNALS:
+  void model_loaded(const QString& path);
+  void model_load_failed(const QString& error);
+  // The histogram of `layer` is on screen.
+  void histogram_shown(const QString& layer);
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+
+ private:
+  void menus_create();
+  void status_bar_create();
+  void settings_restore();
+  void settings_save() const;
+  void open_file_dialog();
+  void open_folder_dialog();
+  void about_show();
+  void recent_add(const QString& path);
+  void recent_remove(const QString& path);
+  void recent_menu_update();
+  QStringList recent_files() const;
+  QString dialog_directory() const;
+
+  void job_progress(JobRunner::JobId id, double fraction, const QString& message);
+  void job_finished(JobRunner::JobId id);
+  void job_failed(JobRunner::JobId id, const QString& error);
+  void job_cancelled(JobRunner::JobId id);
+  void load_end(const QString& status);
+  void model_show(const QString& path);
+  void error_show(const QString& text, const QString& detail);
+  void histogram_request(const QModelIndex& proxy_index);
+  void layer_count_update();
+
+  JobRunner* runner_;
+  LayerTableModel* table_;
+  QSortFilterProxyModel* proxy_;
+  QTableView* view_;
+  QLineEdit* filter_;
+  QLabel* model_title_;
+  QLabel* model_summary_;
+  QLabel* layer_count_;
+  WeightHistogramPlot* plot_;
+  QSplitter* splitter_;
+  QMenu* recent_menu_ = nullptr;
+  QLabel* job_label_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QToolButton* cancel_ = nullptr;
+
+  std::shared_ptr<const Model> model_;
+  QString model_path_;
+
+  JobRunner::JobId load_id_ = 0;
+  QString load_path_;
+  std::shared_ptr<LoadResult> load_result_;
+
+  JobRunner::JobId histogram_id_ = 0;
+  QString histogram_layer_;
+  int histogram_row_ = -1;
+  std::shared_ptr<HistogramResult> histogram_result_;
+};
+
+}  // namespace qs

@@ -1,0 +1,98 @@
+// model_save: writes a loaded model as a Hugging Face directory (config.json, model.safetensors,
+// tokenizer.model). The trainer's checkpoints and every format conversion go through here. Weights
+// are written before config.json, so an interrupted save never looks like a complete model.
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "atomic_file.hpp"
+#include "hf_layout.hpp"
+#include "model_state.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/job.hpp"
+#include "quantscope/safetensors.hpp"
+#include "safetensors_torch.hpp"
+
+namespace qs {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool same_path(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  const fs::path ca = fs::weakly_canonical(a, ec);
+  if (ec) return false;
+  const fs::path cb = fs::weakly_canonical(b, ec);
+  return !ec && ca == cb;
+}
+
+std::string file_read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(ErrorKind::Io, path.string() + ": cannot read");
+  return text.str();
+}
+
+}  // namespace
+
+void model_save(const Model& model, const fs::path& dir, DType dtype, JobContext* job) {
+  const ModelState& state = model.state();
+  const char* torch_dtype_name = dtype == DType::F32    ? "float32"
+                                 : dtype == DType::BF16 ? "bfloat16"
+                                 : dtype == DType::F16  ? "float16"
+                                                        : nullptr;
+  if (!torch_dtype_name)
+    throw Error(ErrorKind::Invalid, dir.string() + ": cannot save weights as " + std::string(dtype_name(dtype)) +
+                                        " (F32, BF16 or F16)");
+  std::error_code ec;
+  const fs::path source_dir = fs::is_directory(state.source, ec) ? state.source : state.source.parent_path();
+  if (fs::exists(dir, ec) && same_path(dir, source_dir))
+    throw Error(ErrorKind::Invalid, dir.string() + ": refusing to write into the directory the model was loaded from");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw Error(ErrorKind::Io, dir.string() + ": exists and is not a directory");
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(ErrorKind::Io, dir.string() + ": cannot create directory (" + ec.message() + ")");
+
+  // HF order first; any tensor outside the standard layout is kept too, after it, by name.
+  std::vector<std::string> names;
+  std::set<std::string> listed;
+  for (const HfTensor& spec : hf_layout(state.config))
+    if (state.tensors.count(spec.name)) names.push_back(spec.name), listed.insert(spec.name);
+  for (const auto& [name, tensor] : state.tensors)
+    if (!listed.count(name)) names.push_back(name);
+
+  const torch::Dtype target = *dtype_to_torch(dtype);
+  const fs::path weights = dir / "model.safetensors";
+  std::vector<torch::Tensor> host;  // keeps the converted data alive for the writer
+  std::vector<TensorWrite> writes;
+  host.reserve(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (job) job->check_cancelled();
+    torch::Tensor t = state.tensors.at(names[i]).detach().to(torch::kCPU, target).contiguous();
+    if (!torch::isfinite(t).all().item<bool>())
+      throw Error(ErrorKind::Numeric, weights.string() + ": tensor \"" + names[i] + "\" is not finite in " +
+                                          std::string(dtype_name(dtype)));
+    host.push_back(t);
+    writes.push_back({names[i], dtype, std::vector<int64_t>(t.sizes().begin(), t.sizes().end()),
+                      {static_cast<const std::byte*>(t.data_ptr()), size_t(t.nbytes())}});
+    if (job) job->progress(0.9 * double(i + 1) / names.size(), "converting " + names[i]);
+  }
+  if (job) job->progress(0.9, "writing " + weights.string());
+  safetensors_write(weights, writes, {{"format", "pt"}});
+
+  if (state.tokenizer) {
+    const fs::path target_tok = dir / "tokenizer.model";
+    // A tokenizer that already sits at the destination is the input: leave it untouched.
+    if (!same_path(target_tok, state.tokenizer->path()))
+      file_write_atomic(target_tok, file_read(state.tokenizer->path()));
+  }
+  ModelConfig config = state.config;
+  config.torch_dtype = torch_dtype_name;
+  file_write_atomic(dir / "config.json", config_to_json(config));
+  if (job) job->progress(1.0, "saved " + dir.string());
+}
+
+}  // namespace qs

@@ -1,0 +1,210 @@
+// The trainer's JSON configuration (format in docs/train-config.md): parsing with strict keys, so a
+// misspelt setting is an error rather than a silently ignored default, and the range checks that
+// train_run applies to every config, read from a file or not.
+#include "train_config.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "quantscope/error.hpp"
+
+namespace qs {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+[[noreturn]] void fail(const std::string& source, const std::string& problem) {
+  throw Error(ErrorKind::Invalid, source + ": " + problem);
+}
+
+// The ModelConfig fields a fresh model's shape may set; the rest (bos/eos ids, dtype) follow from the
+// tokenizer and the saved weights.
+const std::set<std::string> kShapeKeys = {
+    "model_type",        "vocab_size",          "hidden_size",       "intermediate_size",  "num_hidden_layers",
+    "num_attention_heads", "num_key_value_heads", "head_dim",        "max_position_embeddings",
+    "rms_norm_eps",      "rope_theta",          "tie_word_embeddings", "attention_bias", "mlp_bias"};
+
+class Reader {
+ public:
+  Reader(const json& j, std::string source, fs::path folder)
+      : j_(j), source_(std::move(source)), folder_(std::move(folder)) {}
+
+  bool has(const char* key) const { return j_.contains(key) && !j_.at(key).is_null(); }
+
+  int64_t integer(const char* key, int64_t fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = j_.at(key);
+    if (!v.is_number_integer()) fail(source_, std::string("\"") + key + "\" must be an integer");
+    return v.get<int64_t>();
+  }
+  uint64_t unsigned_integer(const char* key, uint64_t fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = j_.at(key);
+    if (!v.is_number_unsigned()) fail(source_, std::string("\"") + key + "\" must be a non-negative integer");
+    return v.get<uint64_t>();
+  }
+  double real(const char* key, double fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = j_.at(key);
+    if (!v.is_number()) fail(source_, std::string("\"") + key + "\" must be a number");
+    return v.get<double>();
+  }
+  bool boolean(const char* key, bool fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = j_.at(key);
+    if (!v.is_boolean()) fail(source_, std::string("\"") + key + "\" must be true or false");
+    return v.get<bool>();
+  }
+  std::string text(const char* key, const std::string& fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = j_.at(key);
+    if (!v.is_string()) fail(source_, std::string("\"") + key + "\" must be a string");
+    return v.get<std::string>();
+  }
+  // Relative paths are relative to the config file's folder, so a config travels with its data.
+  fs::path path(const char* key) const {
+    const std::string value = text(key, "");
+    if (value.empty()) return {};
+    const fs::path p(value);
+    return p.is_absolute() ? p : (folder_ / p).lexically_normal();
+  }
+  std::vector<fs::path> paths(const char* key) const {
+    if (!has(key)) return {};
+    const json& v = j_.at(key);
+    if (!v.is_array()) fail(source_, std::string("\"") + key + "\" must be a list of file names");
+    std::vector<fs::path> out;
+    for (const json& item : v) {
+      if (!item.is_string() || item.get<std::string>().empty())
+        fail(source_, std::string("\"") + key + "\" must be a list of file names");
+      const fs::path p(item.get<std::string>());
+      out.push_back(p.is_absolute() ? p : (folder_ / p).lexically_normal());
+    }
+    return out;
+  }
+
+ private:
+  const json& j_;
+  std::string source_;
+  fs::path folder_;
+};
+
+ModelConfig shape_parse(const json& shape, const std::string& source) {
+  if (!shape.is_object()) fail(source, "\"shape\" must be an object");
+  for (const auto& [key, value] : shape.items())
+    if (!kShapeKeys.count(key)) fail(source, "unknown key \"shape." + key + "\"");
+  json full = shape;
+  if (!full.contains("model_type")) full["model_type"] = "llama";
+  if (!full.contains("vocab_size")) full["vocab_size"] = 0;  // train_run takes the tokenizer's
+  ModelConfig config;
+  try {
+    config = config_parse(full.dump(), source + ": shape");
+  } catch (const Error& e) {
+    throw Error(ErrorKind::Invalid, e.what());
+  }
+  return config;
+}
+
+}  // namespace
+
+void train_config_validate(const TrainConfig& c, const std::string& source) {
+  if (c.init_model.empty() == !c.shape.has_value())
+    fail(source, "give exactly one of \"init_model\" (fine-tune) and \"shape\" (a fresh model)");
+  if (c.shape && c.tokenizer.empty()) fail(source, "a fresh model (\"shape\") needs \"tokenizer\"");
+  if (c.train_files.empty()) fail(source, "\"train_files\" lists no file");
+  if (c.out_dir.empty()) fail(source, "\"out_dir\" is required");
+  if (c.heldout_file.empty() && !(c.heldout_fraction > 0 && c.heldout_fraction < 1))
+    fail(source, "\"heldout_fraction\" must be in (0, 1) when there is no \"heldout_file\"");
+  const auto at_least = [&](const char* key, int64_t value, int64_t low) {
+    if (value < low) fail(source, std::string("\"") + key + "\" must be at least " + std::to_string(low));
+  };
+  at_least("steps", c.steps, 1);
+  at_least("batch_size", c.batch_size, 1);
+  at_least("grad_accum", c.grad_accum, 1);
+  at_least("ctx", c.ctx, 2);
+  at_least("warmup_steps", c.warmup_steps, 0);
+  at_least("eval_every", c.eval_every, 0);
+  at_least("eval_batches", c.eval_batches, 1);
+  at_least("checkpoint_every", c.checkpoint_every, 0);
+  at_least("log_every", c.log_every, 1);
+  if (!(c.lr > 0)) fail(source, "\"lr\" must be positive");
+  if (!(c.min_lr_ratio >= 0 && c.min_lr_ratio <= 1)) fail(source, "\"min_lr_ratio\" must be in [0, 1]");
+  if (!(c.weight_decay >= 0)) fail(source, "\"weight_decay\" must not be negative");
+  if (!(c.beta1 >= 0 && c.beta1 < 1)) fail(source, "\"beta1\" must be in [0, 1)");
+  if (!(c.beta2 >= 0 && c.beta2 < 1)) fail(source, "\"beta2\" must be in [0, 1)");
+  if (!(c.eps > 0)) fail(source, "\"eps\" must be positive");
+  if (!(c.grad_clip >= 0)) fail(source, "\"grad_clip\" must not be negative (0 turns clipping off)");
+  if (c.final_dtype != DType::F32 && c.final_dtype != DType::BF16 && c.final_dtype != DType::F16)
+    fail(source, "\"final_dtype\" must be F32, BF16 or F16");
+  if (c.shape && c.ctx > c.shape->max_position_embeddings)
+    fail(source, "\"ctx\" " + std::to_string(c.ctx) + " exceeds shape.max_position_embeddings " +
+                     std::to_string(c.shape->max_position_embeddings));
+}
+
+TrainConfig train_config_load(const fs::path& path) {
+  const std::string source = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::Io, source + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(ErrorKind::Io, source + ": cannot read");
+  json j;
+  try {
+    j = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    throw Error(ErrorKind::Format, source + ": invalid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object()) throw Error(ErrorKind::Format, source + ": not a JSON object");
+
+  static const std::set<std::string> known = {
+      "init_model", "shape", "tokenizer", "train_files", "heldout_file", "heldout_fraction", "steps",
+      "batch_size", "grad_accum", "ctx", "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "beta1",
+      "beta2", "eps", "grad_clip", "eval_every", "eval_batches", "checkpoint_every", "log_every", "seed",
+      "device", "compute", "out_dir", "resume", "final_dtype"};
+  for (const auto& [key, value] : j.items())
+    if (!known.count(key)) fail(source, "unknown key \"" + key + "\"");
+
+  const fs::path folder = fs::absolute(path).parent_path();
+  const Reader r(j, source, folder);
+  TrainConfig c;
+  c.init_model = r.path("init_model");
+  if (r.has("shape")) c.shape = shape_parse(j.at("shape"), source);
+  c.tokenizer = r.path("tokenizer");
+  c.train_files = r.paths("train_files");
+  c.heldout_file = r.path("heldout_file");
+  c.heldout_fraction = r.real("heldout_fraction", c.heldout_fraction);
+  c.steps = r.integer("steps", c.steps);
+  c.batch_size = r.integer("batch_size", c.batch_size);
+  c.grad_accum = r.integer("grad_accum", c.grad_accum);
+  c.ctx = r.integer("ctx", c.ctx);
+  c.lr = r.real("lr", c.lr);
+  c.min_lr_ratio = r.real("min_lr_ratio", c.min_lr_ratio);
+  c.warmup_steps = r.integer("warmup_steps", c.warmup_steps);
+  c.weight_decay = r.real("weight_decay", c.weight_decay);
+  c.beta1 = r.real("beta1", c.beta1);
+  c.beta2 = r.real("beta2", c.beta2);
+  c.eps = r.real("eps", c.eps);
+  c.grad_clip = r.real("grad_clip", c.grad_clip);
+  c.eval_every = r.integer("eval_every", c.eval_every);
+  c.eval_batches = r.integer("eval_batches", c.eval_batches);
+  c.checkpoint_every = r.integer("checkpoint_every", c.checkpoint_every);
+  c.log_every = r.integer("log_every", c.log_every);
+  c.seed = r.unsigned_integer("seed", c.seed);
+  const std::string device = r.text("device", "cpu");
+  if (!device_parse(device)) fail(source, "\"device\" must be \"cpu\" or \"cuda\", not \"" + device + "\"");
+  c.device = *device_parse(device);
+  const std::string compute = r.text("compute", "f32");
+  if (!compute_type_parse(compute)) fail(source, "\"compute\" must be \"f32\" or \"bf16\", not \"" + compute + "\"");
+  c.compute = *compute_type_parse(compute);
+  c.out_dir = r.path("out_dir");
+  c.resume = r.boolean("resume", c.resume);
+  const std::string final_dtype = r.text("final_dtype", "F32");
+  if (!dtype_parse(final_dtype)) fail(source, "\"final_dtype\" must be F32, BF16 or F16, not \"" + final_dtype + "\"");
+  c.final_dtype = *dtype_parse(final_dtype);
+  train_config_validate(c, source);
+  return c;
+}
+
+}  // namespace qs

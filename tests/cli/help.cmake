@@ -1,0 +1,36 @@
+# --help works globally and on every subcommand (exit 0, usage on stdout), even where required
+# arguments are missing, and shows each option's default.
+include(${CMAKE_CURRENT_LIST_DIR}/lib/cli_run.cmake)
+
+cli_expect(r 0 --help)
+expect_match(r out "^Usage: quantscope-cli COMMAND")
+foreach(command info eval generate train)
+  expect_match(r out "\n  ${command} +[A-Z]")
+endforeach()
+cli_expect(r 0 -h)
+expect_match(r out "^Usage: quantscope-cli COMMAND")
+
+foreach(command info eval generate train)
+  cli_expect(r 0 ${command} --help)
+  expect_match(r out "^Usage: quantscope-cli ${command}")
+  expect_match(r out "\nOptions:\n")
+  expect_match(r out "\n  --json +print the result as JSON")
+  expect_match(r out "\n  -h, --help +show this help")
+  if(NOT "${r_err}" STREQUAL "")
+    cli_fail(r "${command} --help printed on stderr")
+  endif()
+endforeach()
+cli_expect(r 0 info -h)
+expect_match(r out "^Usage: quantscope-cli info MODEL \\[options\\]\n")
+
+# Help wins over everything else on the line, even a bad value.
+cli_expect(r 0 eval --ctx abc --help)
+expect_match(r out "^Usage: quantscope-cli eval MODEL --text FILE \\[options\\]\n")
+expect_match(r out "\n  --batch N +windows per forward pass \\(default: 8\\)\n")
+expect_match(r out "\n  --device cpu\\|cuda +where to compute \\(default: cpu\\)\n")
+expect_match(r out "\n  --text FILE +UTF-8 text to evaluate on \\(required\\)\n")
+cli_expect(r 0 generate --help)
+expect_match(r out "\n  --max-new N +tokens to generate at most \\(default: 256\\)\n")
+expect_match(r out "\n  --temperature T +sampling temperature; 0 is greedy \\(default: 0.8\\)\n")
+cli_expect(r 0 train --help)
+expect_match(r out "^Usage: quantscope-cli train --config FILE \\[options\\]\n")

@@ -1,0 +1,89 @@
+// JobRunner delivers a job's outcome on the UI thread as signals: the GUI relies on exactly one
+// terminal signal per job, on replaced requests reporting cancelled, and on errors arriving intact.
+#include "job_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <QSignalSpy>
+#include <QTest>
+#include <QThread>
+#include <atomic>
+
+#include "quantscope/error.hpp"
+
+namespace qs {
+namespace {
+
+TEST(JobRunner, ReportsProgressAndFinishOnTheUiThread) {
+  JobRunner runner;
+  QThread* ui = QThread::currentThread();
+  std::vector<double> fractions;
+  bool on_ui_thread = true;
+  QObject::connect(&runner, &JobRunner::progress, [&](JobRunner::JobId, double f, const QString&) {
+    fractions.push_back(f);
+    on_ui_thread = on_ui_thread && QThread::currentThread() == ui;
+  });
+  QSignalSpy finished(&runner, &JobRunner::finished);
+  std::atomic<bool> ran_off_ui{false};
+  const JobRunner::JobId id = runner.submit("t", "work", [&](JobContext& job) {
+    ran_off_ui = QThread::currentThread() != ui;
+    job.progress(0.5, "half");
+  });
+  EXPECT_TRUE(runner.active(id));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return finished.count() == 1; }, 10000));
+  EXPECT_EQ(finished.at(0).at(0).value<JobRunner::JobId>(), id);
+  EXPECT_TRUE(ran_off_ui);
+  EXPECT_TRUE(on_ui_thread);
+  EXPECT_NE(std::find(fractions.begin(), fractions.end(), 0.5), fractions.end());
+  EXPECT_FALSE(runner.active(id));
+  EXPECT_EQ(runner.active_count(), 0u);
+}
+
+TEST(JobRunner, ForwardsTheOneLineError) {
+  JobRunner runner;
+  QSignalSpy failed(&runner, &JobRunner::failed);
+  const JobRunner::JobId id = runner.submit(
+      "", "broken", [](JobContext&) { throw Error(ErrorKind::Format, "model.bin: truncated header"); });
+  ASSERT_TRUE(QTest::qWaitFor([&] { return failed.count() == 1; }, 10000));
+  EXPECT_EQ(failed.at(0).at(0).value<JobRunner::JobId>(), id);
+  EXPECT_EQ(failed.at(0).at(1).toString(), QString("model.bin: truncated header"));
+}
+
+TEST(JobRunner, NewerRequestWithTheSameTagReplacesThePendingOne) {
+  JobRunner runner;
+  QSignalSpy finished(&runner, &JobRunner::finished);
+  QSignalSpy cancelled(&runner, &JobRunner::cancelled);
+  std::atomic<bool> release{false};
+  // Holds the single worker so that the next two requests are both pending.
+  const JobRunner::JobId blocker = runner.submit("block", "blocker", [&](JobContext&) {
+    while (!release) QThread::msleep(1);
+  });
+  const JobRunner::JobId first = runner.submit("histogram", "first", [](JobContext&) {});
+  const JobRunner::JobId second = runner.submit("histogram", "second", [](JobContext&) {});
+  release = true;
+  ASSERT_TRUE(QTest::qWaitFor([&] { return finished.count() == 2; }, 10000));
+  ASSERT_EQ(cancelled.count(), 1);
+  EXPECT_EQ(cancelled.at(0).at(0).value<JobRunner::JobId>(), first);
+  EXPECT_EQ(finished.at(0).at(0).value<JobRunner::JobId>(), blocker);
+  EXPECT_EQ(finished.at(1).at(0).value<JobRunner::JobId>(), second);
+}
+
+TEST(JobRunner, CancelStopsARunningJob) {
+  JobRunner runner;
+  QSignalSpy cancelled(&runner, &JobRunner::cancelled);
+  QSignalSpy progress(&runner, &JobRunner::progress);
+  const JobRunner::JobId id = runner.submit("", "endless", [](JobContext& job) {
+    for (;;) {
+      job.check_cancelled();
+      job.progress(-1);
+      QThread::msleep(1);
+    }
+  });
+  ASSERT_TRUE(QTest::qWaitFor([&] { return progress.count() > 0; }, 10000));
+  runner.cancel(id);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return cancelled.count() == 1; }, 10000));
+  EXPECT_FALSE(runner.active(id));
+}
+
+}  // namespace
+}  // namespace qs

@@ -1,0 +1,315 @@
+// The workbench window end to end on the offscreen platform: a model opened through the public open
+// function (and by drag and drop) fills the layer table, selecting a layer draws its histogram, and
+// bad input ends in an error box with the core's one-line message, never a crash.
+#include "main_window.hpp"
+
+#include <gtest/gtest.h>
+#include <qcustomplot.h>
+
+#include <QApplication>
+#include <QDir>
+#include <QFile>
+#include <QIcon>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <filesystem>
+
+#include "layer_table_model.hpp"
+#include "quantscope/model.hpp"
+#include "quantscope/model_config.hpp"
+#include "weight_histogram_plot.hpp"
+
+namespace qs {
+namespace {
+
+constexpr int kLoadTimeoutMs = 60000;
+
+QString stories_path() { return QS_DATA_DIR "/models/stories260K/stories260K.bin"; }
+QString demo_path() { return QS_SOURCE_DIR "/resources/models/demo"; }
+
+// Settings left by an earlier test (recent files, geometry) must not reach the window under test,
+// which reads them while it is constructed.
+struct SettingsCleared {
+  SettingsCleared() { QSettings().clear(); }
+};
+
+class MainWindowTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    // Boxes left open by a failing assertion must not leak into the next test.
+    for (QWidget* w : QApplication::topLevelWidgets())
+      if (auto* box = qobject_cast<QMessageBox*>(w)) box->close();
+  }
+
+  QTableView* view() { return window_.findChild<QTableView*>("layerTable"); }
+  QSortFilterProxyModel* proxy() { return qobject_cast<QSortFilterProxyModel*>(view()->model()); }
+  LayerTableModel* table() { return qobject_cast<LayerTableModel*>(proxy()->sourceModel()); }
+  WeightHistogramPlot* plot() { return window_.findChild<WeightHistogramPlot*>("histogramPlot"); }
+  QMessageBox* error_box() { return window_.findChild<QMessageBox*>(); }
+
+  // Opens `path` and waits for the outcome; true when it loaded.
+  bool open(const QString& path) {
+    QSignalSpy loaded(&window_, &MainWindow::model_loaded);
+    QSignalSpy failed(&window_, &MainWindow::model_load_failed);
+    window_.model_open(path);
+    return QTest::qWaitFor([&] { return loaded.count() + failed.count() > 0; }, kLoadTimeoutMs) &&
+           loaded.count() == 1;
+  }
+
+  // Makes proxy row `row` current and waits until its histogram is on screen; returns its layer row.
+  const LayerRow* select_and_wait(int row) {
+    QSignalSpy shown(&window_, &MainWindow::histogram_shown);
+    const QModelIndex index = proxy()->index(row, LayerTableModel::Name);
+    const LayerRow& layer = table()->row_at(proxy()->mapToSource(index).row());
+    const QString name = QString::fromStdString(layer.layer.name);
+    view()->setCurrentIndex(index);
+    const bool ok = QTest::qWaitFor([&] { return plot()->layer() == name; }, kLoadTimeoutMs);
+    return ok ? &layer : nullptr;
+  }
+
+  double bars_total() {
+    double total = 0;
+    for (auto it = plot()->bars()->data()->constBegin(); it != plot()->bars()->data()->constEnd(); ++it)
+      total += it->value;
+    return total;
+  }
+
+  // Checks the histogram on screen against the layer it claims to show.
+  void expect_histogram_of(const LayerRow& layer) {
+    EXPECT_EQ(plot()->layer(), QString::fromStdString(layer.layer.name));
+    ASSERT_NE(plot()->bars(), nullptr);
+    EXPECT_EQ(plot()->bars()->data()->size(), WeightHistogramPlot::bins_choose(layer.layer.parameters()));
+    EXPECT_EQ(bars_total(), static_cast<double>(layer.layer.parameters()));
+  }
+
+  SettingsCleared cleared_;
+  MainWindow window_;
+};
+
+TEST_F(MainWindowTest, OpensStories260KAndPlotsTheSelectedLayer) {
+  if (!QFile::exists(stories_path()))
+    GTEST_SKIP() << "stories260K not found at " << stories_path().toStdString();
+  window_.show();
+  ASSERT_TRUE(open(stories_path()));
+
+  // 5 decoder blocks x 7 linear layers; the head is tied to the embedding, so there is no lm_head row.
+  ASSERT_EQ(proxy()->rowCount(), 35);
+  for (const LayerRow& row : table()->rows()) {
+    EXPECT_NE(row.layer.role, "lm_head");
+    ASSERT_TRUE(row.stats.has_value()) << row.layer.name;
+    EXPECT_EQ(row.stats->count, row.layer.parameters()) << row.layer.name;
+    EXPECT_GT(row.stats->std, 0) << row.layer.name;
+  }
+  EXPECT_EQ(proxy()->index(0, LayerTableModel::Name).data().toString(), "model.layers.0.self_attn.q_proj");
+  EXPECT_EQ(proxy()->index(0, LayerTableModel::Shape).data().toString(), "64 × 64");
+  EXPECT_TRUE(window_.windowTitle().startsWith("stories260K.bin"));
+  EXPECT_EQ(QSettings().value("recentModels").toStringList().value(0),
+            QFileInfo(stories_path()).absoluteFilePath());
+
+  // The first layer is selected and plotted on its own; then a down projection (64 x 172).
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !plot()->layer().isEmpty(); }, kLoadTimeoutMs));
+  const LayerRow* down = select_and_wait(6);
+  ASSERT_NE(down, nullptr);
+  EXPECT_EQ(down->layer.role, "down_proj");
+  expect_histogram_of(*down);
+
+  plot()->log_scale_set(true);
+  EXPECT_EQ(plot()->plot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
+  const QString png = QS_GUI_TEST_OUTPUT_DIR "/gui_stories260K.png";
+  EXPECT_TRUE(window_.grab().save(png)) << png.toStdString();
+  plot()->log_scale_set(false);
+  EXPECT_EQ(plot()->plot()->yAxis->scaleType(), QCPAxis::stLinear);
+}
+
+TEST_F(MainWindowTest, QuickSelectionChangesEndOnTheLastLayer) {
+  if (!QFile::exists(stories_path()))
+    GTEST_SKIP() << "stories260K not found at " << stories_path().toStdString();
+  ASSERT_TRUE(open(stories_path()));
+  for (int row = 0; row < 20; ++row) view()->setCurrentIndex(proxy()->index(row, 0));
+  const LayerRow* last = select_and_wait(20);
+  ASSERT_NE(last, nullptr);
+  expect_histogram_of(*last);
+}
+
+TEST_F(MainWindowTest, FilterAndSortTheLayerTable) {
+  if (!QFile::exists(stories_path()))
+    GTEST_SKIP() << "stories260K not found at " << stories_path().toStdString();
+  ASSERT_TRUE(open(stories_path()));
+  auto* filter = window_.findChild<QLineEdit*>("layerFilter");
+  ASSERT_NE(filter, nullptr);
+  filter->setText("mlp");
+  EXPECT_EQ(proxy()->rowCount(), 15);
+  filter->setText("layers.3.*q_proj");
+  ASSERT_EQ(proxy()->rowCount(), 1);
+  EXPECT_EQ(proxy()->index(0, 0).data().toString(), "model.layers.3.self_attn.q_proj");
+  filter->clear();
+  EXPECT_EQ(proxy()->rowCount(), 35);
+
+  // By name is forward order (layers.10 would follow layers.9); by parameters the MLP layers lead.
+  view()->sortByColumn(LayerTableModel::Parameters, Qt::DescendingOrder);
+  EXPECT_GE(proxy()->index(0, LayerTableModel::Parameters).data(LayerTableModel::SortRole).toLongLong(),
+            proxy()->index(34, LayerTableModel::Parameters).data(LayerTableModel::SortRole).toLongLong());
+  EXPECT_TRUE(proxy()->index(0, 0).data().toString().contains("mlp"));
+  view()->sortByColumn(LayerTableModel::Name, Qt::AscendingOrder);
+  EXPECT_EQ(proxy()->index(34, 0).data().toString(), "model.layers.4.mlp.down_proj");
+}
+
+TEST_F(MainWindowTest, OpensTheDemoModel) {
+  const QString config_path = demo_path() + "/config.json";
+  if (!QFile::exists(config_path)) GTEST_SKIP() << "demo model not built yet: " << config_path.toStdString();
+  window_.show();
+  ASSERT_TRUE(open(demo_path()));
+  const ModelConfig config = config_load(config_path.toStdString());
+  EXPECT_EQ(proxy()->rowCount(), config.num_hidden_layers * 7 + (config.tie_word_embeddings ? 0 : 1));
+  const LayerRow* layer = select_and_wait(proxy()->rowCount() - 1);
+  ASSERT_NE(layer, nullptr);
+  expect_histogram_of(*layer);
+  const QString png = QS_GUI_TEST_OUTPUT_DIR "/gui_demo.png";
+  EXPECT_TRUE(window_.grab().save(png)) << png.toStdString();
+}
+
+TEST_F(MainWindowTest, OpensAHuggingFaceFolder) {
+  if (!QFile::exists(stories_path())) GTEST_SKIP() << "stories260K not found at " << stories_path().toStdString();
+  QTemporaryDir dir;
+  ASSERT_TRUE(dir.isValid());
+  const QString folder = dir.filePath("stories260K-hf");
+  model_save(*model_load(stories_path().toStdString()), folder.toStdString(), DType::BF16);
+  ASSERT_TRUE(open(folder));
+  ASSERT_EQ(proxy()->rowCount(), 35);
+  EXPECT_EQ(proxy()->index(0, LayerTableModel::Dtype).data().toString(), "BF16");
+  EXPECT_TRUE(window_.windowTitle().startsWith("stories260K-hf"));
+  const LayerRow* layer = select_and_wait(34);
+  ASSERT_NE(layer, nullptr);
+  expect_histogram_of(*layer);
+}
+
+TEST_F(MainWindowTest, MissingFileShowsAnErrorBox) {
+  window_.show();
+  const QString missing = QDir::temp().filePath("quantscope-no-such-model/model.bin");
+  EXPECT_FALSE(open(missing));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return error_box() != nullptr; }, 5000));
+  EXPECT_TRUE(error_box()->informativeText().contains("quantscope-no-such-model"))
+      << error_box()->informativeText().toStdString();
+  EXPECT_FALSE(error_box()->informativeText().contains('\n'));
+  EXPECT_TRUE(error_box()->grab().save(QS_GUI_TEST_OUTPUT_DIR "/gui_error.png"));
+  EXPECT_EQ(proxy()->rowCount(), 0);
+  EXPECT_TRUE(QSettings().value("recentModels").toStringList().isEmpty());
+}
+
+TEST_F(MainWindowTest, CorruptFilesShowAnErrorAndKeepTheOpenModel) {
+  if (!QFile::exists(stories_path()))
+    GTEST_SKIP() << "stories260K not found at " << stories_path().toStdString();
+  ASSERT_TRUE(open(stories_path()));
+  QTemporaryDir dir;
+  ASSERT_TRUE(dir.isValid());
+
+  // A llama2.c header that promises far more weights than the file holds.
+  QFile bin(dir.filePath("truncated.bin"));
+  ASSERT_TRUE(bin.open(QIODevice::WriteOnly));
+  const qint32 header[7] = {288, 768, 6, 6, 6, 32000, 256};
+  bin.write(reinterpret_cast<const char*>(header), sizeof header);
+  bin.write(QByteArray(1000, '\x01'));
+  bin.close();
+  // A safetensors header length far beyond the end of the file, with a config.json beside it.
+  QFile st(dir.filePath("model.safetensors"));
+  ASSERT_TRUE(st.open(QIODevice::WriteOnly));
+  const quint64 length = 1u << 30;
+  st.write(reinterpret_cast<const char*>(&length), sizeof length);
+  st.write("{}");
+  st.close();
+  QFile config(dir.filePath("config.json"));
+  ASSERT_TRUE(config.open(QIODevice::WriteOnly));
+  config.write(R"({"model_type": "llama", "vocab_size": 32, "hidden_size": 8, "intermediate_size": 16,
+                   "num_hidden_layers": 1, "num_attention_heads": 2})");
+  config.close();
+
+  for (const QString& name : {QString("truncated.bin"), QString("model.safetensors")}) {
+    SCOPED_TRACE(name.toStdString());
+    EXPECT_FALSE(open(dir.filePath(name)));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return error_box() != nullptr; }, 5000));
+    EXPECT_TRUE(error_box()->informativeText().contains(name))
+        << error_box()->informativeText().toStdString();
+    error_box()->close();
+    EXPECT_TRUE(QTest::qWaitFor([&] { return error_box() == nullptr; }, 5000));
+    EXPECT_EQ(proxy()->rowCount(), 35);  // the model that was open stays open
+    EXPECT_TRUE(window_.windowTitle().startsWith("stories260K.bin"));
+  }
+}
+
+TEST_F(MainWindowTest, RecentModelsKeepTheLastTenMostRecentFirst) {
+  if (!QFile::exists(stories_path()))
+    GTEST_SKIP() << "stories260K not found at " << stories_path().toStdString();
+  QTemporaryDir dir;
+  ASSERT_TRUE(dir.isValid());
+  QStringList opened;
+  for (int i = 0; i < MainWindow::kRecentMax + 2; ++i) {
+    const QString copy = dir.filePath(QString("model%1.bin").arg(i));
+    ASSERT_TRUE(QFile::copy(stories_path(), copy));
+    ASSERT_TRUE(open(copy)) << copy.toStdString();
+    opened.prepend(copy);
+  }
+  const QString again = opened[4];  // opening a listed model again moves it to the top
+  ASSERT_TRUE(open(again));
+  opened.removeAll(again);
+  opened.prepend(again);
+  const QStringList expected = opened.mid(0, MainWindow::kRecentMax);
+  EXPECT_EQ(QSettings().value("recentModels").toStringList(), expected);
+
+  QMenu* recent = nullptr;
+  for (QMenu* menu : window_.menuBar()->findChildren<QMenu*>())
+    if (menu->title() == "Open &Recent") recent = menu;
+  ASSERT_NE(recent, nullptr);
+  QStringList listed;
+  for (QAction* action : recent->actions())
+    if (action->toolTip().startsWith('/')) listed << action->toolTip();  // the entries carry their path
+  EXPECT_EQ(listed, expected);
+}
+
+TEST_F(MainWindowTest, OpensAModelDroppedOnTheWindow) {
+  if (!QFile::exists(stories_path()))
+    GTEST_SKIP() << "stories260K not found at " << stories_path().toStdString();
+  window_.show();
+  QMimeData mime;
+  mime.setUrls({QUrl::fromLocalFile(stories_path())});
+  QSignalSpy loaded(&window_, &MainWindow::model_loaded);
+  const QPoint centre = window_.rect().center();
+  QDragEnterEvent enter(centre, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&window_, &enter);
+  EXPECT_TRUE(enter.isAccepted());
+  QDropEvent drop(QPointF(centre), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&window_, &drop);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, kLoadTimeoutMs));
+  EXPECT_EQ(proxy()->rowCount(), 35);
+}
+
+// The icon is an SVG compiled into the window's resources; drawing it needs Qt's SVG plugin at run time.
+TEST(MainWindowResources, AppIconRenders) {
+  const QPixmap icon = QIcon(":/icons/quantscope.svg").pixmap(128, 128);
+  ASSERT_FALSE(icon.isNull()) << "the SVG icon engine (Debian package libqt6svg6) is missing";
+  EXPECT_EQ(icon.size(), QSize(128, 128));
+  EXPECT_TRUE(icon.save(QS_GUI_TEST_OUTPUT_DIR "/gui_icon.png"));
+}
+
+TEST(MainWindowSettings, GeometryIsRestored) {
+  QSettings().clear();
+  {
+    MainWindow first;
+    first.resize(900, 640);
+    first.show();
+    first.close();
+  }
+  MainWindow second;
+  EXPECT_EQ(second.size(), QSize(900, 640));
+}
+
+}  // namespace
+}  // namespace qs

@@ -1,0 +1,166 @@
+// WeightHistogramPlot: QCustomPlot bars of a weight histogram, with a linear or logarithmic count axis.
+#include "weight_histogram_plot.hpp"
+
+#include <qcustomplot.h>
+
+#include <QCheckBox>
+#include <QHBoxLayout>
+#include <QLocale>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+
+namespace qs {
+
+namespace {
+
+const QColor kBarFill(70, 130, 190, 210);
+const QColor kBarPen(40, 90, 145);
+const QColor kGrid(225, 225, 225);
+const QColor kMutedText(120, 120, 120);
+
+}  // namespace
+
+WeightHistogramPlot::WeightHistogramPlot(QWidget* parent) : QWidget(parent) {
+  log_box_ = new QCheckBox(tr("Logarithmic counts"), this);
+  log_box_->setToolTip(tr("Show counts on a log scale to make the tails and outliers visible"));
+  plot_ = new QCustomPlot(this);
+  plot_->setMinimumSize(320, 240);
+  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  plot_->axisRect()->setRangeDrag(Qt::Horizontal);
+  plot_->axisRect()->setRangeZoom(Qt::Horizontal);
+
+  plot_->plotLayout()->insertRow(0);
+  plot_->plotLayout()->insertRow(1);
+  QFont title_font = font();
+  title_font.setPointSizeF(title_font.pointSizeF() * 1.2);
+  title_font.setBold(true);
+  title_ = new QCPTextElement(plot_, QString(), title_font);
+  subtitle_ = new QCPTextElement(plot_, QString(), font());
+  subtitle_->setTextColor(kMutedText);
+  plot_->plotLayout()->addElement(0, 0, title_);
+  plot_->plotLayout()->addElement(1, 0, subtitle_);
+
+  plot_->yAxis->setLabel(tr("Count"));
+  for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
+    axis->grid()->setPen(QPen(kGrid, 1, Qt::SolidLine));
+    axis->grid()->setSubGridVisible(false);
+  }
+
+  bars_ = new QCPBars(plot_->xAxis, plot_->yAxis);
+  bars_->setName(tr("weights"));
+  bars_->setPen(QPen(kBarPen, 0.8));
+  bars_->setBrush(kBarFill);
+  bars_->setWidthType(QCPBars::wtPlotCoords);
+
+  message_ = new QCPItemText(plot_);
+  message_->position->setType(QCPItemPosition::ptAxisRectRatio);
+  message_->position->setCoords(0.5, 0.5);
+  message_->setPositionAlignment(Qt::AlignCenter);
+  message_->setColor(kMutedText);
+  message_->setClipToAxisRect(true);
+
+  auto* bar = new QHBoxLayout;
+  bar->setContentsMargins(8, 4, 8, 0);
+  bar->addStretch(1);
+  bar->addWidget(log_box_);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->setSpacing(0);
+  layout->addLayout(bar);
+  layout->addWidget(plot_, 1);
+
+  connect(log_box_, &QCheckBox::toggled, this, [this](bool on) {
+    value_axis_update();
+    plot_->replot();
+    Q_EMIT log_scale_changed(on);
+  });
+  message_show(tr("No layer selected"));
+}
+
+int WeightHistogramPlot::bins_choose(int64_t count) {
+  const double rice = 2.0 * std::cbrt(static_cast<double>(std::max<int64_t>(count, 1)));
+  return std::clamp(static_cast<int>(std::lround(rice)), 16, 256);
+}
+
+void WeightHistogramPlot::histogram_show(const QString& layer, const Histogram& histogram,
+                                         const TensorStats& stats) {
+  layer_ = layer;
+  QVector<double> keys, values;
+  keys.reserve(static_cast<qsizetype>(histogram.counts.size()));
+  values.reserve(keys.capacity());
+  for (size_t i = 0; i < histogram.counts.size(); ++i) {
+    keys.push_back(histogram.bin_center(i));
+    values.push_back(histogram.counts[i]);
+  }
+  max_count_ = values.isEmpty() ? 0 : *std::max_element(values.begin(), values.end());
+  bars_->setData(keys, values, true);
+  bars_->setWidth(histogram.bin_width());
+
+  const QLocale english(QLocale::English);
+  title_->setText(layer);
+  subtitle_->setText(tr("n = %1    μ = %2    σ = %3    |max| = %4    kurtosis = %5")
+                         .arg(english.toString(static_cast<qlonglong>(stats.count)))
+                         .arg(QString::number(stats.mean, 'e', 2))
+                         .arg(QString::number(stats.std, 'g', 4))
+                         .arg(QString::number(stats.absmax, 'g', 4))
+                         .arg(QString::number(stats.kurtosis, 'f', 2)));
+  plot_->xAxis->setLabel(tr("Weight value (%1 bins of width %2)")
+                             .arg(histogram.counts.size())
+                             .arg(QString::number(histogram.bin_width(), 'g', 3)));
+  message_->setText(QString());
+  message_->setVisible(false);
+  axes_show(true);
+
+  const double pad = histogram.bin_width();
+  plot_->xAxis->setRange(histogram.lo - pad, histogram.hi + pad);
+  value_axis_update();
+  plot_->replot();
+}
+
+void WeightHistogramPlot::message_show(const QString& text) {
+  layer_.clear();
+  max_count_ = 0;
+  bars_->data()->clear();
+  title_->setText(tr("Weight histogram"));
+  subtitle_->setText(QStringLiteral(" "));
+  message_->setText(text);
+  message_->setVisible(true);
+  axes_show(false);
+  plot_->replot();
+}
+
+void WeightHistogramPlot::axes_show(bool on) {
+  // Empty axes with made-up ranges would suggest data; a message alone says there is none.
+  for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
+    axis->setVisible(on);
+    axis->grid()->setVisible(on);
+  }
+}
+
+bool WeightHistogramPlot::log_scale() const { return log_box_->isChecked(); }
+
+void WeightHistogramPlot::log_scale_set(bool on) { log_box_->setChecked(on); }
+
+void WeightHistogramPlot::value_axis_update() {
+  QCPAxis* axis = plot_->yAxis;
+  const double top = std::max(max_count_, 1.0);
+  if (log_scale()) {
+    axis->setScaleType(QCPAxis::stLogarithmic);
+    auto ticker = QSharedPointer<QCPAxisTickerLog>::create();
+    ticker->setLogBase(10);
+    axis->setTicker(ticker);
+    axis->setNumberFormat("eb");
+    axis->setNumberPrecision(0);
+    // Empty bins have no place on a log axis; the axis starts just below a count of one.
+    axis->setRange(0.7, top * 2.0);
+  } else {
+    axis->setScaleType(QCPAxis::stLinear);
+    axis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+    axis->setNumberFormat("g");
+    axis->setNumberPrecision(6);
+    axis->setRange(0, top * 1.05);
+  }
+}
+
+}  // namespace qs
