@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "atomic_file.hpp"
+#include "file_read.hpp"
 #include "hf_layout.hpp"
 #include "model_state.hpp"
 #include "quantscope/error.hpp"
@@ -25,15 +26,6 @@ bool same_path(const fs::path& a, const fs::path& b) {
   if (ec) return false;
   const fs::path cb = fs::weakly_canonical(b, ec);
   return !ec && ca == cb;
-}
-
-std::string file_read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(ErrorKind::Io, path.string() + ": cannot read");
-  return text.str();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "atomic_file.hpp"
 #include "directory_remove.hpp"
+#include "file_read.hpp"
 #include "quantscope/error.hpp"
 
 namespace qs {
@@ -21,15 +22,6 @@ constexpr const char* kOptimizerFile = "optimizer.pt";
 
 // c10 messages span several lines; ours are one.
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-std::string file_read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(ErrorKind::Io, path.string() + ": cannot read");
-  return text.str();
-}
 
 void io_check(const std::error_code& ec, const fs::path& path, const char* what) {
   if (ec) throw Error(ErrorKind::Io, path.string() + ": cannot " + what + " (" + ec.message() + ")");

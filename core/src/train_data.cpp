@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "file_read.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/job.hpp"
 #include "quantscope/tokenizer.hpp"
@@ -18,15 +19,6 @@ namespace qs {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string file_read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(ErrorKind::Io, path.string() + ": cannot read");
-  return text.str();
-}
 
 bool line_blank(std::string_view line) {
   return std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });

@@ -1,0 +1,20 @@
+// file_read: see file_read.hpp.
+#include "file_read.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "quantscope/error.hpp"
+
+namespace qs {
+
+std::string file_read(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(ErrorKind::Io, path.string() + ": cannot read");
+  return text.str();
+}
+
+}  // namespace qs
