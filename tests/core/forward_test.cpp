@@ -147,6 +147,21 @@ INSTANTIATE_TEST_SUITE_P(TiedAndBiases, ForwardTest,
                                   (std::get<1>(info.param) ? "Biases" : "NoBiases");
                          });
 
+TEST(Forward, LongSequenceMatchesNaiveReference) {
+  // Long enough that the CPU attention splits its scores into blocks.
+  ModelConfig config = test::tiny_config(false, true);
+  config.max_position_embeddings = 1024;
+  const auto s = test::tiny_state(config, 13);
+  torch::manual_seed(1);
+  const torch::Tensor ids = torch::randint(0, config.vocab_size, {700}, torch::kInt64);
+  const std::vector<int64_t> id_list(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor logits = llama_forward(*s, ids.view({1, -1}))[0];
+  const torch::Tensor expected = naive_forward(*s, id_list);
+  EXPECT_TRUE(torch::allclose(logits, expected, 1e-4, 1e-4))
+      << "max difference " << (logits - expected).abs().max().item<double>();
+}
+
 TEST(Forward, LinearsAreReadByHfName) {
   auto s = test::tiny_state(test::tiny_config(false, true), 3);
   const torch::Tensor before = llama_forward(*s, ids_tensor(kIds));
