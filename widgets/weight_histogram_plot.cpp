@@ -1,4 +1,5 @@
-// WeightHistogramPlot: QCustomPlot bars of a weight histogram, with a linear or logarithmic count axis.
+// WeightHistogramPlot: QCustomPlot bars of a weight histogram, or of a quantized layer's normalised
+// values with its levels, with a linear or logarithmic count axis.
 #include "weight_histogram_plot.hpp"
 
 #include <qcustomplot.h>
@@ -10,6 +11,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quantscope/format.hpp"
+#include "quantscope/quantize.hpp"
+
 namespace qs {
 
 namespace {
@@ -18,6 +22,7 @@ const QColor kBarFill(70, 130, 190, 210);
 const QColor kBarPen(40, 90, 145);
 const QColor kGrid(225, 225, 225);
 const QColor kMutedText(120, 120, 120);
+const QColor kLevelPen(200, 60, 40);
 
 }  // namespace
 
@@ -83,9 +88,7 @@ int WeightHistogramPlot::bins_choose(int64_t count) {
   return std::clamp(static_cast<int>(std::lround(rice)), 16, 256);
 }
 
-void WeightHistogramPlot::histogram_show(const QString& layer, const Histogram& histogram,
-                                         const TensorStats& stats) {
-  layer_ = layer;
+void WeightHistogramPlot::bars_set(const Histogram& histogram) {
   QVector<double> keys, values;
   keys.reserve(static_cast<qsizetype>(histogram.counts.size()));
   values.reserve(keys.capacity());
@@ -96,6 +99,21 @@ void WeightHistogramPlot::histogram_show(const QString& layer, const Histogram& 
   max_count_ = values.isEmpty() ? 0 : *std::max_element(values.begin(), values.end());
   bars_->setData(keys, values, true);
   bars_->setWidth(histogram.bin_width());
+  message_->setText(QString());
+  message_->setVisible(false);
+  axes_show(true);
+}
+
+void WeightHistogramPlot::levels_clear() {
+  for (QCPItemLine* line : level_lines_) plot_->removeItem(line);
+  level_lines_.clear();
+}
+
+void WeightHistogramPlot::histogram_show(const QString& layer, const Histogram& histogram,
+                                         const TensorStats& stats) {
+  layer_ = layer;
+  levels_clear();
+  bars_set(histogram);
 
   const QLocale english(QLocale::English);
   title_->setText(layer);
@@ -108,10 +126,49 @@ void WeightHistogramPlot::histogram_show(const QString& layer, const Histogram& 
   plot_->xAxis->setLabel(tr("Weight value (%1 bins of width %2)")
                              .arg(histogram.counts.size())
                              .arg(QString::number(histogram.bin_width(), 'g', 3)));
-  message_->setText(QString());
-  message_->setVisible(false);
-  axes_show(true);
 
+  const double pad = histogram.bin_width();
+  plot_->xAxis->setRange(histogram.lo - pad, histogram.hi + pad);
+  value_axis_update();
+  plot_->replot();
+}
+
+void WeightHistogramPlot::quantized_show(const QString& layer, const QuantizedTensor& q) {
+  layer_ = layer;
+  levels_clear();
+  const Histogram& histogram = q.normalized_histogram;
+  bars_set(histogram);
+
+  // The lines span the axis rect vertically whatever the count scale, so their y is in rect ratios.
+  for (double level : q.levels) {
+    auto* line = new QCPItemLine(plot_);
+    line->setPen(QPen(kLevelPen, 1.4));
+    line->setClipToAxisRect(true);
+    for (QCPItemPosition* end : {line->start, line->end}) {
+      end->setTypeX(QCPItemPosition::ptPlotCoords);
+      end->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    }
+    line->start->setCoords(level, 0);
+    line->end->setCoords(level, 1);
+    level_lines_.push_back(line);
+  }
+
+  const TensorMetrics& m = q.metrics;
+  const QString sqnr = std::isinf(m.sqnr_db) ? QStringLiteral("∞") : QString::number(m.sqnr_db, 'f', 2);
+  title_->setText(layer);
+  subtitle_->setText(tr("%1    %2 bits/weight    SQNR = %3 dB    cosine = %4    relative MSE = %5")
+                         .arg(QString::fromStdString(format_print(q.format)))
+                         .arg(QString::number(m.bits_per_weight, 'f', 3))
+                         .arg(sqnr)
+                         .arg(QString::number(m.cosine, 'f', 5))
+                         .arg(QString::number(m.relative_mse, 'e', 2)));
+  plot_->xAxis->setLabel(q.levels.empty()
+                             ? tr("Weight value (%1 bins)").arg(histogram.counts.size())
+                             : tr("Normalised value (%1 bins); lines: the %2 levels")
+                                   .arg(histogram.counts.size())
+                                   .arg(q.levels.size()));
+
+  // tensor_quantize's histogram range already covers every level.
   const double pad = histogram.bin_width();
   plot_->xAxis->setRange(histogram.lo - pad, histogram.hi + pad);
   value_axis_update();
@@ -120,6 +177,7 @@ void WeightHistogramPlot::histogram_show(const QString& layer, const Histogram& 
 
 void WeightHistogramPlot::message_show(const QString& text) {
   layer_.clear();
+  levels_clear();
   max_count_ = 0;
   bars_->data()->clear();
   title_->setText(tr("Weight histogram"));

@@ -1,7 +1,9 @@
 // The histogram of one layer's weights: the first thing to look at when judging how a layer will
-// quantize (its spread, its outliers, the weight of its tails). The counts are computed in a job by
-// core's histogram_compute; this widget only draws them.
+// quantize (its spread, its outliers, the weight of its tails). It also shows what a format does to
+// the layer: the values its grid or codebook applies to, with the levels drawn over them. The counts
+// are computed in jobs by core (histogram_compute, tensor_quantize); this widget only draws them.
 #pragma once
+#include <QList>
 #include <QString>
 #include <QWidget>
 #include <cstdint>
@@ -11,10 +13,13 @@
 class QCheckBox;
 class QCustomPlot;
 class QCPBars;
+class QCPItemLine;
 class QCPItemText;
 class QCPTextElement;
 
 namespace qs {
+
+struct QuantizedTensor;
 
 class WeightHistogramPlot : public QWidget {
   Q_OBJECT
@@ -28,6 +33,9 @@ class WeightHistogramPlot : public QWidget {
 
   // Plots `histogram` of layer `layer`; the title shows the layer's statistics.
   void histogram_show(const QString& layer, const Histogram& histogram, const TensorStats& stats);
+  // Plots q's normalised values with a vertical line at each of its levels (grid or codebook); the
+  // caption gives the format, its bits per weight and the error metrics.
+  void quantized_show(const QString& layer, const QuantizedTensor& q);
   // Clears the bars and shows `text` in the plot area (an empty state, or why there is no histogram).
   void message_show(const QString& text);
 
@@ -37,6 +45,8 @@ class WeightHistogramPlot : public QWidget {
   const QString& layer() const { return layer_; }  // the plotted layer; empty when none
   QCustomPlot* plot() const { return plot_; }
   QCPBars* bars() const { return bars_; }
+  // Level lines on screen: the quantized view's grid or codebook; 0 in the weight-histogram view.
+  int level_count() const { return static_cast<int>(level_lines_.size()); }
 
  Q_SIGNALS:
   void log_scale_changed(bool on);
@@ -44,6 +54,8 @@ class WeightHistogramPlot : public QWidget {
  private:
   void value_axis_update();
   void axes_show(bool on);
+  void bars_set(const Histogram& histogram);
+  void levels_clear();
 
   QCheckBox* log_box_;
   QCustomPlot* plot_;
@@ -51,6 +63,7 @@ class WeightHistogramPlot : public QWidget {
   QCPTextElement* title_;
   QCPTextElement* subtitle_;
   QCPItemText* message_;
+  QList<QCPItemLine*> level_lines_;
   QString layer_;
   double max_count_ = 0;
 };

@@ -1,33 +1,23 @@
 // `quantscope-cli eval MODEL --text FILE`: perplexity and bits per byte of a model on a text file and,
-// with --reference, the KL divergence of its next-token distributions from a reference model's.
+// with --reference, the KL divergence of its next-token distributions from a reference model's; with
+// --format, of the model quantized to that format against the model itself.
 #include <chrono>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "command.hpp"
 #include "job_run.hpp"
 #include "json_print.hpp"
 #include "model_open.hpp"
+#include "quantize_options.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/eval.hpp"
 #include "quantscope/model.hpp"
+#include "text_file.hpp"
 #include "text_format.hpp"
 #include "text_table.hpp"
 
 namespace qs::cli {
 namespace {
-
-std::string text_file_read(const std::filesystem::path& path) {
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error)) throw Error(ErrorKind::Io, path.string() + ": is a directory, not a text file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open for reading");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(ErrorKind::Io, path.string() + ": read error");
-  return text.str();
-}
 
 nlohmann::ordered_json perplexity_json(const PerplexityResult& result) {
   return {{"tokens", result.tokens},   {"bytes", result.bytes},       {"windows", result.windows},
@@ -41,7 +31,8 @@ class EvalCommand : public Command {
     ArgSpec spec("eval",
                  "Measure a model's perplexity and bits per byte on a text file. Each window starts with BOS; "
                  "every text token is scored once. With --reference, also the KL divergence KL(reference || "
-                 "model) per token and how often both models agree on the most likely next token.");
+                 "model) per token and how often both models agree on the most likely next token. With "
+                 "--format, the model quantized to that format is evaluated against the unquantized model.");
     spec.positional({"MODEL", kModelHelp});
     spec.option({.name = "text", .type = ArgType::Text, .value_name = "FILE", .help = "UTF-8 text to evaluate on",
                  .required = true});
@@ -58,9 +49,11 @@ class EvalCommand : public Command {
                  .default_value = "8", .min = 1});
     spec.option({.name = "reference", .type = ArgType::Text, .value_name = "MODEL",
                  .help = "compare with this model (loaded in f32 on the same device, same --tokenizer)"});
+    quantize_options_declare(spec, false);
     model_options_declare(spec, true);
     spec.option(json_option());
     spec.example("eval demo --text heldout.txt");
+    spec.example("eval demo --format kmeans2 --text heldout.txt");
     spec.example("eval stories260K.bin --tokenizer tok512.model --text tinystories.txt --max-tokens 20000");
     spec.example("eval demo --dtype bf16 --reference demo --text heldout.txt");
     return spec;
@@ -74,14 +67,21 @@ class EvalCommand : public Command {
     options.batch = args.integer("batch");
     if (options.ctx > 0 && options.stride >= options.ctx)
       throw UsageError("--stride must be smaller than --ctx (" + std::to_string(options.ctx) + ")");
+    if (args.has("format") && args.has("reference"))
+      throw UsageError("--format compares the quantized model with MODEL itself; drop --reference");
+    if (args.has("format")) format_get(args);
     const std::filesystem::path text_path = args.text("text");
     const std::string text = text_file_read(text_path);
 
     JobRunner jobs;
     const LoadOptions load = model_options_get(args);
-    const auto model = model_open(jobs, args.positional(0), load);
+    std::shared_ptr<Model> model = model_open(jobs, args.positional(0), load);
     std::shared_ptr<Model> reference;
-    if (args.has("reference")) {
+    ModelQuantizeReport quantized;
+    if (args.has("format")) {
+      reference = model;
+      model = quantize_from_args(jobs, *reference, args, quantized);
+    } else if (args.has("reference")) {
       LoadOptions reference_load = load;
       reference_load.compute = ComputeType::F32;
       reference = model_open(jobs, args.text("reference"), reference_load);
@@ -104,6 +104,12 @@ class EvalCommand : public Command {
       out["text"] = text_path.string();
       out["device"] = std::string(device_name(model->device()));
       out["dtype"] = std::string(compute_type_name(model->compute()));
+      if (args.has("format")) {
+        out["format"] = format_print(format_get(args));
+        out["quantized_parameters"] = quantized.quantized_parameters;
+        out["bytes_before"] = quantized.bytes_before;
+        out["bytes_after"] = quantized.bytes_after;
+      }
       out.update(perplexity_json(result));
       if (reference) {
         auto& ref = out["reference"] = {{"model", reference->source().string()}};
@@ -119,8 +125,15 @@ class EvalCommand : public Command {
     // Three blocks (what was evaluated, the numbers, the comparison) with one label column.
     constexpr size_t kLabelWidth = 15;
     TextTable about({{"", TextTable::Align::Left, kLabelWidth}, {}});
-    about.row({"model", model_describe(*model)});
-    if (reference) about.row({"reference", model_describe(*reference)});
+    if (args.has("format")) {
+      about.row({"model", model_describe(*reference)});
+      about.row({"format", format_print(format_get(args)) + " on " + std::to_string(quantized.layers.size()) +
+                               " tensors; model " + bytes_format(quantized.bytes_before) + " -> " +
+                               bytes_format(quantized.bytes_after)});
+    } else {
+      about.row({"model", model_describe(*model)});
+      if (reference) about.row({"reference", model_describe(*reference)});
+    }
     about.row({"text", text_path.string()});
     about.row({"tokens", count_format(result.tokens) + " in " + count_format(result.windows) + " windows (" +
                              bytes_format(result.bytes) + " of text)"});
@@ -135,8 +148,10 @@ class EvalCommand : public Command {
       std::cout << numbers.render();
       return 0;
     }
-    TextTable numbers({{"", TextTable::Align::Left, kLabelWidth}, {"model", TextTable::Align::Right},
-                       {"reference", TextTable::Align::Right}});
+    const bool quantizing = args.has("format");
+    TextTable numbers({{"", TextTable::Align::Left, kLabelWidth},
+                       {quantizing ? "quantized" : "model", TextTable::Align::Right},
+                       {quantizing ? "unquantized" : "reference", TextTable::Align::Right}});
     numbers.row({"perplexity", number_format(result.perplexity, 4), number_format(kl.reference.perplexity, 4)});
     numbers.row({"bits per byte", number_format(result.bits_per_byte, 4), number_format(kl.reference.bits_per_byte, 4)});
     numbers.row({"nll, nats/token", number_format(result.nll, 4), number_format(kl.reference.nll, 4)});

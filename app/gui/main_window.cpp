@@ -1,4 +1,5 @@
-// MainWindow: menus, drag and drop, settings, and the wiring of jobs to the layer table and the plot.
+// MainWindow: menus, drag and drop, settings, and the wiring of jobs to the layer table, the format box
+// and the plot.
 #include "main_window.hpp"
 
 #include <qcustomplot.h>
@@ -32,7 +33,10 @@
 
 #include "layer_table_model.hpp"
 #include "quantscope/dtype.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/format.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/quantize.hpp"
 #include "quantscope/stats.hpp"
 #include "weight_histogram_plot.hpp"
 
@@ -46,6 +50,10 @@ struct LoadResult {
 
 struct HistogramResult {
   Histogram histogram;
+};
+
+struct QuantizeResult {
+  QuantizedTensor tensor;
 };
 
 namespace {
@@ -134,14 +142,38 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   left_layout->addLayout(filter_row);
   left_layout->addWidget(view_, 1);
 
-  // Right: the histogram of the selected layer.
+  // Right: a format box and the histogram of the selected layer, plain or quantized in that format.
+  format_edit_ = new QLineEdit;
+  format_edit_->setObjectName("formatEdit");
+  format_edit_->setPlaceholderText(tr("Quantization format: kmeans2, int4:g128, quest4, nf4 … (empty: weights)"));
+  format_edit_->setToolTip(QString::fromStdString(format_grammar()));
+  format_edit_->setClearButtonEnabled(true);
+  format_edit_->setAcceptDrops(false);
+  format_status_ = new QLabel;
+  format_status_->setObjectName("formatStatus");
+  format_status_->setWordWrap(true);
+  format_status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  format_status_->hide();
+  auto* format_label = new QLabel(tr("&Format"));
+  format_label->setBuddy(format_edit_);
+  auto* format_row = new QHBoxLayout;
+  format_row->addWidget(format_label);
+  format_row->addWidget(format_edit_, 1);
+
   plot_ = new WeightHistogramPlot;
   plot_->setObjectName("histogramPlot");
   plot_->message_show(tr("Open a model to see the weight histogram of its layers"));
 
+  auto* right = new QWidget;
+  auto* right_layout = new QVBoxLayout(right);
+  right_layout->setContentsMargins(6, 10, 10, 6);
+  right_layout->addLayout(format_row);
+  right_layout->addWidget(format_status_);
+  right_layout->addWidget(plot_, 1);
+
   splitter_ = new QSplitter(Qt::Horizontal);
   splitter_->addWidget(left);
-  splitter_->addWidget(plot_);
+  splitter_->addWidget(right);
   splitter_->setStretchFactor(0, 5);
   splitter_->setStretchFactor(1, 6);
   splitter_->setChildrenCollapsible(false);
@@ -152,7 +184,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     layer_count_update();
   });
   connect(view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
-          [this](const QModelIndex& current) { histogram_request(current); });
+          [this](const QModelIndex& current) { layer_show(current); });
+  connect(format_edit_, &QLineEdit::textChanged, this, &MainWindow::format_changed);
   connect(plot_, &WeightHistogramPlot::log_scale_changed, this,
           [](bool on) { QSettings().setValue(kLogScaleKey, on); });
 
@@ -355,6 +388,13 @@ void MainWindow::job_finished(JobRunner::JobId id) {
     plot_->histogram_show(histogram_layer_, histogram_result_->histogram, *row.stats);
     histogram_result_.reset();
     Q_EMIT histogram_shown(histogram_layer_);
+  } else if (id == quantize_id_) {
+    quantize_id_ = 0;
+    plot_->quantized_show(quantize_layer_, quantize_result_->tensor);
+    const int levels = static_cast<int>(quantize_result_->tensor.levels.size());
+    quantize_result_.reset();
+    format_status_set(QString(), false);
+    Q_EMIT quantized_shown(quantize_layer_, levels);
   }
 }
 
@@ -370,12 +410,18 @@ void MainWindow::job_failed(JobRunner::JobId id, const QString& error) {
     histogram_id_ = 0;
     histogram_result_.reset();
     plot_->message_show(tr("No histogram for %1:\n%2").arg(histogram_layer_, error));
+  } else if (id == quantize_id_) {
+    quantize_id_ = 0;
+    quantize_result_.reset();
+    plot_->message_show(tr("Cannot quantize %1 as %2").arg(quantize_layer_, format_edit_->text().trimmed()));
+    format_status_set(error, true);
+    Q_EMIT quantize_failed(quantize_layer_, error);
   }
 }
 
 void MainWindow::job_cancelled(JobRunner::JobId id) {
   if (id == load_id_) load_end(tr("Opening %1 cancelled").arg(display_name(load_path_)));
-  // A cancelled histogram was replaced by a newer request, whose result is on its way.
+  // A cancelled histogram or quantization was replaced by a newer request, whose result is on its way.
 }
 
 void MainWindow::load_end(const QString& status) {
@@ -393,7 +439,8 @@ void MainWindow::model_show(const QString& path) {
   statusBar()->setToolTip(QString());
   model_ = result->model;
   model_path_ = path;
-  histogram_id_ = 0;  // a histogram still on its way belongs to the previous model
+  histogram_id_ = 0;  // a histogram or quantization still on its way belongs to the previous model
+  quantize_id_ = 0;
   table_->rows_set(std::move(result->rows));
   view_->resizeColumnsToContents();
   layer_count_update();
@@ -436,8 +483,16 @@ void MainWindow::error_show(const QString& text, const QString& detail) {
   box->open();  // window-modal but non-blocking: jobs keep reporting while it is up
 }
 
+void MainWindow::layer_show(const QModelIndex& proxy_index) {
+  if (format_edit_->text().trimmed().isEmpty())
+    histogram_request(proxy_index);
+  else
+    quantize_request(proxy_index);
+}
+
 void MainWindow::histogram_request(const QModelIndex& proxy_index) {
   if (!proxy_index.isValid() || !model_) return;
+  quantize_id_ = 0;  // the plain histogram replaces a quantization still on its way
   const int row = proxy_->mapToSource(proxy_index).row();
   const LayerRow& layer_row = table_->row_at(row);
   const QString name = QString::fromStdString(layer_row.layer.name);
@@ -460,6 +515,59 @@ void MainWindow::histogram_request(const QModelIndex& proxy_index) {
                                     job.check_cancelled();
                                     result->histogram = histogram_compute(values, bins);
                                   });
+}
+
+void MainWindow::format_changed() {
+  if (format_edit_->text().trimmed().isEmpty()) format_status_set(QString(), false);
+  layer_show(view_->currentIndex());
+}
+
+void MainWindow::quantize_request(const QModelIndex& proxy_index) {
+  const QString text = format_edit_->text().trimmed();
+  FormatSpec spec;
+  try {
+    spec = format_parse(text.toStdString());
+  } catch (const Error& e) {
+    // Half-typed specs pass through here on the way to a valid one: the plot keeps what it shows.
+    runner_->cancel(quantize_id_);
+    quantize_id_ = 0;
+    format_status_set(QString::fromStdString(e.what()), true);
+    return;
+  }
+  if (!proxy_index.isValid() || !model_) {
+    format_status_set(tr("Select a layer to quantize it as %1").arg(text), false);
+    return;
+  }
+  const LayerRow& layer_row = table_->row_at(proxy_->mapToSource(proxy_index).row());
+  const QString name = QString::fromStdString(layer_row.layer.name);
+  auto result = std::make_shared<QuantizeResult>();
+  const std::shared_ptr<const Model> model = model_;
+  const LinearLayer layer = layer_row.layer;
+  const int bins = WeightHistogramPlot::bins_choose(layer.parameters());
+  histogram_id_ = 0;  // the quantized view replaces a plain histogram still on its way
+  // A running quantization of an older request may stop at its next check; a pending one is replaced
+  // through the tag.
+  runner_->cancel(quantize_id_);
+  quantize_layer_ = name;
+  quantize_result_ = result;
+  quantize_id_ = runner_->submit("quantize", tr("Quantizing %1 as %2").arg(name, text),
+                                 [model, layer, spec, bins, result](JobContext& job) {
+                                   const std::string tensor = layer.name + ".weight";
+                                   const std::vector<float> values = model->tensor_values(tensor);
+                                   job.check_cancelled();
+                                   QuantizeOptions options;
+                                   options.name = tensor;
+                                   options.histogram_bins = bins;
+                                   result->tensor = tensor_quantize(spec, values, layer.out_features,
+                                                                    layer.in_features, options);
+                                 });
+  format_status_set(tr("Quantizing %1 as %2…").arg(name, QString::fromStdString(format_print(spec))), false);
+}
+
+void MainWindow::format_status_set(const QString& text, bool error) {
+  format_status_->setText(text);
+  format_status_->setStyleSheet(error ? QStringLiteral("color: #b3261e;") : QStringLiteral("color: #787878;"));
+  format_status_->setVisible(!text.isEmpty());
 }
 
 void MainWindow::layer_count_update() {

@@ -1,6 +1,7 @@
 // The workbench window: the linear layers of the open model on the left, the weight histogram of the
-// selected layer on the right. Loading, statistics and histograms run as jobs off the UI thread; the
-// window only submits them and shows their results, progress and errors.
+// selected layer on the right, or, with a format typed above the plot, what that format does to the
+// layer. Loading, statistics, histograms and quantization run as jobs off the UI thread; the window
+// only submits them and shows their results, progress and errors.
 #pragma once
 #include <QMainWindow>
 #include <QString>
@@ -25,6 +26,7 @@ class Model;
 class WeightHistogramPlot;
 struct LoadResult;
 struct HistogramResult;
+struct QuantizeResult;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -46,6 +48,10 @@ class MainWindow : public QMainWindow {
   void model_load_failed(const QString& error);
   // The histogram of `layer` is on screen.
   void histogram_shown(const QString& layer);
+  // `layer` quantized in the format of the format box is on screen, with its `levels` grid or codebook.
+  void quantized_shown(const QString& layer, int levels);
+  // The format could not apply to `layer` (error is the core's one-line message).
+  void quantize_failed(const QString& layer, const QString& error);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -73,7 +79,11 @@ class MainWindow : public QMainWindow {
   void load_end(const QString& status);
   void model_show(const QString& path);
   void error_show(const QString& text, const QString& detail);
+  void layer_show(const QModelIndex& proxy_index);
   void histogram_request(const QModelIndex& proxy_index);
+  void format_changed();
+  void quantize_request(const QModelIndex& proxy_index);
+  void format_status_set(const QString& text, bool error);
   void layer_count_update();
 
   JobRunner* runner_;
@@ -85,6 +95,8 @@ class MainWindow : public QMainWindow {
   QLabel* model_summary_;
   QLabel* layer_count_;
   WeightHistogramPlot* plot_;
+  QLineEdit* format_edit_;
+  QLabel* format_status_;
   QSplitter* splitter_;
   QMenu* recent_menu_ = nullptr;
   QLabel* job_label_ = nullptr;
@@ -102,6 +114,10 @@ class MainWindow : public QMainWindow {
   QString histogram_layer_;
   int histogram_row_ = -1;
   std::shared_ptr<HistogramResult> histogram_result_;
+
+  JobRunner::JobId quantize_id_ = 0;
+  QString quantize_layer_;
+  std::shared_ptr<QuantizeResult> quantize_result_;
 };
 
 }  // namespace qs

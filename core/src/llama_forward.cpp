@@ -27,6 +27,7 @@ const torch::Tensor& linear_weight(const ModelState& state, const std::string& n
 // mlp_bias).
 torch::Tensor linear(const ModelState& state, const std::string& name, const torch::Tensor& x) {
   const torch::Tensor& weight = linear_weight(state, name);
+  if (state.linear_observer) state.linear_observer(name, x);
   const auto bias = state.tensors.find(name + ".bias");
   if (bias == state.tensors.end()) return torch::linear(x, weight);
   return torch::linear(x, weight, bias->second.to(x.scalar_type()));

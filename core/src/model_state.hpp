@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,9 @@ struct ModelState {
   // Linear weights and embeddings are in the compute dtype; norm weights stay float32. For a tied
   // model there is no "lm_head.weight": the head reads "model.embed_tokens.weight".
   std::map<std::string, torch::Tensor> tensors;
+
+  // Called with every linear layer's name and input before the layer runs (calibration statistics).
+  std::function<void(const std::string& layer, const torch::Tensor& input)> linear_observer;
 
   const torch::Tensor& tensor(const std::string& name) const;  // throws Invalid when absent
   torch::Dtype compute_dtype() const { return compute == ComputeType::BF16 ? torch::kBFloat16 : torch::kFloat32; }

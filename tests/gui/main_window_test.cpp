@@ -1,6 +1,6 @@
 // The workbench window end to end on the offscreen platform: a model opened through the public open
-// function (and by drag and drop) fills the layer table, selecting a layer draws its histogram, and
-// bad input ends in an error box with the core's one-line message, never a crash.
+// function (and by drag and drop) fills the layer table, selecting a layer draws its histogram, a typed
+// format shows the layer quantized, and bad input ends in the core's one-line message, never a crash.
 #include "main_window.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <QDir>
 #include <QFile>
 #include <QIcon>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
@@ -289,6 +290,79 @@ TEST_F(MainWindowTest, OpensAModelDroppedOnTheWindow) {
   QApplication::sendEvent(&window_, &drop);
   ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, kLoadTimeoutMs));
   EXPECT_EQ(proxy()->rowCount(), 35);
+}
+
+TEST_F(MainWindowTest, QuantizesTheSelectedLayerInTheTypedFormat) {
+  const QString config_path = demo_path() + "/config.json";
+  if (!QFile::exists(config_path)) GTEST_SKIP() << "demo model not built yet: " << config_path.toStdString();
+  window_.show();
+  ASSERT_TRUE(open(demo_path()));
+  const LayerRow* first = select_and_wait(0);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(plot()->level_count(), 0);
+  auto* format = window_.findChild<QLineEdit*>("formatEdit");
+  auto* status = window_.findChild<QLabel*>("formatStatus");
+  ASSERT_NE(format, nullptr);
+  ASSERT_NE(status, nullptr);
+  EXPECT_TRUE(format->toolTip().contains("kmeans"));
+  auto caption = [&] {
+    auto* text = qobject_cast<QCPTextElement*>(plot()->plot()->plotLayout()->element(1, 0));
+    return text ? text->text() : QString();
+  };
+
+  // kmeans2: a 4-entry codebook over the layer's block-normalised weights.
+  QSignalSpy shown(&window_, &MainWindow::quantized_shown);
+  QSignalSpy failed(&window_, &MainWindow::quantize_failed);
+  format->setText("kmeans2");
+  ASSERT_TRUE(QTest::qWaitFor([&] { return shown.count() + failed.count() > 0; }, kLoadTimeoutMs));
+  ASSERT_EQ(shown.count(), 1) << (failed.isEmpty() ? "" : failed[0][1].toString().toStdString());
+  const QString name = QString::fromStdString(first->layer.name);
+  EXPECT_EQ(shown[0][0].toString(), name);
+  EXPECT_EQ(shown[0][1].toInt(), 4);
+  EXPECT_EQ(plot()->layer(), name);
+  EXPECT_EQ(plot()->level_count(), 4);
+  EXPECT_EQ(bars_total(), static_cast<double>(first->layer.parameters()));
+  EXPECT_TRUE(caption().startsWith("kmeans2")) << caption().toStdString();
+  for (const char* part : {"bits/weight", "SQNR", "cosine", "relative MSE"})
+    EXPECT_TRUE(caption().contains(part)) << caption().toStdString();
+  EXPECT_TRUE(status->isHidden());
+  EXPECT_TRUE(window_.grab().save(QS_GUI_TEST_OUTPUT_DIR "/gui_quantized.png"));
+
+  // With a format in the box, selecting another layer shows that layer quantized.
+  const QModelIndex last = proxy()->index(proxy()->rowCount() - 1, LayerTableModel::Name);
+  const QString last_name = last.data().toString();
+  view()->setCurrentIndex(last);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return shown.count() == 2; }, kLoadTimeoutMs));
+  EXPECT_EQ(shown[1][0].toString(), last_name);
+  EXPECT_EQ(plot()->layer(), last_name);
+  EXPECT_EQ(plot()->level_count(), 4);
+
+  // A spec that does not parse: the parser's message in the status line, the plot left as it was.
+  format->setText("kmeans9");
+  EXPECT_TRUE(status->isVisibleTo(&window_));
+  EXPECT_TRUE(status->text().contains("kmeans9")) << status->text().toStdString();
+  EXPECT_FALSE(status->text().contains('\n'));
+  EXPECT_EQ(plot()->level_count(), 4);
+
+  // A Hadamard block larger than in_features parses but cannot apply: the core's message, no plot.
+  format->setText("quest4:h1024");
+  ASSERT_TRUE(QTest::qWaitFor([&] { return failed.count() == 1; }, kLoadTimeoutMs));
+  EXPECT_EQ(failed[0][0].toString(), last_name);
+  const QString error = failed[0][1].toString();
+  EXPECT_TRUE(error.contains("does not divide in_features")) << error.toStdString();
+  EXPECT_TRUE(error.contains(last_name)) << error.toStdString();
+  EXPECT_EQ(status->text(), error);
+  EXPECT_EQ(plot()->level_count(), 0);
+  EXPECT_TRUE(plot()->layer().isEmpty());
+
+  // An empty box brings back the plain weight histogram.
+  QSignalSpy histogram(&window_, &MainWindow::histogram_shown);
+  format->clear();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return histogram.count() == 1; }, kLoadTimeoutMs));
+  EXPECT_EQ(plot()->layer(), last_name);
+  EXPECT_EQ(plot()->level_count(), 0);
+  EXPECT_TRUE(status->isHidden());
+  EXPECT_EQ(shown.count(), 2);
 }
 
 // The icon is an SVG compiled into the window's resources; drawing it needs Qt's SVG plugin at run time.

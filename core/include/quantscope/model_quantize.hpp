@@ -1,0 +1,60 @@
+// Quantizing a loaded model: a format per selected tensor (every linear layer of the decoder by
+// default; the embedding and lm_head only when asked), the dequantized weights put in place of the
+// originals in a new Model that shares every other tensor, and a per-layer report. The new Model
+// evaluates, generates and saves like any other.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "quantscope/format.hpp"
+#include "quantscope/importance.hpp"
+#include "quantscope/quantize.hpp"
+
+namespace qs {
+
+class Model;
+class JobContext;
+
+struct LayerFormat {
+  std::string name;  // a linear layer ("model.layers.0.mlp.up_proj") or "model.embed_tokens"
+  FormatSpec format;
+};
+
+// Tensors whose name matches the glob (`*` any run of characters, `?` one; matched against the
+// whole name without ".weight"). The candidates are the linear layers and "model.embed_tokens".
+// An empty glob means the decoder's linear layers ("model.layers.*"). Throws Invalid when nothing
+// matches.
+std::vector<std::string> layers_select(const Model& model, const std::string& glob);
+
+struct LayerReport {
+  std::string name;
+  int64_t out = 0, in = 0;
+  FormatSpec format;
+  TensorMetrics metrics;
+  double inertia = 0;  // KMeans
+  double seconds = 0;
+};
+
+struct ModelQuantizeReport {
+  std::vector<LayerReport> layers;
+  uint64_t bytes_before = 0;  // every tensor as stored in the source
+  uint64_t bytes_after = 0;   // the same with each quantized tensor at its exact quantized size
+  uint64_t quantized_parameters = 0;
+  double seconds = 0;
+};
+
+struct ModelQuantizeOptions {
+  uint64_t seed = 0;
+  // Per-layer importance for `:fisher` formats, from importance_collect; empty otherwise.
+  std::shared_ptr<const LayerImportance> importance;
+};
+
+// Throws Invalid naming the layer when a format cannot apply to it (Hadamard block not dividing
+// `in`, `:fisher` without importance), Numeric when a weight holds NaN or Inf.
+std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<LayerFormat>& formats,
+                                      const ModelQuantizeOptions& options = {}, ModelQuantizeReport* report = nullptr,
+                                      JobContext* job = nullptr);
+
+}  // namespace qs

@@ -1,0 +1,42 @@
+// importance_collect: per-input-channel second moments of every linear layer's input over a
+// calibration text, the importance `:fisher` k-means formats weight their fit with.
+#include <torch/torch.h>
+
+#include "eval_windows.hpp"
+#include "model_state.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/importance.hpp"
+#include "quantscope/model.hpp"
+
+namespace qs {
+
+std::shared_ptr<LayerImportance> importance_collect(const Model& model, const std::string& text,
+                                                    const EvalOptions& options, JobContext* job) {
+  const ModelState& base = model.state();
+  if (!base.tokenizer)
+    throw Error(ErrorKind::Invalid, base.source.string() + ": no tokenizer to read the calibration text with");
+  const EvalWindows windows = eval_windows_build(*base.tokenizer, static_cast<int>(base.config.bos_token_id), text,
+                                                 options, base.config.max_position_embeddings);
+  ModelState observed = base;
+  std::map<std::string, torch::Tensor> sums;
+  int64_t rows = 0;
+  // Padding positions of short windows are inputs too; they are few (one window per text at most
+  // is short) and only shift the second moments slightly, so they are kept rather than masked.
+  observed.linear_observer = [&](const std::string& layer, const torch::Tensor& x) {
+    const torch::Tensor x2 = x.to(torch::kFloat32).pow(2).reshape({-1, x.size(-1)}).sum(0, false, torch::kFloat64);
+    auto it = sums.find(layer);
+    if (it == sums.end()) sums.emplace(layer, x2);
+    else it->second += x2;
+    if (layer == "model.layers.0.self_attn.q_proj") rows += x.numel() / x.size(-1);
+  };
+  eval_windows_run(windows, {&observed}, job, [](const EvalWindow&, const std::vector<torch::Tensor>&) {});
+  auto result = std::make_shared<LayerImportance>();
+  result->tokens = rows;
+  for (auto& [layer, sum] : sums) {
+    const torch::Tensor mean = (sum / double(std::max<int64_t>(rows, 1))).to(torch::kFloat32).cpu().contiguous();
+    result->input_second_moment[layer].assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+  }
+  return result;
+}
+
+}  // namespace qs

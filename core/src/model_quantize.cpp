@@ -1,0 +1,98 @@
+// model_quantize and layers_select: the quantizer families applied to a loaded model's tensors on
+// the model's device; the result is a new Model sharing every tensor it did not quantize.
+#include <torch/torch.h>
+
+#include <fnmatch.h>
+
+#include <chrono>
+
+#include "model_state.hpp"
+#include "quantizer.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/job.hpp"
+#include "quantscope/model.hpp"
+#include "quantscope/model_quantize.hpp"
+
+namespace qs {
+namespace {
+
+const char* const kEmbedding = "model.embed_tokens";
+
+torch::Tensor importance_for(const LayerFormat& lf, const ModelQuantizeOptions& options, const torch::Tensor& w) {
+  if (!lf.format.fisher) return {};
+  if (!options.importance)
+    throw Error(ErrorKind::Invalid, lf.name + ": format " + format_print(lf.format) +
+                                        " needs importance: give a calibration text (--calib FILE)");
+  const auto it = options.importance->input_second_moment.find(lf.name);
+  if (it == options.importance->input_second_moment.end() || int64_t(it->second.size()) != w.size(1))
+    throw Error(ErrorKind::Invalid, lf.name + ": no importance was collected for this layer (the embedding has none)");
+  const torch::Tensor row = torch::tensor(it->second).to(w.device());
+  return row.unsqueeze(0).expand({w.size(0), w.size(1)}).contiguous();
+}
+
+}  // namespace
+
+std::vector<std::string> layers_select(const Model& model, const std::string& glob) {
+  const std::string pattern = glob.empty() ? "model.layers.*" : glob;
+  std::vector<std::string> names;
+  for (const LinearLayer& layer : model.linear_layers())
+    if (fnmatch(pattern.c_str(), layer.name.c_str(), 0) == 0) names.push_back(layer.name);
+  if (fnmatch(pattern.c_str(), kEmbedding, 0) == 0) names.push_back(kEmbedding);
+  if (names.empty())
+    throw Error(ErrorKind::Invalid, "--layers '" + pattern +
+                                        "' matches no layer; names look like model.layers.0.mlp.up_proj, "
+                                        "lm_head, model.embed_tokens");
+  return names;
+}
+
+std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<LayerFormat>& formats,
+                                      const ModelQuantizeOptions& options, ModelQuantizeReport* report,
+                                      JobContext* job) {
+  const auto start = std::chrono::steady_clock::now();
+  auto state = std::make_shared<ModelState>(model.state());
+  ModelQuantizeReport r;
+  r.bytes_before = model.stored_bytes();
+  int64_t bytes_after = int64_t(r.bytes_before);
+  for (size_t i = 0; i < formats.size(); ++i) {
+    const LayerFormat& lf = formats[i];
+    if (job) {
+      job->check_cancelled();
+      job->progress(double(i) / formats.size(), lf.name);
+    }
+    if (lf.name == "lm_head" && state->config.tie_word_embeddings)
+      throw Error(ErrorKind::Invalid, "lm_head: tied to the embedding in this model; quantize model.embed_tokens");
+    const std::string tensor_name = lf.name + ".weight";
+    const auto it = state->tensors.find(tensor_name);
+    if (it == state->tensors.end())
+      throw Error(ErrorKind::Invalid, lf.name + ": no such layer in " + state->source.string());
+    const auto layer_start = std::chrono::steady_clock::now();
+    QuantizerInput input;
+    input.weight = it->second.to(torch::kFloat32).contiguous();
+    input.importance = importance_for(lf, options, input.weight);
+    input.seed = options.seed;
+    input.name = lf.name;
+    const QuantizerOutput q = quantizer_run(lf.format, input);
+    const torch::Tensor w = input.weight.cpu(), dq = q.dequant.cpu();
+    LayerReport layer;
+    layer.name = lf.name;
+    layer.out = w.size(0);
+    layer.in = w.size(1);
+    layer.format = lf.format;
+    const uint64_t bits = format_storage_bits(lf.format, layer.out, layer.in);
+    layer.metrics = metrics_compute({w.data_ptr<float>(), size_t(w.numel())}, {dq.data_ptr<float>(), size_t(dq.numel())},
+                                    bits);
+    layer.inertia = q.inertia;
+    it->second = q.dequant.to(it->second.scalar_type());
+    layer.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - layer_start).count();
+    bytes_after += int64_t(layer.metrics.bytes) - (w.numel() * dtype_bits(state->stored_dtype) + 7) / 8;
+    r.quantized_parameters += uint64_t(w.numel());
+    r.layers.push_back(std::move(layer));
+  }
+  r.bytes_after = uint64_t(bytes_after);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (job) job->progress(1.0, "quantized");
+  if (report) *report = std::move(r);
+  return std::make_shared<Model>(state);
+}
+
+}  // namespace qs

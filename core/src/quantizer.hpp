@@ -1,0 +1,106 @@
+// The quantizer families behind tensor_quantize and model_quantize, on LibTorch tensors that stay on
+// their device (CPU or CUDA). One family per file (quantizer_<family>.cpp); quantizer_registry.cpp
+// is the one table that maps a FormatSpec's family to its functions.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "quantscope/format.hpp"
+
+namespace qs {
+
+struct QuantizerInput {
+  torch::Tensor weight;      // float32, contiguous, [out, in], CPU or CUDA
+  torch::Tensor importance;  // float32 [out, in] on the same device, or undefined
+  bool reference = false;    // CPU: the scalar single-threaded reference instead of the threaded path
+  bool want_normalized = false;  // fill QuantizerOutput::normalized (plots)
+  uint64_t seed = 0;
+  std::string name;          // for error messages
+};
+
+struct QuantizerOutput {
+  torch::Tensor dequant;      // float32 [out, in], original basis, on the input's device
+  torch::Tensor codes;        // uint8 [out, in] (rotated basis for Hadamard formats); undefined for Float
+  torch::Tensor scales;       // float32, in storage precision; undefined when the format has none
+  torch::Tensor zero_points;  // uint8, Int :asym only
+  torch::Tensor codebooks;    // float32 [n, 2^b], sorted (KMeans, NF4) or the grid in scale units (Int, Quest)
+  torch::Tensor normalized;   // float32 [out, in]: the values the grid applies to, when asked
+  double inertia = 0;
+};
+
+// Reads the sections of a packed tensor in order (docs/quantization.md).
+class PackedReader {
+ public:
+  PackedReader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  std::vector<uint8_t> codes(uint64_t count, int bits);
+  std::vector<float> bf16(uint64_t count);
+  std::vector<float> f32(uint64_t count);
+  const uint8_t* raw(uint64_t bytes) { return take(bytes); }
+  void finish() const;  // throws Format when bytes are left over
+
+ private:
+  const uint8_t* take(uint64_t bytes);
+  const uint8_t* data_;
+  size_t size_;
+  size_t offset_ = 0;
+};
+
+// Appends sections to a packed tensor.
+struct PackedWriter {
+  std::vector<uint8_t> bytes;
+  void codes(const torch::Tensor& codes, int bits);  // uint8, any device
+  void bf16(const torch::Tensor& values);            // float32 values exactly representable in bf16
+  void f32(const torch::Tensor& values);
+  void raw(const torch::Tensor& values);  // the tensor's bytes as they are (CPU copy)
+};
+
+struct QuantizerFamily {
+  QuantFamily family;
+  QuantizerOutput (*run)(const FormatSpec&, const QuantizerInput&);
+  void (*pack)(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
+  std::vector<float> (*unpack)(const FormatSpec&, PackedReader&, int64_t out, int64_t in);
+};
+
+const QuantizerFamily& quantizer_family(QuantFamily family);
+
+// The block Hadamard rotation of every row of a float32 [rows, cols] tensor, in place, on its device
+// (threaded on CPU unless `reference`). Its own inverse.
+void hadamard_apply(torch::Tensor& x, int64_t block, bool reference = false);
+
+// Nearest-centroid codes and s·c[code] into q.codes / q.dequant (allocated by the caller): scales per
+// block of `block` along a row (or undefined), codebooks [n, k] shared (codebook_group 0) or one per
+// group of codebook_group weights along a row.
+void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_t block, const torch::Tensor& books,
+                     int64_t codebook_group, bool reference, QuantizerOutput& q);
+
+// Per-group values [rows · groups] spread over the weights they apply to, [rows, cols] (the last
+// group of a row may be shorter).
+inline torch::Tensor groups_expand(const torch::Tensor& per_group, int64_t rows, int64_t cols, int64_t group) {
+  return per_group.reshape({rows, -1}).repeat_interleave(group, 1).narrow(1, 0, cols);
+}
+
+// Throws Numeric when the weight holds NaN/Inf and Invalid when the spec cannot apply, naming
+// input.name; then runs the family.
+QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& input);
+
+// Every family's declaration, for the registry.
+QuantizerOutput quantizer_float_run(const FormatSpec&, const QuantizerInput&);
+void quantizer_float_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
+std::vector<float> quantizer_float_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+QuantizerOutput quantizer_int_run(const FormatSpec&, const QuantizerInput&);
+void quantizer_int_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
+std::vector<float> quantizer_int_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+QuantizerOutput quantizer_quest_run(const FormatSpec&, const QuantizerInput&);
+void quantizer_quest_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
+std::vector<float> quantizer_quest_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+QuantizerOutput quantizer_kmeans_run(const FormatSpec&, const QuantizerInput&);
+void quantizer_kmeans_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
+std::vector<float> quantizer_kmeans_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+QuantizerOutput quantizer_nf4_run(const FormatSpec&, const QuantizerInput&);
+void quantizer_nf4_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
+std::vector<float> quantizer_nf4_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+
+}  // namespace qs

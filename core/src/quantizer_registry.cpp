@@ -1,0 +1,72 @@
+// The table of quantizer families and the checks every family shares (finite weights, a Hadamard
+// block that divides the rows, importance where `:fisher` asks for it).
+#include <torch/torch.h>
+
+#include "quantizer.hpp"
+#include "quantscope/error.hpp"
+
+namespace qs {
+namespace {
+
+const QuantizerFamily kFamilies[] = {
+    {QuantFamily::Float, quantizer_float_run, quantizer_float_pack, quantizer_float_unpack},
+    {QuantFamily::Int, quantizer_int_run, quantizer_int_pack, quantizer_int_unpack},
+    {QuantFamily::Quest, quantizer_quest_run, quantizer_quest_pack, quantizer_quest_unpack},
+    {QuantFamily::KMeans, quantizer_kmeans_run, quantizer_kmeans_pack, quantizer_kmeans_unpack},
+    {QuantFamily::NF4, quantizer_nf4_run, quantizer_nf4_pack, quantizer_nf4_unpack},
+};
+
+std::string label(const QuantizerInput& input) { return input.name.empty() ? "weight" : input.name; }
+
+// The CUDA rotation keeps a block on one multiprocessor, which bounds it.
+constexpr int64_t kHadamardMax = 32768;
+
+void hadamard_check(const FormatSpec& spec, int64_t in, const QuantizerInput& input) {
+  const int64_t h = spec.hadamard;
+  if (h > kHadamardMax)
+    throw Error(ErrorKind::Invalid, label(input) + ": format " + format_print(spec) + ": Hadamard blocks above " +
+                                        std::to_string(kHadamardMax) + " are not supported");
+  if (h <= 1 || in % h == 0) return;
+  int64_t largest = 1;
+  while (largest * 2 <= in && in % (largest * 2) == 0) largest *= 2;
+  throw Error(ErrorKind::Invalid, label(input) + ": format " + format_print(spec) + ": Hadamard block " +
+                                      std::to_string(h) + " does not divide in_features " + std::to_string(in) +
+                                      " (the largest power of two that does is " + std::to_string(largest) + ")");
+}
+
+}  // namespace
+
+const QuantizerFamily& quantizer_family(QuantFamily family) {
+  for (const QuantizerFamily& f : kFamilies)
+    if (f.family == family) return f;
+  throw Error(ErrorKind::Invalid, "no quantizer for this format family");
+}
+
+QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& input) {
+  const torch::Tensor& w = input.weight;
+  if (w.dim() != 2 || w.scalar_type() != torch::kFloat32 || !w.is_contiguous())
+    throw Error(ErrorKind::Invalid, label(input) + ": quantizers take a contiguous float32 [out, in] weight");
+  if (w.numel() == 0) throw Error(ErrorKind::Invalid, label(input) + ": empty weight");
+  const int64_t bad = w.numel() - torch::isfinite(w).sum().item<int64_t>();
+  if (bad > 0)
+    throw Error(ErrorKind::Numeric, label(input) + ": " + std::to_string(bad) +
+                                        " weights are NaN or Inf; quantization needs finite weights");
+  if (spec.family == QuantFamily::Quest || spec.family == QuantFamily::KMeans) hadamard_check(spec, w.size(1), input);
+  if (spec.family == QuantFamily::KMeans && spec.fisher) {
+    if (spec.hadamard > 0)
+      throw Error(ErrorKind::Invalid, label(input) + ": format " + format_print(spec) +
+                                          ": importance is per weight of the original basis, so :fisher cannot be "
+                                          "combined with a Hadamard rotation");
+    const torch::Tensor& m = input.importance;
+    if (!m.defined())
+      throw Error(ErrorKind::Invalid, label(input) + ": format " + format_print(spec) +
+                                          " needs importance (e.g. a calibration text: --calib FILE)");
+    if (m.sizes() != w.sizes())
+      throw Error(ErrorKind::Invalid, label(input) + ": importance shape does not match the weight");
+    if (!torch::isfinite(m).all().item<bool>() || (m < 0).any().item<bool>())
+      throw Error(ErrorKind::Numeric, label(input) + ": importance must be finite and non-negative");
+  }
+  return quantizer_family(spec.family).run(spec, input);
+}
+
+}  // namespace qs

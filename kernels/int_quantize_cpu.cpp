@@ -1,0 +1,132 @@
+// Scalar CPU reference for int_quantize.hpp: the group statistics, the scale (and zero point) for a
+// clip ratio, the clip search by group MSE, and round-to-nearest quantization, each spelled out once
+// so the search measures exactly what quantization then does.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "bf16_round.hpp"
+#include "int_quantize.hpp"
+
+namespace qs::kernels {
+namespace {
+
+constexpr int kClipCandidates = 91;  // r = 1.00, 0.99, …, 0.10
+float clip_ratio(int candidate) { return float(100 - candidate) / 100.0f; }
+
+struct GroupStats {
+  float absmax = 0, min = 0, max = 0;  // min = min(w, 0), max = max(w, 0)
+  double abs_sum = 0;
+  int64_t count = 0;
+};
+
+struct IntParams {
+  float scale = 0;
+  int zero = 0;
+};
+
+GroupStats group_stats(const float* w, int64_t n) {
+  GroupStats g;
+  g.count = n;
+  for (int64_t i = 0; i < n; ++i) {
+    g.absmax = std::max(g.absmax, std::abs(w[i]));
+    g.min = std::min(g.min, w[i]);
+    g.max = std::max(g.max, w[i]);
+    g.abs_sum += std::abs(double(w[i]));
+  }
+  return g;
+}
+
+IntParams int_params(const GroupStats& g, int bits, bool asymmetric, float r) {
+  if (bits == 1) return {bf16_round(r * float(g.abs_sum / double(g.count))), 0};
+  if (!asymmetric) {
+    const int qmax = (1 << (bits - 1)) - 1;
+    return {bf16_round((r * g.absmax) / float(qmax)), 0};
+  }
+  const int top = (1 << bits) - 1;
+  const float lo = r * g.min, hi = r * g.max;
+  const float s = bf16_round((hi - lo) / float(top));
+  if (s == 0) return {0, 0};
+  return {s, static_cast<int>(std::clamp(std::nearbyint(-lo / s), 0.0f, float(top)))};
+}
+
+// The code of w and its dequantized value; s = 0 encodes everything as 0.
+void int_encode(float w, IntParams p, int bits, bool asymmetric, uint8_t* code, float* value) {
+  if (bits == 1) {
+    *code = w >= 0 ? 1 : 0;
+    *value = *code ? p.scale : -p.scale;
+    return;
+  }
+  if (asymmetric) {
+    const int top = (1 << bits) - 1;
+    const float t = p.scale == 0 ? 0.0f : std::nearbyint(w / p.scale) + float(p.zero);
+    const int c = static_cast<int>(std::clamp(t, 0.0f, float(top)));
+    *code = static_cast<uint8_t>(c);
+    *value = float(c - p.zero) * p.scale;
+    return;
+  }
+  const float qmax = float((1 << (bits - 1)) - 1);
+  const float q = p.scale == 0 ? 0.0f : std::clamp(std::nearbyint(w / p.scale), -qmax, qmax);
+  *code = static_cast<uint8_t>(q + qmax);
+  *value = q * p.scale;
+}
+
+double group_mse_sum(const float* w, int64_t n, IntParams p, int bits, bool asymmetric) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint8_t code;
+    float value;
+    int_encode(w[i], p, bits, asymmetric, &code, &value);
+    const double d = double(value) - double(w[i]);
+    sum += d * d;
+  }
+  return sum;
+}
+
+}  // namespace
+
+int64_t int_groups_per_row(int64_t cols, int64_t group) {
+  if (group < 1)
+    throw std::invalid_argument("int quantization: group size " + std::to_string(group) + " < 1");
+  return (cols + group - 1) / group;
+}
+
+void int_scales_cpu(const float* w, int64_t rows, int64_t cols, int64_t group, int bits, bool asymmetric,
+                    bool clip_search, float* scales, uint8_t* zeros) {
+  const int64_t groups = int_groups_per_row(cols, group);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* wg = w + r * cols + g * group;
+      const int64_t n = std::min(group, cols - g * group);
+      const GroupStats stats = group_stats(wg, n);
+      IntParams best = int_params(stats, bits, asymmetric, 1.0f);
+      if (clip_search) {
+        double best_sum = group_mse_sum(wg, n, best, bits, asymmetric);
+        for (int c = 1; c < kClipCandidates; ++c) {
+          const IntParams p = int_params(stats, bits, asymmetric, clip_ratio(c));
+          const double sum = group_mse_sum(wg, n, p, bits, asymmetric);
+          if (sum < best_sum) {  // strictly smaller: ties keep the larger ratio
+            best_sum = sum;
+            best = p;
+          }
+        }
+      }
+      scales[r * groups + g] = best.scale;
+      if (asymmetric) zeros[r * groups + g] = static_cast<uint8_t>(best.zero);
+    }
+}
+
+void int_quantize_cpu(const float* w, int64_t rows, int64_t cols, int64_t group, int bits, bool asymmetric,
+                      const float* scales, const uint8_t* zeros, uint8_t* codes, float* dequant) {
+  const int64_t groups = int_groups_per_row(cols, group);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t i = r * cols + c, g = r * groups + c / group;
+      const IntParams p{scales[g], asymmetric ? int(zeros[g]) : 0};
+      int_encode(w[i], p, bits, asymmetric, &codes[i], &dequant[i]);
+    }
+}
+
+}  // namespace qs::kernels

@@ -1,0 +1,163 @@
+// quantscope-bench: how fast each quantizer family runs on 4096×4096 and 4096×14336 weights on CPU
+// and GPU, the Hadamard-128 rotation against the GPU's copy bandwidth, and every linear weight of an
+// 8B-parameter Llama shape (32 blocks, synthetic bf16 weights) quantized on the GPU. Prints a table
+// and writes JSON with --json FILE; docs/performance.md records the results.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "quantizer.hpp"
+#include "quantscope/format.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void sync(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+// Median of `reps` timed runs after one warm-up run.
+template <class F>
+double seconds_median(const torch::Device& device, int reps, const F& fn) {
+  fn();
+  sync(device);
+  std::vector<double> times;
+  for (int i = 0; i < reps; ++i) {
+    const auto start = Clock::now();
+    fn();
+    sync(device);
+    times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+qs::QuantizerOutput quantize(const std::string& spec, const torch::Tensor& w) {
+  qs::QuantizerInput input;
+  input.weight = w;
+  return qs::quantizer_run(qs::format_parse(spec), input);
+}
+
+const std::vector<std::string> kSpecs = {"int4:g128", "int4:g128:mse", "int2:g64",    "quest4",
+                                         "quest2",    "kmeans1",       "kmeans2",     "kmeans4",
+                                         "kmeans2:lloyd", "kmeans2:channel", "nf4"};
+
+nlohmann::ordered_json families_run(const torch::Device& device, int reps) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const auto& [out, in] : std::vector<std::pair<int64_t, int64_t>>{{4096, 4096}, {4096, 14336}}) {
+    torch::manual_seed(0);
+    const torch::Tensor w = (torch::randn({out, in}) * 0.02).to(device).contiguous();
+    for (const std::string& spec : kSpecs) {
+      const double s = seconds_median(device, reps, [&] { quantize(spec, w); });
+      const double weights = double(out * in);
+      std::cout << (device.is_cuda() ? "cuda" : "cpu ") << "  " << out << "x" << in << "  " << spec << "  "
+                << s * 1e3 << " ms  " << weights / s / 1e9 << " Gweights/s\n";
+      rows.push_back({{"device", device.is_cuda() ? "cuda" : "cpu"}, {"shape", {out, in}}, {"format", spec},
+                      {"seconds", s}, {"gweights_per_second", weights / s / 1e9}});
+    }
+  }
+  return rows;
+}
+
+// Bytes moved per second: one read and one write of the tensor.
+nlohmann::ordered_json hadamard_bandwidth(int reps) {
+  const torch::Device cuda(torch::kCUDA);
+  const int64_t rows = 16384, cols = 8192;  // 512 MiB of float32
+  torch::Tensor x = torch::randn({rows, cols}, torch::TensorOptions().device(cuda));
+  torch::Tensor y = torch::empty_like(x);
+  const double bytes = 2.0 * double(x.numel()) * 4;
+  const double copy = seconds_median(cuda, reps, [&] { y.copy_(x); });
+  const double h128 = seconds_median(cuda, reps, [&] { qs::hadamard_apply(x, 128); });
+  const double h64 = seconds_median(cuda, reps, [&] { qs::hadamard_apply(x, 64); });
+  const double h1024 = seconds_median(cuda, reps, [&] { qs::hadamard_apply(x, 1024); });
+  nlohmann::ordered_json r = {{"tensor", {rows, cols}},
+                              {"copy_gb_per_second", bytes / copy / 1e9},
+                              {"hadamard128_gb_per_second", bytes / h128 / 1e9},
+                              {"hadamard128_fraction_of_copy", copy / h128},
+                              {"hadamard64_gb_per_second", bytes / h64 / 1e9},
+                              {"hadamard1024_gb_per_second", bytes / h1024 / 1e9}};
+  std::cout << "hadamard on cuda: " << r.dump() << "\n";
+  return r;
+}
+
+// Llama-3-8B: hidden 4096, intermediate 14336, 32 query and 8 key/value heads of 128, 32 blocks.
+nlohmann::ordered_json llama8b_run(const std::vector<std::string>& specs) {
+  const torch::Device cuda(torch::kCUDA);
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {{4096, 4096}, {1024, 4096},  {1024, 4096}, {4096, 4096},
+                                                           {14336, 4096}, {14336, 4096}, {4096, 14336}};
+  torch::manual_seed(0);
+  std::vector<torch::Tensor> weights;
+  int64_t params = 0;
+  for (int layer = 0; layer < 32; ++layer)
+    for (const auto& [out, in] : shapes) {
+      weights.push_back((torch::randn({out, in}, torch::TensorOptions().device(cuda)) * 0.02).to(torch::kBFloat16));
+      params += out * in;
+    }
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const std::string& spec : specs) {
+    const qs::FormatSpec format = qs::format_parse(spec);
+    auto all = [&] {
+      for (torch::Tensor& w : weights) {
+        qs::QuantizerInput input;
+        input.weight = w.to(torch::kFloat32).contiguous();
+        const qs::QuantizerOutput q = qs::quantizer_run(format, input);
+        // What model_quantize keeps: the dequantized weight in the model's dtype.
+        [[maybe_unused]] const torch::Tensor back = q.dequant.to(torch::kBFloat16);
+      }
+    };
+    const double s = seconds_median(cuda, 3, all);
+    std::cout << "llama-8b shape on cuda: " << params << " weights in " << weights.size() << " tensors to " << spec
+              << ": " << s << " s\n";
+    rows.push_back({{"format", spec}, {"tensors", weights.size()}, {"weights", params}, {"seconds", s}});
+  }
+  return rows;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path, devices = "all";
+  bool model = true;
+  int cpu_reps = 1, cuda_reps = 5;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--json" && i + 1 < argc) json_path = argv[++i];
+    else if (a == "--device" && i + 1 < argc) devices = argv[++i];
+    else if (a == "--no-model") model = false;
+    else if (a == "--cpu-reps" && i + 1 < argc) cpu_reps = std::stoi(argv[++i]);
+    else {
+      std::cerr << "usage: quantscope-bench [--device cpu|cuda|all] [--no-model] [--cpu-reps N] [--json FILE]\n";
+      return 2;
+    }
+  }
+  try {
+    nlohmann::ordered_json out;
+    out["cpu_threads"] = at::get_num_threads();
+    out["torch"] = TORCH_VERSION;
+    nlohmann::ordered_json families = nlohmann::ordered_json::array();
+    if (devices != "cuda")
+      for (auto& r : families_run(torch::Device(torch::kCPU), cpu_reps)) families.push_back(r);
+    const bool cuda = devices != "cpu" && torch::cuda::is_available();
+    if (cuda) {
+      for (auto& r : families_run(torch::Device(torch::kCUDA), cuda_reps)) families.push_back(r);
+      out["hadamard"] = hadamard_bandwidth(cuda_reps);
+      if (model) out["llama_8b"] = llama8b_run({"quest4", "kmeans2", "kmeans1", "int4:g128", "nf4"});
+    } else if (devices == "cuda") {
+      std::cerr << "quantscope-bench: no CUDA device\n";
+      return 1;
+    }
+    out["families"] = families;
+    if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << '\n';
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "quantscope-bench: " << e.what() << '\n';
+    return 1;
+  }
+}

@@ -1,0 +1,68 @@
+# `quantize` and `eval --format`: the per-layer table and JSON on the demo model and stories260K, the
+# saved dequantized model evaluating like the in-memory one, and bad specs, globs and Hadamard blocks
+# failing with one line that says what is wrong.
+include(${CMAKE_CURRENT_LIST_DIR}/lib/cli_run.cmake)
+
+cli_expect(r 0 quantize demo --format kmeans2 --json)
+json_get(before "${r_out}" bytes_before)
+json_get(after "${r_out}" bytes_after)
+json_get(first "${r_out}" layers 0 name)
+json_get(bpw "${r_out}" layers 0 bits_per_weight)
+json_get(fmt "${r_out}" layers 0 format)
+json_get(cos "${r_out}" layers 0 cosine)
+string(JSON count LENGTH "${r_out}" layers)
+expect_range("quantized layers of the demo model" "${count}" 28 28)
+expect_range("kmeans2 bits per weight (2.25 + a 128-bit codebook over 256 x 256)" "${bpw}" 2.25195 2.25196)
+expect_range("kmeans2 cosine" "${cos}" 0.9 1)
+math(EXPR shrink "100 * ${after} / ${before}")
+expect_range("size after, % of before (embedding stays bf16)" "${shrink}" 20 60)
+if(NOT first STREQUAL "model.layers.0.self_attn.q_proj" OR NOT fmt STREQUAL "kmeans2")
+  message(FATAL_ERROR "unexpected first layer ${first} / format ${fmt}")
+endif()
+
+cli_expect(r 0 quantize demo --format int4:g32:mse --layers "*down_proj")
+expect_match(r out "model\\.layers\\.3\\.mlp\\.down_proj +256 x 640 +int4:g32:mse +4\\.500 ")
+expect_match(r out "\nmodel bytes after +[0-9.]+ MiB \\([0-9.]+ %\\)")
+
+# --save writes the dequantized model; evaluating it equals eval --format on the fly.
+set(text "${SOURCE}/resources/models/demo/heldout-sample.txt")
+cli_expect(r 0 quantize demo --format quest3 --save "${WORK}/demo-quest3")
+cli_expect(r 0 eval "${WORK}/demo-quest3" --text "${text}" --max-tokens 400 --json)
+json_get(saved_ppl "${r_out}" perplexity)
+cli_expect(r 0 eval demo --format quest3 --text "${text}" --max-tokens 400 --json)
+json_get(fly_ppl "${r_out}" perplexity)
+json_get(kl "${r_out}" kl mean)
+json_get(ref_ppl "${r_out}" reference perplexity)
+if(NOT saved_ppl STREQUAL fly_ppl)  # both f32: the saved weights are the dequantized ones exactly
+  message(FATAL_ERROR "saved model perplexity ${saved_ppl} differs from on-the-fly ${fly_ppl}")
+endif()
+expect_range("KL of quest3 against the demo model" "${kl}" 0.001 2)
+cli_expect(r 0 eval demo --format kmeans1 --text "${text}" --max-tokens 300)
+expect_match(r out "\n +quantized +unquantized\n")
+expect_match(r out "\nKL mean +[0-9.]+ +nats/token")
+cli_expect(r 1 quantize demo --format int4 --save "${SOURCE}/resources/models/demo")
+expect_match(r err "demo")
+
+# Bad input: a one-line error, exit 2 for a bad spec, 1 for a format that cannot apply.
+cli_expect(r 2 quantize demo --format int9)
+expect_match(r err "format 'int9'.*allowed")
+cli_expect(r 2 quantize demo --format kmeans2:lloyd:exact)
+cli_expect(r 2 quantize demo --format kmeans2:fisher)
+expect_match(r err "--calib")
+cli_expect(r 1 quantize demo --format int4 --layers "nothing.*")
+expect_match(r err "matches no layer")
+cli_expect(r 0 formats --check kmeans1:b64:absmean:exact --json)
+json_get(canonical "${r_out}" canonical)
+if(NOT canonical STREQUAL "kmeans1")
+  message(FATAL_ERROR "canonical form of kmeans1:b64:absmean:exact is ${canonical}")
+endif()
+
+set(model "${DATA}/models/stories260K/stories260K.bin")
+set(tokenizer "${DATA}/models/stories260K/tok512.model")
+data_require("${model}" "${tokenizer}")
+cli_expect(r 1 quantize "${model}" --tokenizer "${tokenizer}" --format quest4)
+expect_match(r err "model\\.layers\\.0\\.[a-z_.]+: format quest4: Hadamard block 128 does not divide in_features 64")
+cli_expect(r 0 quantize "${model}" --tokenizer "${tokenizer}" --format quest4:h4 --json)
+cli_expect(r 0 quantize "${model}" --tokenizer "${tokenizer}" --format kmeans2:fisher
+           --calib "${DATA}/text/tinystories-valid-subset/tinystories_valid_first.txt" --calib-tokens 1000)
+expect_match(r out "model\\.layers\\.4\\.mlp\\.down_proj +64 x 172 +kmeans2:fisher")
