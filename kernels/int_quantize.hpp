@@ -15,6 +15,8 @@
 namespace qs::kernels {
 
 int64_t int_groups_per_row(int64_t cols, int64_t group);
+// What a code means: ±s for b = 1, (code − qmax)·s symmetric, (code − z)·s asymmetric.
+float int_dequantize(uint8_t code, float scale, uint8_t zero, int bits, bool asymmetric);
 
 // scales, zeros: [rows · groups_per_row]; zeros only when asymmetric (else may be null).
 void int_scales_cpu(const float* w, int64_t rows, int64_t cols, int64_t group, int bits, bool asymmetric,

@@ -56,21 +56,16 @@ IntParams int_params(const GroupStats& g, int bits, bool asymmetric, float r) {
 void int_encode(float w, IntParams p, int bits, bool asymmetric, uint8_t* code, float* value) {
   if (bits == 1) {
     *code = w >= 0 ? 1 : 0;
-    *value = *code ? p.scale : -p.scale;
-    return;
-  }
-  if (asymmetric) {
+  } else if (asymmetric) {
     const int top = (1 << bits) - 1;
     const float t = p.scale == 0 ? 0.0f : std::nearbyint(w / p.scale) + float(p.zero);
-    const int c = static_cast<int>(std::clamp(t, 0.0f, float(top)));
-    *code = static_cast<uint8_t>(c);
-    *value = float(c - p.zero) * p.scale;
-    return;
+    *code = static_cast<uint8_t>(std::clamp(t, 0.0f, float(top)));
+  } else {
+    const float qmax = float((1 << (bits - 1)) - 1);
+    const float q = p.scale == 0 ? 0.0f : std::clamp(std::nearbyint(w / p.scale), -qmax, qmax);
+    *code = static_cast<uint8_t>(q + qmax);
   }
-  const float qmax = float((1 << (bits - 1)) - 1);
-  const float q = p.scale == 0 ? 0.0f : std::clamp(std::nearbyint(w / p.scale), -qmax, qmax);
-  *code = static_cast<uint8_t>(q + qmax);
-  *value = q * p.scale;
+  *value = int_dequantize(*code, p.scale, static_cast<uint8_t>(p.zero), bits, asymmetric);
 }
 
 double group_mse_sum(const float* w, int64_t n, IntParams p, int bits, bool asymmetric) {
@@ -91,6 +86,12 @@ int64_t int_groups_per_row(int64_t cols, int64_t group) {
   if (group < 1)
     throw std::invalid_argument("int quantization: group size " + std::to_string(group) + " < 1");
   return (cols + group - 1) / group;
+}
+
+float int_dequantize(uint8_t code, float scale, uint8_t zero, int bits, bool asymmetric) {
+  if (bits == 1) return code ? scale : -scale;
+  const int level = asymmetric ? int(code) - int(zero) : int(code) - ((1 << (bits - 1)) - 1);
+  return float(level) * scale;
 }
 
 void int_scales_cpu(const float* w, int64_t rows, int64_t cols, int64_t group, int bits, bool asymmetric,

@@ -1,6 +1,8 @@
 // `quantscope-cli quantize MODEL --format SPEC`: quantizes the chosen layers of a model and prints
 // per layer the storage and the weight error (bits/weight, MSE, SQNR, cosine), with the model's size
 // before and after; --save writes the dequantized model as an HF directory any tool can read.
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <iostream>
 
@@ -104,9 +106,9 @@ class QuantizeCommand : public Command {
     ModelQuantizeReport report;
     const auto quantized = quantize_from_args(jobs, *model, args, report);
     if (args.has("save")) {
-      const DType dtype = *dtype_parse(args.text("save-dtype") == "f32" ? "F32"
-                                       : args.text("save-dtype") == "bf16" ? "BF16"
-                                                                           : "F16");
+      std::string name = args.text("save-dtype");
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+      const DType dtype = *dtype_parse(name);  // f32 / bf16 / f16 are safetensors' F32 / BF16 / F16
       jobs.run("Saving", [&](JobContext& context) { model_save(*quantized, args.text("save"), dtype, &context); });
     }
     if (args.flag("json")) {

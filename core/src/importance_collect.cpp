@@ -18,22 +18,24 @@ std::shared_ptr<LayerImportance> importance_collect(const Model& model, const st
   const EvalWindows windows = eval_windows_build(*base.tokenizer, static_cast<int>(base.config.bos_token_id), text,
                                                  options, base.config.max_position_embeddings);
   ModelState observed = base;
-  std::map<std::string, torch::Tensor> sums;
-  int64_t rows = 0;
+  struct Moments {
+    torch::Tensor sum;  // Σx² per input channel, float64
+    int64_t rows = 0;
+  };
+  std::map<std::string, Moments> moments;
   // Padding positions of short windows are inputs too; they are few (one window per text at most
   // is short) and only shift the second moments slightly, so they are kept rather than masked.
   observed.linear_observer = [&](const std::string& layer, const torch::Tensor& x) {
     const torch::Tensor x2 = x.to(torch::kFloat32).pow(2).reshape({-1, x.size(-1)}).sum(0, false, torch::kFloat64);
-    auto it = sums.find(layer);
-    if (it == sums.end()) sums.emplace(layer, x2);
-    else it->second += x2;
-    if (layer == "model.layers.0.self_attn.q_proj") rows += x.numel() / x.size(-1);
+    Moments& m = moments[layer];
+    m.sum = m.sum.defined() ? m.sum + x2 : x2;
+    m.rows += x.numel() / x.size(-1);
   };
   eval_windows_run(windows, {&observed}, job, [](const EvalWindow&, const std::vector<torch::Tensor>&) {});
   auto result = std::make_shared<LayerImportance>();
-  result->tokens = rows;
-  for (auto& [layer, sum] : sums) {
-    const torch::Tensor mean = (sum / double(std::max<int64_t>(rows, 1))).to(torch::kFloat32).cpu().contiguous();
+  for (auto& [layer, m] : moments) {
+    result->tokens = m.rows;  // every linear layer sees every position once
+    const torch::Tensor mean = (m.sum / double(std::max<int64_t>(m.rows, 1))).to(torch::kFloat32).cpu().contiguous();
     result->input_second_moment[layer].assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
   }
   return result;

@@ -36,12 +36,6 @@ std::vector<float> int_grid(const FormatSpec& spec) {
   return grid;
 }
 
-float int_value(const FormatSpec& spec, uint8_t code, float scale, uint8_t zero) {
-  if (spec.bits == 1) return code ? scale : -scale;
-  const int level = spec.asymmetric ? int(code) - int(zero) : int(code) - int_qmax(spec.bits);
-  return float(level) * scale;
-}
-
 }  // namespace
 
 QuantizerOutput quantizer_int_run(const FormatSpec& spec, const QuantizerInput& input) {
@@ -102,7 +96,7 @@ std::vector<float> quantizer_int_unpack(const FormatSpec& spec, PackedReader& re
   for (int64_t r = 0; r < l.rows; ++r)
     for (int64_t c = 0; c < l.cols; ++c) {
       const int64_t i = r * l.cols + c, g = r * l.groups_per_row + c / l.group;
-      w[i] = int_value(spec, codes[i], scales[g], zeros.empty() ? 0 : zeros[g]);
+      w[i] = kernels::int_dequantize(codes[i], scales[g], zeros.empty() ? 0 : zeros[g], spec.bits, spec.asymmetric);
     }
   return w;
 }

@@ -18,6 +18,11 @@
 namespace qs {
 namespace {
 
+// The weights one scale (Block) or one codebook (Channel, Group) covers along a row.
+int64_t kmeans_segment(const FormatSpec& spec, int64_t in) {
+  return spec.granularity == Granularity::Channel ? in : std::min(spec.group, in);
+}
+
 // Up to this many values a codebook is fitted on the raw sorted values (exact); above, on a histogram.
 constexpr int64_t kRawLimit = int64_t{1} << 16;
 constexpr int kHistogramBins = 1 << 16;
@@ -131,9 +136,8 @@ std::pair<float, float> range_collect(const torch::Tensor& x, const torch::Tenso
 }
 
 // The tensor-wide codebook of the block format.
-torch::Tensor fit_block(const torch::Tensor& x, const torch::Tensor& scales, const torch::Tensor& m, int k,
-                        const FormatSpec& spec, const QuantizerInput& input, double& inertia) {
-  const int64_t block = spec.group;
+torch::Tensor fit_block(const torch::Tensor& x, const torch::Tensor& scales, int64_t block, const torch::Tensor& m,
+                        int k, const FormatSpec& spec, const QuantizerInput& input, double& inertia) {
   Codebook1d fit;
   if (x.numel() <= kRawLimit || spec.solver == KMeansSolver::Lloyd) {
     const torch::Tensor u = (x / groups_expand(scales, x.size(0), x.size(1), block)).to(torch::kCPU).contiguous();
@@ -200,16 +204,14 @@ QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInpu
   q.codes = torch::empty({out, in}, x.options().dtype(torch::kUInt8));
   q.dequant = torch::empty({out, in}, x.options());
   if (spec.granularity == Granularity::Block) {
-    const int64_t block = std::min(spec.group, in);
+    const int64_t block = kmeans_segment(spec, in);
     q.scales = torch::empty({out * kernels::blocks_per_row(in, block)}, x.options());
     block_scales(x, block, spec.scale == BlockScale::Absmean, input.reference, q.scales);
-    FormatSpec fit_spec = spec;
-    fit_spec.group = block;
-    q.codebooks = fit_block(x, q.scales, m, k, fit_spec, input, q.inertia);
+    q.codebooks = fit_block(x, q.scales, block, m, k, spec, input, q.inertia);
     codebook_assign(x, q.scales, block, q.codebooks, 0, input.reference, q);
     if (input.want_normalized) q.normalized = x / groups_expand(q.scales, out, in, block);
   } else {
-    const int64_t segment = spec.granularity == Granularity::Channel ? in : std::min(spec.group, in);
+    const int64_t segment = kmeans_segment(spec, in);
     q.codebooks = fit_segments(x, m, segment, k, spec, input, q.inertia);
     codebook_assign(x, torch::Tensor(), segment, q.codebooks, segment, input.reference, q);
     if (input.want_normalized) q.normalized = x;
@@ -227,8 +229,7 @@ void quantizer_kmeans_pack(const FormatSpec& spec, const QuantizerOutput& q, Pac
 std::vector<float> quantizer_kmeans_unpack(const FormatSpec& spec, PackedReader& reader, int64_t out, int64_t in) {
   const int k = spec.levels();
   const bool block = spec.granularity == Granularity::Block;
-  const int64_t segment = block ? std::min(spec.group, in)
-                                : (spec.granularity == Granularity::Channel ? in : std::min(spec.group, in));
+  const int64_t segment = kmeans_segment(spec, in);
   const int64_t per_row = kernels::blocks_per_row(in, segment);
   const std::vector<uint8_t> codes = reader.codes(uint64_t(out * in), spec.bits);
   const std::vector<float> scales = block ? reader.bf16(uint64_t(out * per_row)) : std::vector<float>();

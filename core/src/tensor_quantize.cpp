@@ -70,10 +70,7 @@ QuantizedTensor tensor_quantize(const FormatSpec& spec, std::span<const float> w
 
   const int bins = std::max(1, options.histogram_bins);
   r.weight_histogram = histogram_compute(weight, bins);
-  if (q.codebooks.defined()) {
-    const int64_t first = q.codebooks.dim() == 2 ? q.codebooks.size(1) : q.codebooks.numel();
-    r.levels.assign(r.codebooks.begin(), r.codebooks.begin() + first);
-  }
+  if (q.codebooks.defined()) r.levels.assign(r.codebooks.begin(), r.codebooks.begin() + q.codebooks.size(1));
   const std::vector<float> normalized = to_vector(q.normalized);
   double lo = *std::min_element(normalized.begin(), normalized.end());
   double hi = *std::max_element(normalized.begin(), normalized.end());
