@@ -32,7 +32,8 @@ class EvalCommand : public Command {
                  "Measure a model's perplexity and bits per byte on a text file. Each window starts with BOS; "
                  "every text token is scored once. With --reference, also the KL divergence KL(reference || "
                  "model) per token and how often both models agree on the most likely next token. With "
-                 "--format, the model quantized to that format is evaluated against the unquantized model.");
+                 "--format or --plan, the model quantized that way is evaluated against the unquantized model, "
+                 "or against --reference when given (a QAT run against its starting model).");
     spec.positional({"MODEL", kModelHelp});
     spec.option({.name = "text", .type = ArgType::Text, .value_name = "FILE", .help = "UTF-8 text to evaluate on",
                  .required = true});
@@ -49,11 +50,12 @@ class EvalCommand : public Command {
                  .default_value = "8", .min = 1});
     spec.option({.name = "reference", .type = ArgType::Text, .value_name = "MODEL",
                  .help = "compare with this model (loaded in f32 on the same device, same --tokenizer)"});
-    quantize_options_declare(spec, false);
+    quantize_options_declare(spec);
     model_options_declare(spec, true);
     spec.option(json_option());
     spec.example("eval demo --text heldout.txt");
     spec.example("eval demo --format kmeans2 --text heldout.txt");
+    spec.example("eval demo --plan mixed.json --text heldout.txt");
     spec.example("eval stories260K.bin --tokenizer tok512.model --text tinystories.txt --max-tokens 20000");
     spec.example("eval demo --dtype bf16 --reference demo --text heldout.txt");
     return spec;
@@ -67,21 +69,20 @@ class EvalCommand : public Command {
     options.batch = args.integer("batch");
     if (options.ctx > 0 && options.stride >= options.ctx)
       throw UsageError("--stride must be smaller than --ctx (" + std::to_string(options.ctx) + ")");
-    if (args.has("format") && args.has("reference"))
-      throw UsageError("--format compares the quantized model with MODEL itself; drop --reference");
-    if (args.has("format")) format_get(args);
+    const bool quantizing = quantize_options_check(args, false);
     const std::filesystem::path text_path = args.text("text");
     const std::string text = text_file_read(text_path);
 
     JobRunner jobs;
     const LoadOptions load = model_options_get(args);
-    std::shared_ptr<Model> model = model_open(jobs, args.positional(0), load);
-    std::shared_ptr<Model> reference;
+    const std::shared_ptr<Model> base = model_open(jobs, args.positional(0), load);
+    std::shared_ptr<Model> model = base, reference;
     ModelQuantizeReport quantized;
-    if (args.has("format")) {
+    if (quantizing) {
       reference = model;
       model = quantize_from_args(jobs, *reference, args, quantized);
-    } else if (args.has("reference")) {
+    }
+    if (args.has("reference")) {
       LoadOptions reference_load = load;
       reference_load.compute = ComputeType::F32;
       reference = model_open(jobs, args.text("reference"), reference_load);
@@ -104,8 +105,9 @@ class EvalCommand : public Command {
       out["text"] = text_path.string();
       out["device"] = std::string(device_name(model->device()));
       out["dtype"] = std::string(compute_type_name(model->compute()));
-      if (args.has("format")) {
-        out["format"] = format_print(format_get(args));
+      if (quantizing) {
+        if (args.has("plan")) out["plan"] = args.text("plan");
+        else out["format"] = format_print(format_get(args));
         out["quantized_parameters"] = quantized.quantized_parameters;
         out["bytes_before"] = quantized.bytes_before;
         out["bytes_after"] = quantized.bytes_after;
@@ -125,11 +127,14 @@ class EvalCommand : public Command {
     // Three blocks (what was evaluated, the numbers, the comparison) with one label column.
     constexpr size_t kLabelWidth = 15;
     TextTable about({{"", TextTable::Align::Left, kLabelWidth}, {}});
-    if (args.has("format")) {
-      about.row({"model", model_describe(*reference)});
-      about.row({"format", format_print(format_get(args)) + " on " + std::to_string(quantized.layers.size()) +
-                               " tensors; model " + bytes_format(quantized.bytes_before) + " -> " +
-                               bytes_format(quantized.bytes_after)});
+    if (quantizing) {
+      about.row({"model", model_describe(*base)});
+      if (args.has("reference")) about.row({"reference", model_describe(*reference)});
+      const bool plan = args.has("plan");
+      about.row({plan ? "plan" : "format", (plan ? args.text("plan") : format_print(format_get(args))) + " on " +
+                                               std::to_string(quantized.layers.size()) + " tensors; model " +
+                                               bytes_format(quantized.bytes_before) + " -> " +
+                                               bytes_format(quantized.bytes_after)});
     } else {
       about.row({"model", model_describe(*model)});
       if (reference) about.row({"reference", model_describe(*reference)});
@@ -148,7 +153,6 @@ class EvalCommand : public Command {
       std::cout << numbers.render();
       return 0;
     }
-    const bool quantizing = args.has("format");
     TextTable numbers({{"", TextTable::Align::Left, kLabelWidth},
                        {quantizing ? "quantized" : "model", TextTable::Align::Right},
                        {quantizing ? "unquantized" : "reference", TextTable::Align::Right}});

@@ -1,4 +1,4 @@
-// `quantscope-cli quantize MODEL --format SPEC`: quantizes the chosen layers of a model and prints
+// `quantscope-cli quantize MODEL --format SPEC` (or --plan FILE): quantizes the chosen layers of a model and prints
 // per layer the storage and the weight error (bits/weight, MSE, SQNR, cosine), with the model's size
 // before and after; --save writes the dequantized model as an HF directory any tool can read.
 #include <algorithm>
@@ -83,9 +83,10 @@ class QuantizeCommand : public Command {
     ArgSpec spec("quantize",
                  "Quantize a model's linear layers to a format and report, per layer, the exact storage "
                  "(bits per weight, every scale, zero point and codebook counted) and the weight error (MSE, "
-                 "SQNR, cosine). The embedding and lm_head stay as they are unless --layers names them.");
+                 "SQNR, cosine). The embedding and lm_head stay as they are unless --layers names them. "
+                 "--plan gives each layer its own format (docs/plans.md).");
     spec.positional({"MODEL", kModelHelp});
-    quantize_options_declare(spec, true);
+    quantize_options_declare(spec);
     spec.option({.name = "save", .type = ArgType::Text, .value_name = "DIR",
                  .help = "write the dequantized model as an HF directory (a new directory, never the input's)"});
     spec.option({.name = "save-dtype", .type = ArgType::Choice, .value_name = "T",
@@ -96,11 +97,12 @@ class QuantizeCommand : public Command {
     spec.example("quantize stories260K.bin --tokenizer tok512.model --format int4:g32:mse --layers '*mlp*'");
     spec.example("quantize demo --format quest4:h64 --save demo-quest4");
     spec.example("quantize demo --format kmeans2:fisher --calib heldout.txt --json");
+    spec.example("quantize demo --plan mixed.json");
     return spec;
   }
 
   int run(const Args& args) const override {
-    format_get(args);  // a bad spec fails before the model loads
+    quantize_options_check(args, true);  // a bad spec or plan fails before the model loads
     JobRunner jobs;
     const auto model = model_open(jobs, args.positional(0), model_options_get(args));
     ModelQuantizeReport report;

@@ -1,28 +1,55 @@
-// --format / --layers / --calib / --seed for `quantize` and `eval`.
+// --format / --plan / --layers / --calib / --seed for `quantize` and `eval`.
 #include "quantize_options.hpp"
+
+#include <algorithm>
 
 #include "job_run.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/importance.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/plan.hpp"
 #include "text_file.hpp"
 
 namespace qs::cli {
+namespace {
 
-void quantize_options_declare(ArgSpec& spec, bool format_required) {
+std::vector<LayerFormat> layer_formats_get(const Model& model, const Args& args) {
+  if (args.has("plan")) return plan_resolve(plan_load(args.text("plan")), model);
+  const FormatSpec format = format_get(args);
+  std::vector<LayerFormat> formats;
+  for (const std::string& name : layers_select(model, args.has("layers") ? args.text("layers") : std::string()))
+    formats.push_back({name, format});
+  return formats;
+}
+
+}  // namespace
+
+void quantize_options_declare(ArgSpec& spec) {
   spec.option({.name = "format", .type = ArgType::Text, .value_name = "SPEC",
                .help = "quantization format, e.g. int4:g128, quest2, kmeans1, nf4 (`quantscope-cli formats` "
-                       "lists the grammar)",
-               .required = format_required});
+                       "lists the grammar)"});
+  spec.option({.name = "plan", .type = ArgType::Text, .value_name = "FILE",
+               .help = "a plan instead of --format: a format per layer glob (docs/plans.md)"});
   spec.option({.name = "layers", .type = ArgType::Text, .value_name = "GLOB",
-               .help = "which tensors to quantize (* and ? wildcards over names like model.layers.0.mlp.up_proj, "
-                       "lm_head, model.embed_tokens); absent: every linear layer of the decoder blocks"});
+               .help = "which tensors --format quantizes (* and ? wildcards over names like "
+                       "model.layers.0.mlp.up_proj, lm_head, model.embed_tokens); absent: every linear layer of the "
+                       "decoder blocks"});
   spec.option({.name = "calib", .type = ArgType::Text, .value_name = "FILE",
                .help = "calibration text for :fisher formats (importance = each layer's input second moments)"});
   spec.option({.name = "calib-tokens", .type = ArgType::Integer, .value_name = "N",
                .help = "tokens of the calibration text to run", .default_value = "8192", .min = 2});
   spec.option({.name = "seed", .type = ArgType::Integer, .value_name = "N",
                .help = "seed of Lloyd's k-means++ initialisation", .default_value = "0", .min = 0});
+}
+
+bool quantize_options_check(const Args& args, bool required) {
+  if (args.has("format") && args.has("plan")) throw UsageError("give --format or --plan, not both");
+  if (args.has("plan") && args.has("layers"))
+    throw UsageError("--layers selects the layers of --format; a plan names its own layers");
+  if (args.has("format")) format_get(args);
+  else if (args.has("plan")) plan_load(args.text("plan"));  // a bad plan fails before the model loads
+  else if (required) throw UsageError("give --format SPEC or --plan FILE");
+  return args.has("format") || args.has("plan");
 }
 
 FormatSpec format_get(const Args& args) {
@@ -35,15 +62,14 @@ FormatSpec format_get(const Args& args) {
 
 std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, const Args& args,
                                           ModelQuantizeReport& report) {
-  const FormatSpec format = format_get(args);
-  std::vector<LayerFormat> formats;
-  for (const std::string& name : layers_select(model, args.has("layers") ? args.text("layers") : std::string()))
-    formats.push_back({name, format});
+  const std::vector<LayerFormat> formats = layer_formats_get(model, args);
   ModelQuantizeOptions options;
   options.seed = uint64_t(args.integer("seed"));
-  if (format.fisher) {
+  const auto fisher = std::find_if(formats.begin(), formats.end(), [](const LayerFormat& f) { return f.format.fisher; });
+  if (fisher != formats.end()) {
     if (!args.has("calib"))
-      throw UsageError("--format " + format_print(format) + " weights its fit by importance: give --calib FILE");
+      throw UsageError((args.has("plan") ? "--plan: " + fisher->name + ": " : std::string("--format ")) +
+                       format_print(fisher->format) + " weights its fit by importance: give --calib FILE");
     const std::string text = text_file_read(args.text("calib"));
     EvalOptions calib;
     calib.max_tokens = args.integer("calib-tokens");

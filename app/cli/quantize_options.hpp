@@ -1,6 +1,6 @@
-// The options every command that quantizes a loaded model shares (--format, --layers, --calib,
-// --seed), and the one way they turn into a quantized model: importance from the calibration text
-// when the format needs it, then model_quantize, each as a job.
+// The options every command that quantizes a loaded model shares (--format or --plan, --layers,
+// --calib, --seed), and the one way they turn into a quantized model: importance from the calibration
+// text when a format needs it, then model_quantize, each as a job.
 #pragma once
 #include <memory>
 
@@ -11,7 +11,10 @@ namespace qs::cli {
 
 class JobRunner;
 
-void quantize_options_declare(ArgSpec& spec, bool format_required);
+void quantize_options_declare(ArgSpec& spec);
+// Whether the command line asks for quantization (--format or --plan), after the checks that need no
+// model: both given, --layers with --plan, a bad --format spec. `required`: one of them must be given.
+bool quantize_options_check(const Args& args, bool required);
 // --format parsed; a bad spec is a UsageError carrying the parser's message.
 FormatSpec format_get(const Args& args);
 std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, const Args& args,

@@ -17,4 +17,10 @@ using ByteSink = std::function<void(const void* data, size_t size)>;
 void file_write_atomic(const std::filesystem::path& path, const std::function<void(const ByteSink&)>& produce);
 void file_write_atomic(const std::filesystem::path& path, std::string_view content);
 
+// For writers that need a file name rather than a byte stream (HDF5): `produce` creates and closes
+// the file at the temporary path it is given, which is then flushed and renamed over `path`. Throws Io
+// naming `path` on failure; anything `produce` throws propagates after the temporary is removed.
+void path_write_atomic(const std::filesystem::path& path,
+                       const std::function<void(const std::filesystem::path& temp)>& produce);
+
 }  // namespace qs

@@ -313,6 +313,17 @@ std::string format_grammar() {
          "Group and block sizes need not divide in (the last one is shorter); a Hadamard block must.\n";
 }
 
+int64_t format_codebook_count(const FormatSpec& spec, int64_t out, int64_t in) {
+  if (spec.family != QuantFamily::KMeans) return 0;
+  switch (spec.granularity) {
+    case Granularity::Channel: return out;
+    case Granularity::Group: return out * int64_t(ceil_div(in, spec.group));
+    case Granularity::Block:
+    case Granularity::Tensor: return 1;
+  }
+  return 1;
+}
+
 uint64_t format_storage_bits(const FormatSpec& spec, int64_t out, int64_t in) {
   if (out < 1 || in < 1)
     throw Error(ErrorKind::Invalid, "format " + format_print(spec) + ": weight shape [" + std::to_string(out) + ", " +

@@ -25,11 +25,15 @@ std::shared_ptr<LayerImportance> importance_collect(const Model& model, const st
   std::map<std::string, Moments> moments;
   // Padding positions of short windows are inputs too; they are few (one window per text at most
   // is short) and only shift the second moments slightly, so they are kept rather than masked.
-  observed.linear_observer = [&](const std::string& layer, const torch::Tensor& x) {
+  // An activation-quantized model's layers see quantized inputs; the statistics are of those.
+  const auto previous = base.linear_input;
+  observed.linear_input = [&](const std::string& layer, const torch::Tensor& input) {
+    const torch::Tensor x = previous ? previous(layer, input) : input;
     const torch::Tensor x2 = x.to(torch::kFloat32).pow(2).reshape({-1, x.size(-1)}).sum(0, false, torch::kFloat64);
     Moments& m = moments[layer];
     m.sum = m.sum.defined() ? m.sum + x2 : x2;
     m.rows += x.numel() / x.size(-1);
+    return x;
   };
   eval_windows_run(windows, {&observed}, job, [](const EvalWindow&, const std::vector<torch::Tensor>&) {});
   auto result = std::make_shared<LayerImportance>();

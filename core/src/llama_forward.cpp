@@ -25,9 +25,9 @@ const torch::Tensor& linear_weight(const ModelState& state, const std::string& n
 
 // A layer has a bias exactly when the loader put its ".bias" tensor in the state (attention_bias,
 // mlp_bias).
-torch::Tensor linear(const ModelState& state, const std::string& name, const torch::Tensor& x) {
+torch::Tensor linear(const ModelState& state, const std::string& name, const torch::Tensor& input) {
   const torch::Tensor& weight = linear_weight(state, name);
-  if (state.linear_observer) state.linear_observer(name, x);
+  const torch::Tensor x = state.linear_input ? state.linear_input(name, input) : input;
   const auto bias = state.tensors.find(name + ".bias");
   if (bias == state.tensors.end()) return torch::linear(x, weight);
   return torch::linear(x, weight, bias->second.to(x.scalar_type()));

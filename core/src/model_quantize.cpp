@@ -5,7 +5,9 @@
 #include <fnmatch.h>
 
 #include <chrono>
+#include <map>
 
+#include "fake_quant.hpp"
 #include "model_state.hpp"
 #include "quantizer.hpp"
 #include "quantscope/error.hpp"
@@ -19,7 +21,7 @@ namespace {
 const char* const kEmbedding = "model.embed_tokens";
 
 torch::Tensor importance_for(const LayerFormat& lf, const ModelQuantizeOptions& options, const torch::Tensor& w) {
-  if (!lf.format.fisher) return {};
+  if (!lf.format.fisher || !lf.codebooks.empty()) return {};  // pinned codebooks need no fit
   if (!options.importance)
     throw Error(ErrorKind::Invalid, lf.name + ": format " + format_print(lf.format) +
                                         " needs importance: give a calibration text (--calib FILE)");
@@ -28,6 +30,14 @@ torch::Tensor importance_for(const LayerFormat& lf, const ModelQuantizeOptions& 
     throw Error(ErrorKind::Invalid, lf.name + ": no importance was collected for this layer (the embedding has none)");
   const torch::Tensor row = torch::tensor(it->second).to(w.device());
   return row.unsqueeze(0).expand({w.size(0), w.size(1)}).contiguous();
+}
+
+// lm_head of a tied model reads the embedding, whose columns are the hidden size.
+int64_t linear_in_features(const ModelState& state, const std::string& layer) {
+  if (layer == "lm_head" && state.config.tie_word_embeddings) return state.config.hidden_size;
+  const auto it = state.tensors.find(layer + ".weight");
+  if (it == state.tensors.end()) throw Error(ErrorKind::Invalid, layer + ": no such layer in " + state.source.string());
+  return it->second.size(1);
 }
 
 }  // namespace
@@ -53,11 +63,22 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
   ModelQuantizeReport r;
   r.bytes_before = model.stored_bytes();
   int64_t bytes_after = int64_t(r.bytes_before);
+  auto activations = std::make_shared<std::map<std::string, FormatSpec>>();
   for (size_t i = 0; i < formats.size(); ++i) {
     const LayerFormat& lf = formats[i];
     if (job) {
       job->check_cancelled();
       job->progress(double(i) / formats.size(), lf.name);
+    }
+    if (lf.activation) {
+      if (lf.activation->family != QuantFamily::Quest)
+        throw Error(ErrorKind::Invalid, lf.name + ": activation format " + format_print(*lf.activation) +
+                                            " is not a QuEST format; inputs are quantized with quest<b> formats");
+      if (lf.name == kEmbedding)
+        throw Error(ErrorKind::Invalid, lf.name + ": an embedding has no input to quantize");
+      (*activations)[lf.name] = *lf.activation;
+      // A plan that quantizes only a layer's input keeps its weight as stored.
+      if (!lf.format.quantized()) continue;
     }
     if (lf.name == "lm_head" && state->config.tie_word_embeddings)
       throw Error(ErrorKind::Invalid, "lm_head: tied to the embedding in this model; quantize model.embed_tokens");
@@ -71,6 +92,11 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     input.importance = importance_for(lf, options, input.weight);
     input.seed = options.seed;
     input.name = lf.name;
+    if (!lf.codebooks.empty()) {
+      if (lf.format.family != QuantFamily::KMeans)
+        throw Error(ErrorKind::Invalid, lf.name + ": pinned codebooks need a kmeans format, not " + format_print(lf.format));
+      input.codebooks = torch::tensor(lf.codebooks).view({-1, lf.format.levels()}).to(input.weight.device());
+    }
     const QuantizerOutput q = quantizer_run(lf.format, input);
     const torch::Tensor w = input.weight.cpu(), dq = q.dequant.cpu();
     LayerReport layer;
@@ -87,6 +113,23 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     bytes_after += int64_t(layer.metrics.bytes) - (w.numel() * dtype_bits(state->stored_dtype) + 7) / 8;
     r.quantized_parameters += uint64_t(w.numel());
     r.layers.push_back(std::move(layer));
+  }
+  if (!activations->empty()) {
+    // Inputs are checked against their Hadamard block here, before any forward pass.
+    for (const auto& [name, spec] : *activations) {
+      const int64_t in = linear_in_features(*state, name);
+      if (spec.hadamard > 1 && in % spec.hadamard != 0)
+        throw Error(ErrorKind::Invalid, name + ": activation format " + format_print(spec) + " needs the layer's " +
+                                            std::to_string(in) + " inputs to be a multiple of its Hadamard block");
+    }
+    auto previous = state->linear_input;
+    state->linear_input = [activations, previous](const std::string& layer, const torch::Tensor& input) {
+      const torch::Tensor x = previous ? previous(layer, input) : input;
+      const auto it = activations->find(layer);
+      if (it == activations->end()) return x;
+      torch::NoGradGuard no_grad;
+      return activation_fake_quantize(x, it->second, {.kind = GradientEstimator::Ste}, layer);
+    };
   }
   r.bytes_after = uint64_t(bytes_after);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -29,8 +29,10 @@ struct ModelState {
   // model there is no "lm_head.weight": the head reads "model.embed_tokens.weight".
   std::map<std::string, torch::Tensor> tensors;
 
-  // Called with every linear layer's name and input before the layer runs (calibration statistics).
-  std::function<void(const std::string& layer, const torch::Tensor& input)> linear_observer;
+  // Called with every linear layer's name and input before the layer runs; the layer uses what it
+  // returns. Calibration observes the input and returns it; activation quantization (quantized
+  // models, QAT) returns the quantized input. Unset: inputs pass unchanged.
+  std::function<torch::Tensor(const std::string& layer, const torch::Tensor& input)> linear_input;
 
   const torch::Tensor& tensor(const std::string& name) const;  // throws Invalid when absent
   torch::Dtype compute_dtype() const { return compute == ComputeType::BF16 ? torch::kBFloat16 : torch::kFloat32; }

@@ -19,6 +19,12 @@ struct QuantizerInput {
   bool want_normalized = false;  // fill QuantizerOutput::normalized (plots)
   uint64_t seed = 0;
   std::string name;          // for error messages
+  // KMeans: codebooks [n, 2^b] on the weight's device used as they are instead of a fit (QAT between
+  // refits, plans with pinned codebooks); scales are still computed from the weight.
+  torch::Tensor codebooks;
+  // Skip the finite-weight check, which syncs a GPU once per call: QAT quantizes every layer on
+  // every step and its loss check catches NaN weights instead.
+  bool trusted = false;
 };
 
 struct QuantizerOutput {
@@ -28,7 +34,7 @@ struct QuantizerOutput {
   torch::Tensor zero_points;  // uint8, Int :asym only
   torch::Tensor codebooks;    // float32 [n, 2^b], sorted (KMeans, NF4) or the grid in scale units (Int, Quest)
   torch::Tensor normalized;   // float32 [out, in]: the values the grid applies to, when asked
-  double inertia = 0;
+  double inertia = 0;  // KMeans fit; 0 with pinned codebooks
 };
 
 // Reads the sections of a packed tensor in order (docs/quantization.md).

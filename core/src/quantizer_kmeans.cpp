@@ -195,8 +195,10 @@ QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInpu
     x = x.clone();
     hadamard_apply(x, spec.hadamard, input.reference);
   }
+  const bool pinned = input.codebooks.defined();
+  const torch::Tensor books = pinned ? input.codebooks.to(x.device(), torch::kFloat32).contiguous() : torch::Tensor();
   torch::Tensor m;
-  if (spec.fisher) {
+  if (spec.fisher && !pinned) {
     const double mean = input.importance.mean().item<double>();
     m = mean > 0 ? (input.importance / mean).contiguous() : torch::ones_like(input.importance);
   }
@@ -207,12 +209,12 @@ QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInpu
     const int64_t block = kmeans_segment(spec, in);
     q.scales = torch::empty({out * kernels::blocks_per_row(in, block)}, x.options());
     block_scales(x, block, spec.scale == BlockScale::Absmean, input.reference, q.scales);
-    q.codebooks = fit_block(x, q.scales, block, m, k, spec, input, q.inertia);
+    q.codebooks = pinned ? books : fit_block(x, q.scales, block, m, k, spec, input, q.inertia);
     codebook_assign(x, q.scales, block, q.codebooks, 0, input.reference, q);
     if (input.want_normalized) q.normalized = x / groups_expand(q.scales, out, in, block);
   } else {
     const int64_t segment = kmeans_segment(spec, in);
-    q.codebooks = fit_segments(x, m, segment, k, spec, input, q.inertia);
+    q.codebooks = pinned ? books : fit_segments(x, m, segment, k, spec, input, q.inertia);
     codebook_assign(x, torch::Tensor(), segment, q.codebooks, segment, input.reference, q);
     if (input.want_normalized) q.normalized = x;
   }

@@ -47,12 +47,17 @@ QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& inpu
   if (w.dim() != 2 || w.scalar_type() != torch::kFloat32 || !w.is_contiguous())
     throw Error(ErrorKind::Invalid, label(input) + ": quantizers take a contiguous float32 [out, in] weight");
   if (w.numel() == 0) throw Error(ErrorKind::Invalid, label(input) + ": empty weight");
-  const int64_t bad = w.numel() - torch::isfinite(w).sum().item<int64_t>();
+  const int64_t bad = input.trusted ? 0 : w.numel() - torch::isfinite(w).sum().item<int64_t>();
   if (bad > 0)
     throw Error(ErrorKind::Numeric, label(input) + ": " + std::to_string(bad) +
                                         " weights are NaN or Inf; quantization needs finite weights");
   if (spec.family == QuantFamily::Quest || spec.family == QuantFamily::KMeans) hadamard_check(spec, w.size(1), input);
-  if (spec.family == QuantFamily::KMeans && spec.fisher) {
+  if (spec.family == QuantFamily::KMeans && input.codebooks.defined()) {
+    const int64_t n = format_codebook_count(spec, w.size(0), w.size(1));
+    if (input.codebooks.dim() != 2 || input.codebooks.size(0) != n || input.codebooks.size(1) != spec.levels())
+      throw Error(ErrorKind::Invalid, label(input) + ": pinned codebooks must be [" + std::to_string(n) + ", " +
+                                          std::to_string(spec.levels()) + "] for format " + format_print(spec));
+  } else if (spec.family == QuantFamily::KMeans && spec.fisher) {
     if (spec.hadamard > 0)
       throw Error(ErrorKind::Invalid, label(input) + ": format " + format_print(spec) +
                                           ": importance is per weight of the original basis, so :fisher cannot be "

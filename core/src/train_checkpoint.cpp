@@ -59,7 +59,9 @@ void train_checkpoint_write(const fs::path& dir, const ModelState& weights, cons
         {"grad_accum", config.grad_accum},
         {"seed", config.seed},
     };
-    file_write_atomic(partial / kStateFile, state.dump(2) + "\n");
+    json full = state;
+    if (!progress.qat_state.empty()) full["qat"] = json::parse(progress.qat_state);
+    file_write_atomic(partial / kStateFile, full.dump(2) + "\n");
   }
   // A directory cannot be renamed over a non-empty one: the old checkpoint goes first. A crash in
   // between leaves the complete .partial, and the step-N snapshots.
@@ -85,6 +87,7 @@ TrainProgress train_checkpoint_read(const fs::path& dir, torch::optim::Optimizer
     p.initial_heldout_loss = j.at("initial_heldout_loss").get<double>();
     p.train_tokens = j.at("train_tokens").get<int64_t>();
     p.heldout_tokens = j.at("heldout_tokens").get<int64_t>();
+    if (j.contains("qat")) p.qat_state = j.at("qat").dump();
     // The settings that decide which windows each step draws and how many make one step.
     const std::pair<const char*, int64_t> same[] = {
         {"ctx", config.ctx}, {"batch_size", config.batch_size}, {"grad_accum", config.grad_accum}};

@@ -20,6 +20,7 @@ struct TrainProgress {
   double initial_heldout_loss = 0;
   int64_t train_tokens = 0;
   int64_t heldout_tokens = 0;
+  std::string qat_state;  // QAT: QatLayers::state_save(), JSON; empty otherwise
 };
 
 // Writes `dir` whole: into a sibling "<dir>.partial" first, which then replaces `dir`, so a crash

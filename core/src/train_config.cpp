@@ -107,7 +107,85 @@ ModelConfig shape_parse(const json& shape, const std::string& source) {
   return config;
 }
 
+const std::set<std::string> kQuantizationKeys = {"weight", "act", "plan", "estimator", "trust_factor",
+                                                  "clip_factor", "fp_warmup_steps", "kmeans_refit_every",
+                                                  "final_eval_tokens"};
+
+FormatSpec format_read(const Reader& r, const char* key, const std::string& source) {
+  try {
+    return format_parse(r.text(key, ""));
+  } catch (const Error& e) {
+    fail(source, std::string("\"quantization.") + key + "\": " + e.what());
+  }
+}
+
+QatConfig quantization_parse(const json& q, const std::string& source, const fs::path& folder) {
+  if (!q.is_object()) fail(source, "\"quantization\" must be an object");
+  for (const auto& [key, value] : q.items())
+    if (!kQuantizationKeys.count(key)) fail(source, "unknown key \"quantization." + key + "\"");
+  const Reader r(q, source, folder);
+  QatConfig c;
+  if (r.has("plan") == r.has("weight"))
+    fail(source, "\"quantization\" needs exactly one of \"weight\" (one format for every layer) and \"plan\"");
+  if (r.has("plan")) {
+    if (r.has("act")) fail(source, "\"quantization.act\" goes inside the plan when there is one");
+    const json& plan = q.at("plan");
+    c.plan = plan.is_object() ? plan_parse(plan.dump(), source + ": quantization.plan") : plan_load(r.path("plan"));
+  } else {
+    std::optional<FormatSpec> act;
+    if (r.has("act")) act = format_read(r, "act", source);
+    c.plan = plan_uniform(format_read(r, "weight", source), act);
+  }
+  c.estimator.kind = gradient_estimator_parse(r.text("estimator", "trust"), source + ": \"quantization.estimator\"");
+  c.estimator.trust_factor = r.real("trust_factor", c.estimator.trust_factor);
+  c.estimator.clip_factor = r.real("clip_factor", c.estimator.clip_factor);
+  if (r.has("fp_warmup_steps")) c.fp_warmup_steps = r.integer("fp_warmup_steps", 0);
+  c.kmeans_refit_every = r.integer("kmeans_refit_every", c.kmeans_refit_every);
+  c.final_eval_tokens = r.integer("final_eval_tokens", c.final_eval_tokens);
+  return c;
+}
+
 }  // namespace
+
+const char* gradient_estimator_name(GradientEstimator estimator) {
+  switch (estimator) {
+    case GradientEstimator::Ste: return "ste";
+    case GradientEstimator::Clip: return "clip";
+    case GradientEstimator::Trust: return "trust";
+  }
+  return "trust";
+}
+
+GradientEstimator gradient_estimator_parse(const std::string& text, const std::string& source) {
+  for (const GradientEstimator e : {GradientEstimator::Ste, GradientEstimator::Clip, GradientEstimator::Trust})
+    if (text == gradient_estimator_name(e)) return e;
+  throw Error(ErrorKind::Invalid, source + ": unknown estimator \"" + text + "\" (ste, clip or trust)");
+}
+
+namespace {
+
+bool plan_any(const QuantPlan& plan, bool (*test)(const FormatSpec&)) {
+  if (plan.default_weight && test(*plan.default_weight)) return true;
+  for (const PlanRule& rule : plan.rules)
+    if (test(rule.weight)) return true;
+  return false;
+}
+
+}  // namespace
+
+bool plan_has_kmeans(const QuantPlan& plan) {
+  return plan_any(plan, [](const FormatSpec& f) { return f.family == QuantFamily::KMeans; });
+}
+
+bool plan_has_fisher(const QuantPlan& plan) {
+  return plan_any(plan, [](const FormatSpec& f) { return f.family == QuantFamily::KMeans && f.fisher; });
+}
+
+int64_t qat_warmup_steps(const TrainConfig& c) {
+  if (!c.qat) return 0;
+  if (c.qat->fp_warmup_steps) return *c.qat->fp_warmup_steps;
+  return c.init_model.empty() && plan_has_kmeans(c.qat->plan) ? 1000 : 0;
+}
 
 void train_config_validate(const TrainConfig& c, const std::string& source) {
   if (c.init_model.empty() == !c.shape.has_value())
@@ -138,6 +216,18 @@ void train_config_validate(const TrainConfig& c, const std::string& source) {
   if (!(c.grad_clip >= 0)) fail(source, "\"grad_clip\" must not be negative (0 turns clipping off)");
   if (c.final_dtype != DType::F32 && c.final_dtype != DType::BF16 && c.final_dtype != DType::F16)
     fail(source, "\"final_dtype\" must be F32, BF16 or F16");
+  if (c.qat) {
+    const QatConfig& q = *c.qat;
+    if (!(q.estimator.trust_factor > 0)) fail(source, "\"quantization.trust_factor\" must be positive");
+    if (!(q.estimator.clip_factor > 0)) fail(source, "\"quantization.clip_factor\" must be positive");
+    if (q.kmeans_refit_every < 0) fail(source, "\"quantization.kmeans_refit_every\" must not be negative");
+    if (q.final_eval_tokens < 1) fail(source, "\"quantization.final_eval_tokens\" must be at least 1");
+    const int64_t warmup = qat_warmup_steps(c);
+    if (warmup < 0) fail(source, "\"quantization.fp_warmup_steps\" must not be negative");
+    if (warmup >= c.steps)
+      fail(source, "the warm-up of " + std::to_string(warmup) + " full-precision steps leaves none of the " +
+                       std::to_string(c.steps) + " steps quantized; lower \"quantization.fp_warmup_steps\"");
+  }
   if (c.shape && c.ctx > c.shape->max_position_embeddings)
     fail(source, "\"ctx\" " + std::to_string(c.ctx) + " exceeds shape.max_position_embeddings " +
                      std::to_string(c.shape->max_position_embeddings));
@@ -162,7 +252,7 @@ TrainConfig train_config_load(const fs::path& path) {
       "init_model", "shape", "tokenizer", "train_files", "heldout_file", "heldout_fraction", "steps",
       "batch_size", "grad_accum", "ctx", "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "beta1",
       "beta2", "eps", "grad_clip", "eval_every", "eval_batches", "checkpoint_every", "log_every", "seed",
-      "device", "compute", "out_dir", "resume", "final_dtype"};
+      "device", "compute", "out_dir", "resume", "final_dtype", "quantization"};
   for (const auto& [key, value] : j.items())
     if (!known.count(key)) fail(source, "unknown key \"" + key + "\"");
 
@@ -203,6 +293,7 @@ TrainConfig train_config_load(const fs::path& path) {
   const std::string final_dtype = r.text("final_dtype", "F32");
   if (!dtype_parse(final_dtype)) fail(source, "\"final_dtype\" must be F32, BF16 or F16, not \"" + final_dtype + "\"");
   c.final_dtype = *dtype_parse(final_dtype);
+  if (r.has("quantization")) c.qat = quantization_parse(j.at("quantization"), source, folder);
   train_config_validate(c, source);
   return c;
 }

@@ -11,4 +11,10 @@ namespace qs {
 // not touch the file system (paths are checked where they are opened).
 void train_config_validate(const TrainConfig& config, const std::string& source);
 
+// The full-precision warm-up a run uses: the config's, else 1000 steps for a fresh model with k-means
+// layers and 0 otherwise.
+int64_t qat_warmup_steps(const TrainConfig& config);
+bool plan_has_kmeans(const QuantPlan& plan);
+bool plan_has_fisher(const QuantPlan& plan);
+
 }  // namespace qs

@@ -31,8 +31,12 @@
 #include "hf_layout.hpp"
 #include "llama_forward.hpp"
 #include "model_state.hpp"
+#include "qat_evaluate.hpp"
+#include "qat_layers.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/job.hpp"
+#include "quantscope/plan.hpp"
+#include "quantscope/run_file.hpp"
 #include "quantscope/tokenizer.hpp"
 #include "quantscope/train.hpp"
 #include "train_checkpoint.hpp"
@@ -120,6 +124,67 @@ std::string log_line(const TrainLog& log) {
                       {"grad_norm", log.grad_norm},
                       {"tokens_per_second", log.tokens_per_second}};
   if (log.heldout_loss) j["heldout_loss"] = *log.heldout_loss;
+  if (log.masked_fraction) j["masked_fraction"] = *log.masked_fraction;
+  if (log.weight_error) j["weight_error"] = *log.weight_error;
+  return j.dump();
+}
+
+// The optimizer state map's key type differs between LibTorch 1.13 (the TensorImpl pointer printed
+// to a string, as c10::guts::to_string does) and 2.x (the pointer itself).
+template <class Key>
+Key optimizer_state_key(const torch::Tensor& param) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream key;
+    key << param.unsafeGetTensorImpl();
+    return key.str();
+  } else {
+    return param.unsafeGetTensorImpl();
+  }
+}
+
+// Adam's second moment of a parameter, normalised by its mean (1-Bit Wonder's Fisher weights; the
+// bias correction is a constant factor and cancels). Undefined before the first step.
+torch::Tensor adam_second_moment(torch::optim::AdamW& optimizer, const torch::Tensor& param) {
+  auto& states = optimizer.state();
+  const auto it = states.find(optimizer_state_key<typename std::decay_t<decltype(states)>::key_type>(param));
+  if (it == states.end()) return {};
+  const torch::Tensor v = static_cast<torch::optim::AdamWParamState&>(*it->second).exp_avg_sq();
+  const double mean = v.mean().item<double>();
+  return mean > 0 ? (v / mean).contiguous() : torch::Tensor();
+}
+
+// The held-out split as text, for the final evaluation when the config names no held-out file:
+// each BOS starts a document, decoded without its BOS/EOS; documents are separated by two empty
+// lines as in the training text.
+std::string heldout_text(const std::vector<int32_t>& tokens, const Tokenizer& tokenizer) {
+  std::string text;
+  std::vector<int> doc;
+  const auto flush = [&] {
+    if (doc.empty()) return;
+    if (!text.empty()) text += "\n\n\n";
+    text += tokenizer.decode(doc);
+    doc.clear();
+  };
+  for (const int32_t id : tokens) {
+    if (id == tokenizer.bos_id()) flush();
+    else if (id != tokenizer.eos_id()) doc.push_back(id);
+  }
+  flush();
+  return text + "\n";
+}
+
+std::string run_config_json(const TrainConfig& c) {
+  nlohmann::json j = {{"init_model", c.init_model.string()}, {"steps", c.steps}, {"batch_size", c.batch_size},
+                      {"grad_accum", c.grad_accum}, {"ctx", c.ctx}, {"lr", c.lr}, {"warmup_steps", c.warmup_steps},
+                      {"min_lr_ratio", c.min_lr_ratio}, {"weight_decay", c.weight_decay}, {"grad_clip", c.grad_clip},
+                      {"seed", c.seed}, {"device", device_name(c.device)}, {"compute", compute_type_name(c.compute)}};
+  if (c.qat) {
+    j["estimator"] = gradient_estimator_name(c.qat->estimator.kind);
+    j["trust_factor"] = c.qat->estimator.trust_factor;
+    j["clip_factor"] = c.qat->estimator.clip_factor;
+    j["fp_warmup_steps"] = qat_warmup_steps(c);
+    j["kmeans_refit_every"] = c.qat->kmeans_refit_every;
+  }
   return j.dump();
 }
 
@@ -175,10 +240,30 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
     params.push_back(std::move(p));
   }
   state->compute = config.compute;
-  const auto weights_bind = [&] {
-    for (const Param& p : params) state->tensors[p.name] = p.cast ? p.master.to(torch::kBFloat16) : p.master;
+  std::unique_ptr<QatLayers> qat;
+  bool training = false;  // the QAT hooks accumulate telemetry only on training passes
+  if (config.qat) {
+    qat = std::make_unique<QatLayers>(*config.qat, Model(state), qat_warmup_steps(config));
+    state->linear_input = [&](const std::string& layer, const torch::Tensor& x) { return qat->input(layer, x, training); };
+  }
+  std::map<std::string, torch::Tensor> masters_by_name;
+  for (const Param& p : params) masters_by_name[p.name] = p.master;
+  // Binds the weights the forward pass of step `step` reads (an evaluation after step s reads those
+  // of step s + 1). Declared before the optimizer exists; `optimizer_of` is set once it does.
+  torch::optim::AdamW* optimizer_of = nullptr;
+  const auto weights_bind = [&](int64_t step, bool train) {
+    training = train;
+    if (qat)
+      qat->prepare(
+          step, [&](const std::string& name) { return masters_by_name.at(name); },
+          [&](const std::string& name) {
+            return optimizer_of ? adam_second_moment(*optimizer_of, masters_by_name.at(name)) : torch::Tensor();
+          });
+    for (const Param& p : params) {
+      const torch::Tensor w = qat && qat->quantizes_weight(p.name) ? qat->weight(p.name, p.master, train) : p.master;
+      state->tensors[p.name] = p.cast ? w.to(torch::kBFloat16) : w;
+    }
   };
-  weights_bind();
   const auto adamw_options = [&](double weight_decay) {
     return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(config.lr)
                                                             .betas(std::make_tuple(config.beta1, config.beta2))
@@ -189,6 +274,7 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
   groups.emplace_back(decayed, adamw_options(config.weight_decay));
   groups.emplace_back(exempt, adamw_options(0.0));
   torch::optim::AdamW optimizer(std::move(groups), *adamw_options(config.weight_decay));
+  optimizer_of = &optimizer;
 
   // A float32 view of the masters for model_save.
   const auto weights_view = [&] {
@@ -217,9 +303,9 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
     return torch::nn::functional::cross_entropy(logits.reshape({-1, V}), windows.narrow(1, 1, T).reshape({-1}),
                                                 options);
   };
-  const auto heldout_eval = [&] {
+  const auto heldout_eval = [&](int64_t after_step) {
     torch::NoGradGuard no_grad;
-    weights_bind();
+    weights_bind(after_step + 1, false);
     double sum = 0;
     for (int64_t b = 0; b < config.eval_batches; ++b)
       sum += loss_of(heldout.narrow(0, b * B, B), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -231,22 +317,51 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
   progress.train_tokens = static_cast<int64_t>(tokens.train.size());
   progress.heldout_tokens = static_cast<int64_t>(tokens.heldout.size());
   std::vector<std::string> log_lines;
+  const fs::path run_path = out_dir / "run.h5";
+  RunTelemetry run;
   if (resuming) {
     const TrainProgress saved = train_checkpoint_read(last_dir, optimizer, config, progress, device);
+    if (saved.qat_state.empty() != !qat)
+      throw Error(ErrorKind::Invalid, last_dir.string() + ": the run was made " +
+                                          (qat ? "without" : "with") + " quantization; resuming needs the same");
     progress.step = saved.step;
     progress.initial_heldout_loss = saved.initial_heldout_loss;
     sampler.restore(saved.sampler_state);
+    if (qat) qat->state_restore(saved.qat_state, (last_dir / "trainer_state.json").string());
     log_lines = log_lines_read(out_dir / "log.jsonl", saved.step);
-  } else {
-    progress.initial_heldout_loss = heldout_eval();
+    if (fs::exists(run_path, ec)) {
+      run = run_file_read(run_path);
+      std::erase_if(run.steps, [&](const RunStep& s) { return s.step > saved.step; });
+      std::erase_if(run.samples, [&](const RunLayerSample& s) { return s.step > saved.step; });
+    }
+  }
+  run.status = "running";
+  run.config_json = run_config_json(config);
+  run.plan_json = qat ? plan_json(config.qat->plan) : "";
+  run.layers = qat ? qat->names() : std::vector<std::string>();
+  const auto run_log = [&](const TrainLog& log) {
+    RunStep s;
+    s.step = log.step;
+    s.loss = log.step == 0 ? std::numeric_limits<double>::quiet_NaN() : log.loss;
+    s.lr = log.lr;
+    s.grad_norm = log.grad_norm;
+    s.tokens_per_second = log.tokens_per_second;
+    s.heldout_loss = log.heldout_loss.value_or(std::numeric_limits<double>::quiet_NaN());
+    run.steps.push_back(s);
+    run_file_write(run_path, run);
+  };
+  if (!resuming) {
+    progress.initial_heldout_loss = heldout_eval(0);
     TrainLog first;
     first.heldout_loss = progress.initial_heldout_loss;
     log_lines.push_back(nlohmann::json{{"step", 0}, {"heldout_loss", *first.heldout_loss}}.dump());
+    run_log(first);
     if (on_log) on_log(first);
   }
 
   const auto checkpoint_last = [&] {
     progress.sampler_state = sampler.state();
+    if (qat) progress.qat_state = qat->state_save();
     train_checkpoint_write(last_dir, weights_view(), &optimizer, progress, config);
     std::string text;
     for (const std::string& line : log_lines) text += line + "\n";
@@ -263,6 +378,8 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
   while (progress.step < config.steps) {
     if (job && job->cancelled()) {
       checkpoint_last();
+      run.status = "cancelled";
+      run_file_write(run_path, run);
       job->check_cancelled();
     }
     const auto step_start = Clock::now();
@@ -273,7 +390,7 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
     torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().device(device));
     for (int64_t micro = 0; micro < config.grad_accum; ++micro) {
       const torch::Tensor windows = sampler.next(B).to(device);
-      weights_bind();
+      weights_bind(step, true);
       const torch::Tensor loss = loss_of(windows, {});
       (loss / static_cast<double>(config.grad_accum)).backward();
       loss_sum += loss.detach();
@@ -298,14 +415,21 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
       log.lr = lr;
       log.grad_norm = interval_norm / static_cast<double>(interval_steps);
       log.tokens_per_second = tokens_per_step * static_cast<double>(interval_steps) / interval_seconds;
+      if (qat) {
+        RunLayerSample sample = qat->sample_take(step);
+        log.masked_fraction = QatLayers::layers_mean(sample.weight_masked);
+        log.weight_error = QatLayers::layers_mean(sample.weight_error);
+        run.samples.push_back(std::move(sample));
+      }
       if (evaluate) {
-        final_heldout = heldout_eval();
+        final_heldout = heldout_eval(step);
         log.heldout_loss = final_heldout;
       }
       final_train_loss = log.loss;
       interval_loss = interval_norm = interval_seconds = 0;
       interval_steps = 0;
       log_lines.push_back(log_line(log));
+      run_log(log);
       if (on_log) on_log(log);
     }
     if (config.checkpoint_every > 0 && step % config.checkpoint_every == 0 && step < config.steps) {
@@ -321,15 +445,30 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
 
   // A run resumed after its last step trains no more; its results come from the log.
   if (progress.step == first_step) {
-    final_heldout = heldout_eval();
+    final_heldout = heldout_eval(progress.step);
     for (const std::string& line : log_lines) {
       const auto j = nlohmann::json::parse(line);
       if (j.contains("loss")) final_train_loss = j.at("loss").get<double>();
     }
   }
   checkpoint_last();
-  train_checkpoint_write(out_dir / "final", weights_view(), nullptr, progress, config, config.final_dtype);
+  const fs::path final_dir = out_dir / "final";
+  train_checkpoint_write(final_dir, weights_view(), nullptr, progress, config, config.final_dtype);
   TrainResult result;
+  if (qat) {
+    plan_save(qat->plan_export(), final_dir / "plan.json");
+    fs::path text_path = config.heldout_file;
+    if (text_path.empty()) {
+      text_path = out_dir / "heldout.txt";
+      file_write_atomic(text_path, heldout_text(tokens.heldout, tokenizer));
+    }
+    if (job) job->progress(-1, "evaluating the quantized model");
+    run.final = qat_evaluate(config, final_dir, text_path, job);
+    result.quantized = run.final;
+  }
+  run.status = "finished";
+  run_file_write(run_path, run);
+  result.run_file = run_path;
   result.steps = progress.step;
   result.final_train_loss = final_train_loss;
   result.initial_heldout_loss = progress.initial_heldout_loss;

@@ -45,6 +45,9 @@ std::string format_grammar();
 // Exact storage of an [out, in] weight in this format: codes, scales, zero points and codebooks.
 uint64_t format_storage_bits(const FormatSpec& spec, int64_t out, int64_t in);
 double format_bits_per_weight(const FormatSpec& spec, int64_t out, int64_t in);
+// KMeans: how many codebooks an [out, in] weight has (1 for the block format, one per row or group
+// otherwise); 0 for the other families.
+int64_t format_codebook_count(const FormatSpec& spec, int64_t out, int64_t in);
 
 // The QuEST clip α_b (MSE-optimal for a unit Gaussian with 2^b uniform levels), b in 1..8.
 double quest_alpha(int bits);

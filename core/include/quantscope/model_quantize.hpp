@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,12 @@ class JobContext;
 
 struct LayerFormat {
   std::string name;  // a linear layer ("model.layers.0.mlp.up_proj") or "model.embed_tokens"
-  FormatSpec format;
+  FormatSpec format;  // of the weight
+  // The layer's input, quantized per token on every forward pass of the quantized model (QuEST
+  // formats only; WxAy). Unset: inputs stay in the compute dtype.
+  std::optional<FormatSpec> activation;
+  // KMeans: codebooks [n, 2^bits] row-major used instead of a fit (a QAT run's trained codebooks).
+  std::vector<float> codebooks;
 };
 
 // Tensors whose name matches the glob (`*` any run of characters, `?` one; matched against the
