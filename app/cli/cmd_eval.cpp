@@ -155,7 +155,7 @@ class EvalCommand : public Command {
     }
     TextTable numbers({{"", TextTable::Align::Left, kLabelWidth},
                        {quantizing ? "quantized" : "model", TextTable::Align::Right},
-                       {quantizing ? "unquantized" : "reference", TextTable::Align::Right}});
+                       {quantizing && !args.has("reference") ? "unquantized" : "reference", TextTable::Align::Right}});
     numbers.row({"perplexity", number_format(result.perplexity, 4), number_format(kl.reference.perplexity, 4)});
     numbers.row({"bits per byte", number_format(result.bits_per_byte, 4), number_format(kl.reference.bits_per_byte, 4)});
     numbers.row({"nll, nats/token", number_format(result.nll, 4), number_format(kl.reference.nll, 4)});

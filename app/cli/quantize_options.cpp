@@ -65,7 +65,9 @@ std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, c
   const std::vector<LayerFormat> formats = layer_formats_get(model, args);
   ModelQuantizeOptions options;
   options.seed = uint64_t(args.integer("seed"));
-  const auto fisher = std::find_if(formats.begin(), formats.end(), [](const LayerFormat& f) { return f.format.fisher; });
+  // Pinned codebooks (a QAT export) need no fit, so no importance either.
+  const auto fisher = std::find_if(formats.begin(), formats.end(),
+                                   [](const LayerFormat& f) { return f.format.fisher && f.codebooks.empty(); });
   if (fisher != formats.end()) {
     if (!args.has("calib"))
       throw UsageError((args.has("plan") ? "--plan: " + fisher->name + ": " : std::string("--format ")) +

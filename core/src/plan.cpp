@@ -182,19 +182,6 @@ void hadamard_check(const std::string& name, const FormatSpec& spec, int64_t in)
                                         ") to be a multiple of its Hadamard block " + std::to_string(spec.hadamard));
 }
 
-int64_t codebook_count(const FormatSpec& spec, int64_t out, int64_t in) {
-  switch (spec.granularity) {
-    case Granularity::Tensor:
-    case Granularity::Block: return 1;
-    case Granularity::Channel: return out;
-    case Granularity::Group: {
-      const int64_t group = std::min(spec.group, in);
-      return out * ((in + group - 1) / group);
-    }
-  }
-  return 1;
-}
-
 void layer_check(const LayerFormat& lf, const Candidate& c) {
   hadamard_check(c.name, lf.format, c.in);
   if (lf.activation) {
@@ -206,7 +193,7 @@ void layer_check(const LayerFormat& lf, const Candidate& c) {
   if (lf.codebooks.empty()) return;
   if (lf.format.family != QuantFamily::KMeans)
     throw Error(ErrorKind::Invalid, c.name + ": pinned codebooks need a kmeans format, not " + format_print(lf.format));
-  const int64_t rows = codebook_count(lf.format, c.out, c.in);
+  const int64_t rows = format_codebook_count(lf.format, c.out, c.in);
   const int64_t expected = rows * lf.format.levels();
   if (int64_t(lf.codebooks.size()) != expected)
     throw Error(ErrorKind::Invalid, c.name + ": " + format_print(lf.format) + " on " + std::to_string(c.out) + " x " +
