@@ -9,10 +9,10 @@
 #include "json_print.hpp"
 #include "model_open.hpp"
 #include "quantize_options.hpp"
+#include "quantscope/file_read.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/eval.hpp"
 #include "quantscope/model.hpp"
-#include "text_file.hpp"
 #include "text_format.hpp"
 #include "text_table.hpp"
 
@@ -71,7 +71,7 @@ class EvalCommand : public Command {
       throw UsageError("--stride must be smaller than --ctx (" + std::to_string(options.ctx) + ")");
     const bool quantizing = quantize_options_check(args, false);
     const std::filesystem::path text_path = args.text("text");
-    const std::string text = text_file_read(text_path);
+    const std::string text = file_read(text_path);
 
     JobRunner jobs;
     const LoadOptions load = model_options_get(args);

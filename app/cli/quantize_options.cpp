@@ -4,11 +4,11 @@
 #include <algorithm>
 
 #include "job_run.hpp"
+#include "quantscope/file_read.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/importance.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/plan.hpp"
-#include "text_file.hpp"
 
 namespace qs::cli {
 namespace {
@@ -72,7 +72,7 @@ std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, c
     if (!args.has("calib"))
       throw UsageError((args.has("plan") ? "--plan: " + fisher->name + ": " : std::string("--format ")) +
                        format_print(fisher->format) + " weights its fit by importance: give --calib FILE");
-    const std::string text = text_file_read(args.text("calib"));
+    const std::string text = file_read(args.text("calib"));
     EvalOptions calib;
     calib.max_tokens = args.integer("calib-tokens");
     jobs.run("Calibrating", [&](JobContext& context) {

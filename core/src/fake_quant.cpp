@@ -59,7 +59,7 @@ torch::Tensor hadamard_matrix(int64_t n, const torch::Device& device) {
 torch::Tensor book_index(const FormatSpec& spec, int64_t n, int64_t rows, int64_t cols, const torch::Device& device) {
   const auto opts = torch::TensorOptions().dtype(torch::kInt64).device(device);
   if (n == 1) return torch::zeros({rows, cols}, opts);
-  const int64_t segment = spec.granularity == Granularity::Channel ? cols : std::min(spec.group, cols);
+  const int64_t segment = kmeans_segment(spec, cols);
   const int64_t per_row = (cols + segment - 1) / segment;
   return torch::arange(rows, opts).mul(per_row).unsqueeze(1) + torch::arange(cols, opts).div(segment, "floor").unsqueeze(0);
 }

@@ -1,5 +1,5 @@
-// file_read: see file_read.hpp.
-#include "file_read.hpp"
+// file_read: see quantscope/file_read.hpp.
+#include "quantscope/file_read.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -9,6 +9,8 @@
 namespace qs {
 
 std::string file_read(const std::filesystem::path& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) throw Error(ErrorKind::Io, path.string() + ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open");
   std::ostringstream text;

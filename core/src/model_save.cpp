@@ -7,10 +7,10 @@
 #include <system_error>
 
 #include "atomic_file.hpp"
-#include "file_read.hpp"
 #include "hf_layout.hpp"
 #include "model_state.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 #include "quantscope/job.hpp"
 #include "quantscope/safetensors.hpp"
 #include "safetensors_torch.hpp"

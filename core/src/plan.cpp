@@ -12,8 +12,8 @@
 #include <set>
 
 #include "atomic_file.hpp"
-#include "file_read.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 #include "quantscope/model.hpp"
 
 namespace qs {

@@ -1,19 +1,16 @@
 // qat_evaluate: the QAT run's final numbers and the command that reproduces them.
 #include "qat_evaluate.hpp"
 
-#include <cmath>
 #include <limits>
 
-#include "file_read.hpp"
-#include "model_state.hpp"
 #include "quantscope/device.hpp"
 #include "quantscope/eval.hpp"
+#include "quantscope/file_read.hpp"
 #include "quantscope/importance.hpp"
 #include "quantscope/job.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/model_quantize.hpp"
 #include "quantscope/plan.hpp"
-#include "quantscope/tokenizer.hpp"
 #include "train_config.hpp"
 
 namespace qs {

@@ -44,7 +44,6 @@ QatLayers::QatLayers(const QatConfig& config, const Model& model, int64_t fp_war
     Layer layer;
     layer.name = lf.name;
     layer.weight = lf.format;
-    layer.quantize_weight = lf.format.quantized();
     layer.act = lf.activation;
     if (!lf.codebooks.empty()) {
       layer.codebooks = torch::tensor(lf.codebooks).view({-1, lf.format.levels()});
@@ -66,7 +65,7 @@ std::vector<std::string> QatLayers::names() const {
 
 bool QatLayers::quantizes_weight(const std::string& tensor_name) const {
   const auto it = by_tensor_.find(tensor_name);
-  return it != by_tensor_.end() && layers_[it->second].quantize_weight;
+  return it != by_tensor_.end() && layers_[it->second].weight.quantized();
 }
 
 bool QatLayers::active() const { return step_ > warmup_; }
@@ -74,7 +73,7 @@ bool QatLayers::active() const { return step_ > warmup_; }
 void QatLayers::prepare(int64_t step, const TensorLookup& master, const TensorLookup& importance) {
   step_ = step;
   for (Layer& l : layers_) {
-    if (!l.quantize_weight || l.weight.family != QuantFamily::KMeans || !active()) continue;
+    if (l.weight.family != QuantFamily::KMeans || !active()) continue;
     const bool due = !l.codebooks.defined() ||
                      (config_.kmeans_refit_every > 0 && step - l.fitted_for >= config_.kmeans_refit_every);
     if (!due) continue;
@@ -100,7 +99,7 @@ void QatLayers::accumulate(torch::Tensor& sum, const torch::Tensor& value) {
 
 torch::Tensor QatLayers::weight(const std::string& tensor_name, const torch::Tensor& master, bool training) {
   Layer& l = layers_.at(by_tensor_.at(tensor_name));
-  if (!l.quantize_weight || !active()) return master;
+  if (!l.weight.quantized() || !active()) return master;
   FakeQuantStats stats;
   const FakeQuantInput extra{.codebooks = l.weight.family == QuantFamily::KMeans ? l.codebooks : torch::Tensor(),
                              .name = l.name};

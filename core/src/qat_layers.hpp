@@ -56,7 +56,6 @@ class QatLayers {
   struct Layer {
     std::string name;
     FormatSpec weight;
-    bool quantize_weight = false;
     std::optional<FormatSpec> act;
     torch::Tensor codebooks, first_codebooks;  // KMeans
     int64_t fitted_for = 0;                    // the step the current codebooks were fitted for

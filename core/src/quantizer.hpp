@@ -82,6 +82,9 @@ void hadamard_apply(torch::Tensor& x, int64_t block, bool reference = false);
 void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_t block, const torch::Tensor& books,
                      int64_t codebook_group, bool reference, QuantizerOutput& q);
 
+// KMeans: the weights one block scale (Block) or one codebook (Channel, Group) covers along a row.
+int64_t kmeans_segment(const FormatSpec& spec, int64_t in);
+
 // Per-group values [rows · groups] spread over the weights they apply to, [rows, cols] (the last
 // group of a row may be shorter).
 inline torch::Tensor groups_expand(const torch::Tensor& per_group, int64_t rows, int64_t cols, int64_t group) {

@@ -18,11 +18,6 @@
 namespace qs {
 namespace {
 
-// The weights one scale (Block) or one codebook (Channel, Group) covers along a row.
-int64_t kmeans_segment(const FormatSpec& spec, int64_t in) {
-  return spec.granularity == Granularity::Channel ? in : std::min(spec.group, in);
-}
-
 // Up to this many values a codebook is fitted on the raw sorted values (exact); above, on a histogram.
 constexpr int64_t kRawLimit = int64_t{1} << 16;
 constexpr int kHistogramBins = 1 << 16;
@@ -185,6 +180,10 @@ void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_
     kernels::codebook_assign_cpu(xp + b * cols, sp ? sp + b * bpr : nullptr, e - b, cols, block,
                                  bp + b * books_per_row * k, int(k), codebook_group, cp + b * cols, dp + b * cols);
   });
+}
+
+int64_t kmeans_segment(const FormatSpec& spec, int64_t in) {
+  return spec.granularity == Granularity::Channel ? in : std::min(spec.group, in);
 }
 
 QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInput& input) {

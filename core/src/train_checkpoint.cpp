@@ -8,8 +8,8 @@
 
 #include "atomic_file.hpp"
 #include "directory_remove.hpp"
-#include "file_read.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 
 namespace qs {
 namespace {

@@ -10,8 +10,8 @@
 #include <sstream>
 #include <thread>
 
-#include "file_read.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 #include "quantscope/job.hpp"
 #include "quantscope/tokenizer.hpp"
 
