@@ -166,11 +166,12 @@ Args args_parse(const ArgSpec& spec, const std::vector<std::string>& argv) {
     }
   }
 
+  const bool repeated = !spec.positionals().empty() && spec.positionals().back().repeated;
   bool options_done = false;
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& arg = argv[i];
     if (options_done || arg == "-" || arg.empty() || arg[0] != '-') {
-      if (args.positionals_.size() == spec.positionals().size())
+      if (args.positionals_.size() == spec.positionals().size() && !repeated)
         throw UsageError("unexpected argument '" + arg + "'");
       args.positionals_.push_back(arg);
       continue;
@@ -201,7 +202,7 @@ Args args_parse(const ArgSpec& spec, const std::vector<std::string>& argv) {
     args.values_[name] = value;
   }
 
-  if (args.positionals_.size() < spec.positionals().size())
+  if (args.positionals_.size() < spec.positionals().size() - (repeated ? 1 : 0))
     throw UsageError("missing argument " + spec.positionals()[args.positionals_.size()].name);
   for (const auto& option : spec.options())
     if (option.required && !args.values_.count(option.name))
@@ -211,7 +212,8 @@ Args args_parse(const ArgSpec& spec, const std::vector<std::string>& argv) {
 
 std::string args_help(const ArgSpec& spec, const std::string& program) {
   std::string out = "Usage: " + program + " " + spec.command();
-  for (const auto& positional : spec.positionals()) out += " " + positional.name;
+  for (const auto& positional : spec.positionals())
+    out += positional.repeated ? " [" + positional.name + "...]" : " " + positional.name;
   bool optional_options = false;
   for (const auto& option : spec.options()) {
     if (option.required) out.append(1, ' ').append(option_label(option));

@@ -41,6 +41,7 @@ struct OptionSpec {
 struct PositionalSpec {
   std::string name;  // shown in upper case in help: MODEL
   std::string help;
+  bool repeated = false;  // the last positional only: takes any number of values, none included
 };
 
 // What a subcommand accepts. --help is always accepted and need not be declared.
@@ -72,6 +73,7 @@ class Args {
  public:
   bool help() const { return help_; }
   const std::string& positional(size_t index) const { return positionals_.at(index); }
+  size_t positional_count() const { return positionals_.size(); }
   // Given on the command line, or declared with a default; false for an option the command does not
   // declare, so that helpers shared by several commands can ask.
   bool has(const std::string& name) const;

@@ -3,7 +3,10 @@
 // every new quantization format).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "quantscope/stats.hpp"
 
 namespace qs {
 
@@ -36,6 +39,7 @@ struct KlResult {
   int64_t tokens = 0;
   double mean = 0, median = 0, p99 = 0, max = 0;  // KL(reference || model) per token, nats
   double top1_agreement = 0;                      // fraction of tokens where both argmax agree
+  Histogram histogram;                            // per-token KL, 64 bins over [0, max]
   PerplexityResult model;
   PerplexityResult reference;
 };
@@ -43,5 +47,15 @@ struct KlResult {
 // Both models must share the vocabulary; the text is tokenized with the reference's tokenizer.
 KlResult kl_eval(const Model& model, const Model& reference, const std::string& text,
                  const EvalOptions& options, JobContext* job = nullptr);
+
+// The reference side of KL evaluation prepared once for many models (sweeps, sensitivity scans,
+// allocations): the text's windows and the reference's log-probabilities, kept in memory when they
+// fit in `cache_bytes` and recomputed for every evaluation otherwise. The reference model must
+// outlive it.
+class KlReference;
+std::shared_ptr<const KlReference> kl_reference_prepare(const Model& reference, const std::string& text,
+                                                        const EvalOptions& options, JobContext* job = nullptr,
+                                                        uint64_t cache_bytes = uint64_t{1} << 30);
+KlResult kl_eval(const Model& model, const KlReference& reference, JobContext* job = nullptr);
 
 }  // namespace qs
