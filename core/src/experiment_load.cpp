@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "json_strict.hpp"
 #include "quantscope/demo_model.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/experiment.hpp"
@@ -13,7 +14,7 @@
 namespace qs {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;  // named plans run in the order the file lists them
 
 struct Reader {
   std::string source;  // the file, for messages
@@ -70,12 +71,7 @@ struct Reader {
 Experiment experiment_load(const std::filesystem::path& path) {
   const std::string content = file_read(path);
   Reader r{path.string(), path.parent_path()};
-  json root;
-  try {
-    root = json::parse(content);
-  } catch (const json::parse_error& e) {
-    r.fail(ErrorKind::Format, std::string("not valid JSON (") + e.what() + ")");
-  }
+  json root = json_parse_strict(content, r.source);
   r.keys_check(root, "", {"comment", "title", "model", "tokenizer", "device", "seed", "calibration", "evaluation",
                           "tasks", "task_options", "plans", "sweep", "qat", "sensitivity", "allocation"});
   Experiment e;

@@ -277,6 +277,7 @@ class Runner {
     config.init_model = e_.model;
     config.tokenizer = e_.tokenizer;
     config.train_files = {q.text};
+    config.heldout_file = e_.evaluation.file;  // the trainer's held-out loss on the evaluation text
     config.steps = q.steps;
     config.batch_size = q.batch;
     config.ctx = q.ctx;
@@ -288,6 +289,9 @@ class Runner {
     config.seed = e_.seed;
     config.device = e_.device;
     config.out_dir = out_ / "qat" / slug(name);
+    // Stored like the base model, so that model bytes compare with the post-training rows.
+    const DType stored = model_->stored_dtype();
+    if (stored == DType::BF16 || stored == DType::F16) config.final_dtype = stored;
     config.resume = true;
     QatConfig qat;
     qat.plan = plan_uniform(format);

@@ -9,9 +9,9 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "atomic_file.hpp"
+#include "json_strict.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/model.hpp"
@@ -56,26 +56,8 @@ bool glob_matches(const std::string& match, const std::string& name) {
   return fnmatch(match.c_str(), name.c_str(), 0) == 0;
 }
 
-// A parse whose callback refuses duplicate keys, which nlohmann would otherwise resolve silently.
 json text_parse(const std::string& text, const std::string& source) {
-  std::vector<std::set<std::string>> open_objects;
-  std::string duplicate;
-  auto callback = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
-    else if (event == json::parse_event_t::object_end) open_objects.pop_back();
-    else if (event == json::parse_event_t::key && duplicate.empty() &&
-             !open_objects.back().insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json j;
-  try {
-    j = json::parse(text, callback);
-  } catch (const json::exception& e) {
-    const std::string what = e.what();
-    fail(ErrorKind::Format, source, "invalid JSON (" + what.substr(0, what.find('\n')) + ")");
-  }
-  if (!duplicate.empty()) fail(ErrorKind::Format, source, "duplicate key \"" + duplicate + "\"");
+  const json j = json_parse_strict(text, source);
   if (!j.is_object()) fail(ErrorKind::Format, source, "a plan is a JSON object");
   return j;
 }

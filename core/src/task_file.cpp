@@ -5,11 +5,11 @@
 
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "atomic_file.hpp"
+#include "json_strict.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/tasks.hpp"
@@ -58,26 +58,8 @@ std::optional<std::string> item_problem(const TaskItem& item, TaskKind kind) {
   return label_problem(item.label, item.choices.size(), std::to_string(item.label));
 }
 
-// A parse whose callback refuses duplicate keys, which nlohmann would otherwise resolve silently.
 json line_parse(const std::string& line, const std::string& where) {
-  std::vector<std::set<std::string>> open_objects;
-  std::string duplicate;
-  auto callback = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
-    else if (event == json::parse_event_t::object_end) open_objects.pop_back();
-    else if (event == json::parse_event_t::key && duplicate.empty() &&
-             !open_objects.back().insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json j;
-  try {
-    j = json::parse(line, callback);
-  } catch (const json::exception& e) {
-    const std::string what = e.what();
-    throw Error(ErrorKind::Format, where + ": invalid JSON (" + what.substr(0, what.find('\n')) + ")");
-  }
-  if (!duplicate.empty()) throw Error(ErrorKind::Format, where + ": duplicate key \"" + duplicate + "\"");
+  const json j = json_parse_strict(line, where);
   if (!j.is_object()) throw Error(ErrorKind::Format, where + ": an item is a JSON object (" + kKeysHint + ")");
   return j;
 }

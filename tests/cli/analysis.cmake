@@ -61,6 +61,14 @@ expect_match(r out "int3:g64")
 expect_match(r out "mlp-low")
 expect_match(r err "measured 4, taken from")
 
+# A sweep with a short QAT of its format: a "qat" row next to the post-training one.
+cli_expect(q 0 sweep demo --formats int3:g64 --qat-text "${calib}" --qat-steps 2 --text "${text}" --ctx 128
+           --max-tokens 256 --out "${WORK}/qat" --no-plots)
+expect_match(q out "int \\(QAT\\) +int3:g64 +qat")
+if(NOT EXISTS "${WORK}/qat/qat/int3_g64/final/plan.json")
+  message(FATAL_ERROR "the QAT run's plan was not exported")
+endif()
+
 # Bad input: one line naming the file and the problem, exit 1; bad arguments, exit 2.
 file(WRITE "${WORK}/bad.json" [[{"model": "demo", "evaluation": {"text": "nowhere.txt"}}]])
 cli_expect(x 1 run "${WORK}/bad.json" --out "${WORK}/bad")

@@ -123,6 +123,23 @@ void expect_error(F action, ErrorKind kind, const std::vector<std::string>& part
 
 // ---- building tables ----------------------------------------------------------------------------
 
+// Replaces /tables/sweep/kl_mean (4 rows) by a 3-row dataset without a unit; returns it open, or a
+// negative id when HDF5 refused.
+hid_t kl_mean_shorten(hid_t file) {
+  if (H5Ldelete(file, "/tables/sweep/kl_mean", H5P_DEFAULT) < 0) return -1;
+  const hsize_t dims[1] = {3};
+  const hid_t space = H5Screate_simple(1, dims, nullptr);
+  const hid_t set =
+      H5Dcreate2(file, "/tables/sweep/kl_mean", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Sclose(space);
+  const double values[3] = {1, 2, 3};
+  if (set >= 0 && H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) {
+    H5Dclose(set);
+    return -1;
+  }
+  return set;
+}
+
 TEST(ResultTable, CellsSetInAnyOrderKeepTheTableRectangular) {
   ResultTable table{.name = "t"};
   table.number_set("kl_mean", 2, 0.5, "nats");  // creates the column with two NaN rows before it
@@ -378,16 +395,9 @@ TEST(ResultsFile, MissingDatasetOrAttributeIsFormat) {
   results_write(results_example(), path);
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(file, 0);
-  ASSERT_GE(H5Ldelete(file, "/tables/sweep/kl_mean", H5P_DEFAULT), 0);
-  const hsize_t dims[1] = {3};
-  const hid_t space = H5Screate_simple(1, dims, nullptr);
-  const hid_t set = H5Dcreate2(file, "/tables/sweep/kl_mean", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT,
-                               H5P_DEFAULT);
+  const hid_t set = kl_mean_shorten(file);
   ASSERT_GE(set, 0);
-  const double values[3] = {1, 2, 3};
-  ASSERT_GE(H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), 0);
   H5Dclose(set);
-  H5Sclose(space);
   ASSERT_GE(H5Fclose(file), 0);
   expect_error([&] { results_read(path); }, ErrorKind::Format,
                {path.string(), "missing attribute /tables/sweep/kl_mean/unit"});
@@ -407,14 +417,8 @@ TEST(ResultsFile, ColumnOfWrongLengthIsFormat) {
   results_write(results_example(), path);
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(file, 0);
-  ASSERT_GE(H5Ldelete(file, "/tables/sweep/kl_mean", H5P_DEFAULT), 0);
-  const hsize_t dims[1] = {3};
-  const hid_t space = H5Screate_simple(1, dims, nullptr);
-  const hid_t set = H5Dcreate2(file, "/tables/sweep/kl_mean", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT,
-                               H5P_DEFAULT);
+  const hid_t set = kl_mean_shorten(file);
   ASSERT_GE(set, 0);
-  const double values[3] = {1, 2, 3};
-  ASSERT_GE(H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), 0);
   const hid_t scalar = H5Screate(H5S_SCALAR);
   const hid_t type = H5Tcopy(H5T_C_S1);
   const hid_t unit = H5Acreate2(set, "unit", type, scalar, H5P_DEFAULT, H5P_DEFAULT);
@@ -423,7 +427,6 @@ TEST(ResultsFile, ColumnOfWrongLengthIsFormat) {
   H5Tclose(type);
   H5Sclose(scalar);
   H5Dclose(set);
-  H5Sclose(space);
   ASSERT_GE(H5Fclose(file), 0);
   expect_error([&] { results_read(path); }, ErrorKind::Format,
                {path.string(), "/tables/sweep/kl_mean has 3 rows, /tables/sweep/family has 4"});
