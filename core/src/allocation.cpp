@@ -112,7 +112,7 @@ std::vector<Allocation> allocation_frontier(const AllocationProblem& problem) {
       if (pruned.empty() || point.loss < pruned.back().loss) pruned.push_back(point);
     if (pruned.size() > kMaxFront)
       throw invalid("the Pareto front grew past " + std::to_string(kMaxFront) + " points at " + layer.name);
-    fronts.push_back(front);
+    fronts.push_back(std::move(front));
     front = std::move(pruned);
   }
   std::vector<Allocation> result;

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include "atomic_file.hpp"
@@ -18,6 +20,7 @@
 #include "quantscope/model.hpp"
 #include "quantscope/plan_evaluate.hpp"
 #include "quantscope/train.hpp"
+#include "train_config.hpp"
 
 namespace qs {
 namespace {
@@ -119,6 +122,10 @@ class Runner {
       setup_.tasks.push_back(std::move(set));
     }
     setup_.task_options = e_.task_options;
+    if (e_.qat)
+      qat_identity_ = " qat=" + text_fingerprint(file_read(e_.qat->text)) + "/" + std::to_string(e_.qat->steps) + "/" +
+                      std::to_string(e_.qat->batch) + "/" + std::to_string(e_.qat->ctx) + "/" +
+                      number_text(e_.qat->lr) + "/" + e_.qat->estimator;
     setup_.quantize.seed = e_.seed;
   }
 
@@ -154,35 +161,39 @@ class Runner {
     setup_.quantize.importance = importance_collect(*model_, calibration_text_, options_of(e_.calibration), job_);
   }
 
+  // A measurement stored by an earlier run; a damaged entry is a miss.
+  std::optional<PlanMetrics> metrics_cached(const std::string& key) {
+    const auto hit = cache_.find(key);
+    if (!hit) return std::nullopt;
+    try {
+      PlanMetrics metrics = plan_metrics_from_json(*hit);
+      ++counts_.cached;
+      return metrics;
+    } catch (const json::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  void metrics_store(const std::string& key, const PlanMetrics& metrics) {
+    cache_.store(key, plan_metrics_json(metrics));
+    ++counts_.computed;
+  }
+
   // One plan measured (or taken from the cache) and added as a row of the "evaluations" table.
   PlanMetrics evaluate(const std::string& name, const std::string& kind, const QuantPlan& plan,
-                       const std::string& family, const std::string& format, double predicted,
-                       const Model* model = nullptr, const std::string& extra_identity = "") {
+                       const std::string& family, const std::string& format, double predicted) {
     if (job_) job_->check_cancelled();
-    const bool fisher = [&] {
-      for (const PlanRule& rule : plan.rules)
-        if (rule.weight.fisher && rule.codebooks.empty()) return true;
-      return plan.default_weight && plan.default_weight->fisher;
-    }();
-    const std::string key = "evaluate " + identity_ + tasks_identity_ + (fisher ? calibration_identity_ : "") +
-                            extra_identity + " plan=" + plan_json(plan);
-    PlanMetrics metrics;
-    bool cached = false;
-    if (const auto hit = cache_.find(key)) {
-      try {
-        metrics = plan_metrics_from_json(*hit);
-        cached = true;
-      } catch (const json::exception&) {
-      }
-    }
-    if (cached) {
-      ++counts_.cached;
-    } else {
+    const bool fisher = plan_has_fisher(plan);
+    const std::string key =
+        "evaluate " + identity_ + tasks_identity_ + (fisher ? calibration_identity_ : "") + " plan=" + plan_json(plan);
+    std::optional<PlanMetrics> found = metrics_cached(key);
+    const bool cached = found.has_value();
+    if (!cached) {
       if (fisher) importance_ensure();
-      metrics = plan_evaluate(model ? *model : *model_, plan, setup(), job_);
-      cache_.store(key, plan_metrics_json(metrics));
-      ++counts_.computed;
+      found = plan_evaluate(*model_, plan, setup(), job_);
+      metrics_store(key, *found);
     }
+    const PlanMetrics& metrics = *found;
     std::string line = (cached ? "cached   " : "measured ") + kind + (name == kind ? "" : " " + name) + ": perplexity " +
                        number_text(metrics.kl.model.perplexity) + ", KL " + number_text(metrics.kl.mean);
     for (const TaskScore& t : metrics.tasks) line += ", " + t.name + " " + number_text(100 * t.accuracy) + " %";
@@ -270,9 +281,6 @@ class Runner {
   PlanMetrics qat_evaluate_format(const FormatSpec& format) {
     const ExperimentQat& q = *e_.qat;
     const std::string name = format_print(format);
-    const std::string identity = " qat=" + text_fingerprint(file_read(q.text)) + "/" + std::to_string(q.steps) + "/" +
-                                 std::to_string(q.batch) + "/" + std::to_string(q.ctx) + "/" + number_text(q.lr) + "/" +
-                                 q.estimator + "/" + name;
     TrainConfig config;
     config.init_model = e_.model;
     config.tokenizer = e_.tokenizer;
@@ -300,29 +308,23 @@ class Runner {
     config.qat = qat;
 
     const std::filesystem::path final_dir = config.out_dir / "final";
-    const std::string key = "qat " + identity_ + tasks_identity_ + identity;
-    if (const auto hit = cache_.find(key)) {
-      try {
-        PlanMetrics m = plan_metrics_from_json(*hit);
-        ++counts_.cached;
-        say("cached   qat " + name + ": perplexity " + number_text(m.kl.model.perplexity) + ", KL " + number_text(m.kl.mean));
-        evaluated_.push_back({name, "qat", m});
-        return m;
-      } catch (const json::exception&) {
-      }
+    const std::string key = "qat " + identity_ + tasks_identity_ + qat_identity_ + "/" + name;
+    std::optional<PlanMetrics> m = metrics_cached(key);
+    const bool cached = m.has_value();
+    if (!cached) {
+      say("training qat " + name + " (" + std::to_string(q.steps) + " steps) in " + config.out_dir.string());
+      train_run(config, job_);
+      LoadOptions load;
+      load.tokenizer = e_.tokenizer;
+      load.device = e_.device;
+      const std::shared_ptr<Model> trained = model_load(final_dir, load, job_);
+      m = plan_evaluate(*trained, plan_load(final_dir / "plan.json"), setup(), job_);
+      metrics_store(key, *m);
     }
-    say("training qat " + name + " (" + std::to_string(q.steps) + " steps) in " + config.out_dir.string());
-    train_run(config, job_);
-    LoadOptions load;
-    load.tokenizer = e_.tokenizer;
-    load.device = e_.device;
-    const std::shared_ptr<Model> trained = model_load(final_dir, load, job_);
-    const PlanMetrics m = plan_evaluate(*trained, plan_load(final_dir / "plan.json"), setup(), job_);
-    cache_.store(key, plan_metrics_json(m));
-    ++counts_.computed;
-    say("measured qat " + name + ": perplexity " + number_text(m.kl.model.perplexity) + ", KL " + number_text(m.kl.mean));
-    evaluated_.push_back({name, "qat", m});
-    return m;
+    say((cached ? "cached   qat " : "measured qat ") + name + ": perplexity " + number_text(m->kl.model.perplexity) +
+        ", KL " + number_text(m->kl.mean));
+    evaluated_.push_back({name, "qat", *m});
+    return *m;
   }
 
   std::vector<SensitivityScan> sensitivity() {
@@ -339,14 +341,23 @@ class Runner {
       options.quantize.seed = e_.seed;
       const std::string prefix = "sensitivity " + identity_ + calibration_identity_ + " proxies=" +
                                  std::to_string(e_.proxies) + " format=" + name + " layer=";
-      options.cached = [&](const std::string& layer, LayerSensitivity& out) {
-        const auto hit = cache_.find(prefix + layer);
-        if (!hit) return false;
-        try {
-          out = layer_sensitivity_from_json(*hit);
-        } catch (const json::exception&) {
-          return false;
+      // Each layer's cache entry is read once; the Fisher pass (a backward per window) is needed only
+      // when some layer is missing.
+      std::map<std::string, LayerSensitivity> hits;
+      const std::vector<std::string> layers = layers_select(*model_, "");
+      for (const std::string& layer : layers) {
+        if (const auto hit = cache_.find(prefix + layer)) {
+          try {
+            hits[layer] = layer_sensitivity_from_json(*hit);
+          } catch (const json::exception&) {
+          }
         }
+      }
+      const bool all_cached = hits.size() == layers.size();
+      options.cached = [&](const std::string& layer, LayerSensitivity& out) {
+        const auto hit = hits.find(layer);
+        if (hit == hits.end()) return false;
+        out = hit->second;
         ++counts_.cached;
         return true;
       };
@@ -355,9 +366,6 @@ class Runner {
         ++counts_.computed;
         say("measured sensitivity " + name + " " + l.name + ": ΔKL " + number_text(l.delta_kl));
       };
-      // The Fisher pass (a backward per window) is needed only when some layer is not cached yet.
-      bool all_cached = true;
-      for (const std::string& layer : layers_select(*model_, "")) all_cached = all_cached && cache_.find(prefix + layer);
       if (!calibration) {
         say("preparing the reference on the calibration text " + e_.calibration.file.string());
         calibration = kl_reference_prepare(*model_, calibration_text_, options_of(e_.calibration), job_);
@@ -498,7 +506,7 @@ class Runner {
   ExperimentCache cache_;
   std::shared_ptr<Model> model_;
   std::string evaluation_text_, calibration_text_;
-  std::string identity_, calibration_identity_, tasks_identity_;
+  std::string identity_, calibration_identity_, tasks_identity_, qat_identity_;
   PlanEvalSetup setup_;
   ResultSet results_;
   std::deque<ResultTable> tables_;
