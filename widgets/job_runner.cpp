@@ -15,8 +15,8 @@ JobRunner::~JobRunner() {
 
 JobRunner::JobId JobRunner::submit(const QString& tag, const QString& title, Job::Work work) {
   const JobId id = ++next_id_;
-  // The listener runs on the worker thread (or on the thread that cancels a pending job). It copies
-  // the job's state at this moment, because the job keeps changing after the post.
+  // The listener runs on the worker thread. It copies the job's state at this moment, because the job
+  // keeps changing after the post.
   auto listener = [this, id](const Job& job) {
     const JobState state = job.state();
     const double fraction = job.progress();

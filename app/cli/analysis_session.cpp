@@ -9,6 +9,7 @@
 #include "json_print.hpp"
 #include "model_open.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/output_dir.hpp"
 #include "results_output.hpp"
 #include "text_format.hpp"
 #include "text_table.hpp"
@@ -137,9 +138,18 @@ Experiment analysis_inputs_get(const Args& args) {
   return e;
 }
 
-int analysis_run(const Experiment& experiment, const Args& args, const std::vector<std::string>& tables) {
+int analysis_run(const Experiment& experiment, const Args& args, const std::vector<std::string>& tables,
+                 ExperimentSource source) {
   const std::filesystem::path out = args.text("out");
+  usage_check("--out: ", [&] { output_dir_claim(out, OutputKind::Results); });
   JobRunner jobs;
+  LoadOptions load = model_options_get(args);
+  load.tokenizer = experiment.tokenizer;
+  load.device = experiment.device;
+  std::shared_ptr<Model> model;
+  jobs.run("Loading " + experiment.model.filename().string(),
+           [&](JobContext& context) { model = model_load(experiment.model, load, &context); });
+  if (source == ExperimentSource::Options) usage_check("", [&] { experiment_check(experiment, *model); });
   ResultSet results;
   ExperimentCounts counts;
   // The steps' lines are the progress: one per finished measurement, on stderr.
@@ -147,7 +157,7 @@ int analysis_run(const Experiment& experiment, const Args& args, const std::vect
       "Running " + experiment.title,
       [&](JobContext& context) {
         results = experiment_run(experiment, out, &context, [](const std::string& line) { std::cerr << line << std::endl; },
-                                 &counts);
+                                 &counts, model);
       },
       JobDisplay{.bar = false});
   results_output_write(results, out, !args.flag("no-plots"));

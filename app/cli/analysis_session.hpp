@@ -22,8 +22,14 @@ Experiment analysis_inputs_get(const Args& args);
 // Comma-separated values of an option ("int2:g64,int3:g64"); empty entries are a usage error.
 std::vector<std::string> list_option(const Args& args, const std::string& name);
 
-// Runs the experiment, writes OUT/results.h5, OUT/csv, OUT/plots and OUT/summary.json, and prints
-// the tables whose names start with one of `tables` (all of them as JSON with --json).
-int analysis_run(const Experiment& experiment, const Args& args, const std::vector<std::string>& tables);
+// Where the experiment came from: what experiment_check finds wrong with one built from options is
+// a usage error (exit status 2), with a file it is the file's error (exit status 1).
+enum class ExperimentSource { File, Options };
+
+// Loads the model, checks the experiment against it, runs it, writes OUT/results.h5, OUT/csv,
+// OUT/plots and OUT/summary.json, and prints the tables whose names start with one of `tables` (all
+// of them as JSON with --json).
+int analysis_run(const Experiment& experiment, const Args& args, const std::vector<std::string>& tables,
+                 ExperimentSource source);
 
 }  // namespace qs::cli

@@ -32,7 +32,7 @@ class AllocateCommand : public Command {
   int run(const Args& args) const override {
     Experiment e = analysis_inputs_get(args);
     e.sensitivity = list_option(args, "candidates");
-    for (const std::string& format : e.sensitivity) format_parse(format);
+    for (const std::string& format : e.sensitivity) usage_check("--candidates: ", [&] { format_parse(format); });
     auto budgets = [&](const std::string& option, AllocationBudget::Kind kind) {
       for (const std::string& text : list_option(args, option)) {
         AllocationBudget budget{kind, 0};
@@ -51,7 +51,7 @@ class AllocateCommand : public Command {
     budgets("bytes", AllocationBudget::Kind::Bytes);
     e.frontier_points = args.integer("frontier");
     if (e.budgets.empty() && e.frontier_points == 0) throw UsageError("give --bits, --bytes or --frontier");
-    return analysis_run(e, args, {"allocation", "proxy_correlation"});
+    return analysis_run(e, args, {"allocation", "proxy_correlation"}, ExperimentSource::Options);
   }
 };
 

@@ -76,6 +76,7 @@ class EvalCommand : public Command {
     JobRunner jobs;
     const LoadOptions load = model_options_get(args);
     const std::shared_ptr<Model> base = model_open(jobs, args.positional(0), load);
+    usage_check("", [&] { eval_options_check(options, *base); });
     std::shared_ptr<Model> model = base, reference;
     ModelQuantizeReport quantized;
     if (quantizing) {

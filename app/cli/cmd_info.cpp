@@ -30,7 +30,8 @@ void info_json_print(const Model& model) {
   out["format"] = model.source_format();
   out["config"] = nlohmann::ordered_json::parse(config_to_json(config));
   out["parameters"] = model.parameter_count();
-  out["stored_dtype"] = std::string(dtype_name(model.stored_dtype()));
+  auto& dtypes = out["stored_dtypes"] = nlohmann::ordered_json::array();
+  for (const DType dtype : model.stored_dtypes()) dtypes.push_back(std::string(dtype_name(dtype)));
   out["stored_bytes"] = model.stored_bytes();
   out["tokenizer"] = tokenizer ? nlohmann::ordered_json(tokenizer->path().string()) : nlohmann::ordered_json();
   auto& layers = out["linear_layers"] = nlohmann::ordered_json::array();
@@ -54,7 +55,9 @@ void info_text_print(const Model& model) {
   summary.row({"model", model.source().string()});
   summary.row({"format", model.source_format() == "llama2c" ? "llama2.c checkpoint" : "Hugging Face safetensors"});
   summary.row({"parameters", count_format(model.parameter_count()) + " (" + count_short_format(model.parameter_count()) + ")"});
-  summary.row({"stored as", std::string(dtype_name(model.stored_dtype())) + ", " + bytes_format(model.stored_bytes())});
+  std::string dtypes;
+  for (const DType dtype : model.stored_dtypes()) dtypes += (dtypes.empty() ? "" : " + ") + std::string(dtype_name(dtype));
+  summary.row({"stored as", dtypes + ", " + bytes_format(model.stored_bytes())});
   summary.row({"tokenizer", tokenizer ? tokenizer->path().string() + " (" + count_format(tokenizer->vocab_size()) + " pieces)"
                                       : "none"});
   std::cout << summary.render() << '\n';

@@ -38,7 +38,6 @@ PlanSummary plan_summarize(const Model& model, const std::vector<LayerFormat>& f
   for (const LinearLayer& l : model.linear_layers()) shapes[l.name] = {l.out_features, l.in_features};
   const std::vector<int64_t> embedding = model.tensor_shape("model.embed_tokens.weight");
   shapes["model.embed_tokens"] = {embedding.at(0), embedding.at(1)};
-  const int stored_bits = dtype_bits(model.stored_dtype());
 
   PlanSummary s;
   s.bytes_before = s.bytes_after = model.stored_bytes();
@@ -48,7 +47,8 @@ PlanSummary plan_summarize(const Model& model, const std::vector<LayerFormat>& f
     row.layer = &lf;
     std::tie(row.out, row.in) = shapes.at(lf.name);
     const int64_t weights = row.out * row.in;
-    const uint64_t stored = (uint64_t(weights) * uint64_t(stored_bits) + 7) / 8;
+    const std::string tensor = lf.name + ".weight";
+    const uint64_t stored = model.tensor_stored_bytes(tensor);
     if (lf.format.quantized()) {
       const uint64_t storage_bits = format_storage_bits(lf.format, row.out, row.in);
       row.bytes = (storage_bits + 7) / 8;
@@ -58,7 +58,7 @@ PlanSummary plan_summarize(const Model& model, const std::vector<LayerFormat>& f
       bits += double(storage_bits);
     } else {
       row.bytes = stored;
-      row.bits_per_weight = stored_bits;
+      row.bits_per_weight = dtype_bits(model.tensor_stored_dtype(tensor));
     }
     s.rows.push_back(row);
   }

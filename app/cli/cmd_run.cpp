@@ -22,7 +22,7 @@ class RunCommand : public Command {
 
   int run(const Args& args) const override {
     return analysis_run(experiment_load(args.positional(0)), args,
-                        {"evaluations", "sweep", "proxy_correlation", "allocation", "tasks"});
+                        {"evaluations", "sweep", "proxy_correlation", "allocation", "tasks"}, ExperimentSource::File);
   }
 };
 

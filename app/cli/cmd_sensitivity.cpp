@@ -26,9 +26,9 @@ class SensitivityCommand : public Command {
   int run(const Args& args) const override {
     Experiment e = analysis_inputs_get(args);
     e.sensitivity = list_option(args, "format");
-    for (const std::string& format : e.sensitivity) format_parse(format);
+    for (const std::string& format : e.sensitivity) usage_check("--format: ", [&] { format_parse(format); });
     e.proxies = !args.flag("no-proxies");
-    return analysis_run(e, args, {"sensitivity_", "proxy_correlation"});
+    return analysis_run(e, args, {"sensitivity_", "proxy_correlation"}, ExperimentSource::Options);
   }
 };
 

@@ -52,7 +52,8 @@ class SweepCommand : public Command {
     }
     sweep.formats = list_option(args, "formats");
     if (sweep.families.empty() && sweep.formats.empty()) throw UsageError("give --families or --formats");
-    experiment_sweep_formats(sweep);  // throws for an unknown family or a bad format before anything loads
+    // An unknown family or a bad format fails before anything loads.
+    usage_check("", [&] { experiment_sweep_formats(sweep); });
     e.sweep = sweep;
     if (args.has("qat-text")) {
       ExperimentQat qat;
@@ -61,7 +62,7 @@ class SweepCommand : public Command {
       qat.lr = args.number("qat-lr");
       e.qat = qat;
     }
-    return analysis_run(e, args, {"sweep"});
+    return analysis_run(e, args, {"sweep"}, ExperimentSource::Options);
   }
 };
 

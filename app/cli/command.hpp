@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli_args.hpp"
+#include "quantscope/error.hpp"
 
 namespace qs::cli {
 
@@ -24,6 +25,19 @@ void command_register(std::unique_ptr<Command> command);
 // Sorted by name.
 std::vector<const Command*> command_list();
 const Command* command_find(const std::string& name);
+
+// Runs `check` and turns the Invalid errors it throws (an option value that does not fit the model or
+// itself) into usage errors, exit status 2, with `prefix` ("--layers: ") before the message. Other
+// errors (a missing or corrupt file) pass unchanged.
+template <class F>
+auto usage_check(const std::string& prefix, F&& check) -> decltype(check()) {
+  try {
+    return check();
+  } catch (const Error& error) {
+    if (error.kind() != ErrorKind::Invalid) throw;
+    throw UsageError(prefix + error.what());
+  }
+}
 
 // The --json option, declared alike by every command.
 inline OptionSpec json_option() {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "command.hpp"
 #include "job_run.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/error.hpp"
@@ -16,10 +17,13 @@ namespace {
 std::vector<LayerFormat> layer_formats_get(const Model& model, const Args& args) {
   if (args.has("plan")) return plan_resolve(plan_load(args.text("plan")), model);
   const FormatSpec format = format_get(args);
-  std::vector<LayerFormat> formats;
-  for (const std::string& name : layers_select(model, args.has("layers") ? args.text("layers") : std::string()))
-    formats.push_back({name, format});
-  return formats;
+  const std::vector<std::string> names =
+      usage_check("", [&] { return layers_select(model, args.has("layers") ? args.text("layers") : std::string()); });
+  // plan_resolve checks that the format applies to each selected layer (a Hadamard block dividing its
+  // inputs) before anything is quantized.
+  QuantPlan plan;
+  for (const std::string& name : names) plan.rules.push_back({name, format, std::nullopt, {}});
+  return usage_check("--format: ", [&] { return plan_resolve(plan, model); });
 }
 
 }  // namespace
@@ -53,11 +57,7 @@ bool quantize_options_check(const Args& args, bool required) {
 }
 
 FormatSpec format_get(const Args& args) {
-  try {
-    return format_parse(args.text("format"));
-  } catch (const Error& error) {
-    throw UsageError(std::string("--format: ") + error.what());
-  }
+  return usage_check("--format: ", [&] { return format_parse(args.text("format")); });
 }
 
 std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, const Args& args,

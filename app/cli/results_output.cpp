@@ -3,9 +3,8 @@
 
 #include <iostream>
 #include <string>
-#include <system_error>
 
-#include "quantscope/error.hpp"
+#include "quantscope/output_dir.hpp"
 #ifdef QS_CLI_PLOTS
 #include "results_plots.hpp"
 #endif
@@ -20,9 +19,7 @@ std::string count_text(size_t n, const std::string& noun) {
 }  // namespace
 
 void results_output_write(const ResultSet& results, const std::filesystem::path& dir, bool plots) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error(ErrorKind::Io, dir.string() + ": cannot create the folder (" + ec.message() + ")");
+  output_dir_claim(dir, OutputKind::Results);
 
   const std::filesystem::path h5 = dir / "results.h5";
   results_write(results, h5);

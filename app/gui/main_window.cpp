@@ -80,6 +80,13 @@ QString display_name(const QString& path) {
   return info.fileName().isEmpty() ? QDir(path).dirName() : info.fileName();
 }
 
+// "BF16", or "BF16 + F32" for a checkpoint that mixes dtypes.
+QString dtypes_text(const Model& model) {
+  QStringList names;
+  for (const DType dtype : model.stored_dtypes()) names << QString::fromLatin1(dtype_name(dtype));
+  return names.join(QStringLiteral(" + "));
+}
+
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
@@ -461,7 +468,7 @@ void MainWindow::model_show(const QString& path) {
           .arg(config.vocab_size)
           .arg(parameters_format(model_->parameter_count()))
           .arg(QLocale(QLocale::English).formattedDataSize(static_cast<qint64>(model_->stored_bytes()), 1))
-          .arg(QString::fromLatin1(dtype_name(model_->stored_dtype())))
+          .arg(dtypes_text(*model_))
           .arg(format));
   setWindowTitle(tr("%1 — Quantscope").arg(display_name(path)));
   recent_add(path);
@@ -552,14 +559,12 @@ void MainWindow::quantize_request(const QModelIndex& proxy_index) {
   quantize_result_ = result;
   quantize_id_ = runner_->submit("quantize", tr("Quantizing %1 as %2").arg(name, text),
                                  [model, layer, spec, bins, result](JobContext& job) {
-                                   const std::string tensor = layer.name + ".weight";
-                                   const std::vector<float> values = model->tensor_values(tensor);
                                    job.check_cancelled();
                                    QuantizeOptions options;
-                                   options.name = tensor;
+                                   options.name = layer.name;
                                    options.histogram_bins = bins;
-                                   result->tensor = tensor_quantize(spec, values, layer.out_features,
-                                                                    layer.in_features, options);
+                                   options.summary_only = true;  // the plot needs no per-weight arrays
+                                   result->tensor = layer_quantize(*model, layer.name, spec, options);
                                  });
   format_status_set(tr("Quantizing %1 as %2…").arg(name, QString::fromStdString(format_print(spec))), false);
 }

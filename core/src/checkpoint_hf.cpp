@@ -1,12 +1,14 @@
 // Reads Hugging Face Llama-family checkpoints: config.json plus one model.safetensors or the shards
 // of a model.safetensors.index.json. Every tensor the config implies must be present with the
 // implied shape; tensors the model does not use (e.g. rotary inv_freq buffers) are ignored.
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "checkpoint_read.hpp"
+#include "fingerprint.hpp"
+#include "json_strict.hpp"
+#include "mapped_file.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 #include "quantscope/job.hpp"
 #include "safetensors_torch.hpp"
 
@@ -19,20 +21,10 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-// tensor name -> shard file, from model.safetensors.index.json.
-std::map<std::string, std::filesystem::path> index_read(const std::filesystem::path& index) {
+// tensor name -> shard file, from the text of model.safetensors.index.json.
+std::map<std::string, std::filesystem::path> index_parse(const std::filesystem::path& index, const std::string& text) {
   const std::string file = index.string();
-  std::ifstream in(index, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, file + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    std::string what = e.what();
-    throw Error(ErrorKind::Format, file + ": invalid JSON (" + what.substr(0, what.find('\n')) + ")");
-  }
+  const nlohmann::ordered_json j = json_parse_strict(text, file);
   if (!j.is_object() || !j.contains("weight_map") || !j.at("weight_map").is_object())
     throw Error(ErrorKind::Format, file + ": no \"weight_map\" object");
   std::map<std::string, std::filesystem::path> map;
@@ -51,15 +43,21 @@ std::map<std::string, std::filesystem::path> index_read(const std::filesystem::p
 std::shared_ptr<ModelState> checkpoint_hf_read(const std::filesystem::path& config, const std::filesystem::path& weights,
                                                const LoadOptions& options, JobContext* job) {
   auto state = std::make_shared<ModelState>();
-  state->config = config_load(config);
+  const std::string config_text = file_read(config);
+  state->config = config_parse(config_text, config.string());
   config_validate(state->config, config.string());
+  state->source_identity.push_back(config.filename().string() + " text=" + text_fingerprint(config_text));
   state->source_format = "hf";
   state->device = options.device;
   state->compute = options.compute;
 
   const bool sharded = weights.filename().string().ends_with(".index.json");
   std::map<std::string, std::filesystem::path> weight_map;
-  if (sharded) weight_map = index_read(weights);
+  if (sharded) {
+    const std::string index_text = file_read(weights);
+    weight_map = index_parse(weights, index_text);
+    state->source_identity.push_back(weights.filename().string() + " text=" + text_fingerprint(index_text));
+  }
   std::map<std::filesystem::path, SafetensorsFile> open_files;
   auto file_of = [&](const std::string& name) -> const SafetensorsFile& {
     std::filesystem::path path = weights;
@@ -87,11 +85,13 @@ std::shared_ptr<ModelState> checkpoint_hf_read(const std::filesystem::path& conf
     if (!dtype_computable(info->dtype) || !dtype_to_torch(info->dtype))
       throw Error(ErrorKind::Unsupported, file.path().string() + ": tensor \"" + spec.name + "\" has dtype " +
                                               std::string(dtype_name(info->dtype)) + ", which Quantscope cannot compute with");
-    if (spec.kind == TensorKind::LinearWeight && spec.layer == 0 && spec.role == "q_proj") state->stored_dtype = info->dtype;
+    state->stored_dtypes[spec.name] = info->dtype;
     state->tensors[spec.name] = tensor_place(safetensors_tensor(file, *info), spec, options, file.path().string());
     state->stored_bytes += info->end - info->begin;
     if (job) job->progress(double(i + 1) / layout.size(), "reading " + spec.name);
   }
+  for (const auto& [path, file] : open_files)
+    state->source_identity.push_back(path.filename().string() + " " + file.mapping()->identity());
   return state;
 }
 

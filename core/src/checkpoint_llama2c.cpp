@@ -83,7 +83,7 @@ std::shared_ptr<ModelState> checkpoint_llama2c_read(const std::filesystem::path&
   config_validate(c, file);
   state->source = bin;
   state->source_format = "llama2c";
-  state->stored_dtype = DType::F32;
+  state->source_identity.push_back(bin.filename().string() + " " + map->identity());
   state->device = options.device;
   state->compute = options.compute;
 
@@ -105,6 +105,7 @@ std::shared_ptr<ModelState> checkpoint_llama2c_read(const std::filesystem::path&
     if (job) job->check_cancelled();
     const HfTensor& spec = specs.at(name);
     state->tensors[name] = tensor_place(t, spec, options, file);
+    state->stored_dtypes[name] = DType::F32;
     state->stored_bytes += uint64_t(t.numel()) * 4;
     if (job) job->progress(double(++done) / total, "reading " + name);
   };

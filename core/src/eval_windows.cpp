@@ -11,6 +11,7 @@
 #include "model_state.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/job.hpp"
+#include "quantscope/model.hpp"
 #include "quantscope/tokenizer.hpp"
 
 namespace qs {
@@ -39,27 +40,37 @@ std::vector<int> tokens_within_budget(const Tokenizer& tokenizer, const std::str
 
 }  // namespace
 
+void eval_options_check(const EvalOptions& options, const Model& model) {
+  eval_options_check(options, model.config().max_position_embeddings);
+}
+
+void eval_options_check(const EvalOptions& options, int64_t max_positions) {
+  auto invalid = [](const std::string& message) { return Error(ErrorKind::Invalid, "eval: " + message); };
+  const int64_t ctx = options.ctx > 0 ? options.ctx : std::min<int64_t>(512, max_positions);
+  if (ctx < 2 || ctx > max_positions)
+    throw invalid("--ctx " + std::to_string(ctx) + " is outside [2, " + std::to_string(max_positions) +
+                  "] (the model's max positions)");
+  const int64_t stride = options.stride > 0 ? options.stride : ctx - 1;
+  if (options.stride < 0 || stride > ctx - 1)
+    throw invalid("stride " + std::to_string(options.stride) + " is outside [1, ctx - 1 = " + std::to_string(ctx - 1) +
+                  "]");
+  if (options.max_tokens < 0) throw invalid("--max-tokens must not be negative");
+  if (options.batch < 1) throw invalid("batch must be at least 1");
+}
+
 EvalWindows eval_windows_build(const Tokenizer& tokenizer, int bos, const std::string& text,
                                const EvalOptions& options, int64_t max_positions) {
-  auto invalid = [](const std::string& message) { return Error(ErrorKind::Invalid, "eval: " + message); };
+  eval_options_check(options, max_positions);
   EvalWindows w;
   w.bos = bos;
   w.ctx = options.ctx > 0 ? options.ctx : std::min<int64_t>(512, max_positions);
-  if (w.ctx < 2 || w.ctx > max_positions)
-    throw invalid("--ctx " + std::to_string(w.ctx) + " is outside [2, " + std::to_string(max_positions) +
-                  "] (the model's max positions)");
   w.stride = options.stride > 0 ? options.stride : w.ctx - 1;
-  if (options.stride < 0 || w.stride > w.ctx - 1)
-    throw invalid("stride " + std::to_string(options.stride) + " is outside [1, ctx - 1 = " +
-                  std::to_string(w.ctx - 1) + "]");
-  if (options.max_tokens < 0) throw invalid("--max-tokens must not be negative");
-  if (options.batch < 1) throw invalid("batch must be at least 1");
   w.batch = options.batch;
-  if (text.empty()) throw invalid("the text is empty");
+  if (text.empty()) throw Error(ErrorKind::Invalid, "eval: the text is empty");
 
   w.tokens = tokens_within_budget(tokenizer, text, options.max_tokens);
   const int64_t n = static_cast<int64_t>(w.tokens.size());
-  if (n < 2) throw invalid("the text has " + std::to_string(n) + " token(s); at least 2 are needed");
+  if (n < 2) throw Error(ErrorKind::Invalid, "eval: the text has " + std::to_string(n) + " token(s); at least 2 are needed");
   w.bytes = static_cast<int64_t>(tokenizer.decode(w.tokens).size());
 
   int64_t end = 0;  // text tokens [0, end) are scored by the windows so far

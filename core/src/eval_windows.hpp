@@ -33,8 +33,10 @@ struct EvalWindows {
   std::vector<EvalWindow> windows;
 };
 
-// Throws Invalid for an empty text, fewer than 2 tokens, ctx outside [2, max_positions], a stride
-// outside [1, ctx - 1], a negative budget or a batch below 1.
+// eval_options_check (eval.hpp) for a model of `max_positions` positions.
+void eval_options_check(const EvalOptions& options, int64_t max_positions);
+
+// Throws Invalid for an empty text, fewer than 2 tokens, and what eval_options_check throws.
 EvalWindows eval_windows_build(const Tokenizer& tokenizer, int bos, const std::string& text,
                                const EvalOptions& options, int64_t max_positions);
 

@@ -2,12 +2,12 @@
 #include "experiment_cache.hpp"
 
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "atomic_file.hpp"
+#include "json_strict.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 
 namespace qs {
 namespace {
@@ -47,16 +47,10 @@ PerplexityResult perplexity_from_json(const json& j) {
 
 }  // namespace
 
-std::string text_fingerprint(const std::string& text) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
-}
-
 ExperimentCache::ExperimentCache(std::filesystem::path dir) : dir_(std::move(dir)) {
-  std::filesystem::create_directories(dir_);
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) throw Error(ErrorKind::Io, dir_.string() + ": cannot create the cache folder (" + ec.message() + ")");
 }
 
 std::filesystem::path ExperimentCache::path_of(const std::string& key) const {
@@ -64,14 +58,15 @@ std::filesystem::path ExperimentCache::path_of(const std::string& key) const {
 }
 
 std::optional<json> ExperimentCache::find(const std::string& key) const {
-  std::ifstream in(path_of(key), std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  const std::filesystem::path path = path_of(key);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
   try {
-    const json entry = json::parse(buffer.str());
+    const json entry = json_parse_strict(file_read(path), path.string());
     if (entry.at("key").get<std::string>() != key) return std::nullopt;
     return entry.at("value");
+  } catch (const Error&) {
+    return std::nullopt;
   } catch (const json::exception&) {
     return std::nullopt;
   }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "fingerprint.hpp"
 #include "quantscope/plan_evaluate.hpp"
 #include "quantscope/sensitivity.hpp"
 
@@ -25,9 +26,6 @@ class ExperimentCache {
   std::filesystem::path path_of(const std::string& key) const;
   std::filesystem::path dir_;
 };
-
-// 64-bit FNV-1a as 16 hex digits: names cache entries and fingerprints texts.
-std::string text_fingerprint(const std::string& text);
 
 nlohmann::json plan_metrics_json(const PlanMetrics& metrics);
 PlanMetrics plan_metrics_from_json(const nlohmann::json& json);

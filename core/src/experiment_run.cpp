@@ -18,6 +18,7 @@
 #include "quantscope/file_read.hpp"
 #include "quantscope/job.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/output_dir.hpp"
 #include "quantscope/plan_evaluate.hpp"
 #include "quantscope/train.hpp"
 #include "train_config.hpp"
@@ -56,8 +57,8 @@ std::string number_text(double v) {
 class Runner {
  public:
   Runner(const Experiment& e, const std::filesystem::path& out, JobContext* job,
-         const std::function<void(const std::string&)>& log, ExperimentCounts& counts)
-      : e_(e), out_(out), job_(job), log_(log), counts_(counts), cache_(out / "cache") {}
+         const std::function<void(const std::string&)>& log, ExperimentCounts& counts, std::shared_ptr<Model> model)
+      : e_(e), out_(out), job_(job), log_(log), counts_(counts), cache_(out / "cache"), model_(std::move(model)) {}
 
   ResultSet run() {
     results_.title = e_.title;
@@ -82,15 +83,18 @@ class Runner {
   }
 
   void load() {
-    LoadOptions options;
-    options.tokenizer = e_.tokenizer;
-    options.device = e_.device;
-    model_ = model_load(e_.model, options, job_);
+    if (!model_) {
+      LoadOptions options;
+      options.tokenizer = e_.tokenizer;
+      options.device = e_.device;
+      model_ = model_load(e_.model, options, job_);
+    }
+    experiment_check(e_, *model_);
     evaluation_text_ = text_read(e_.evaluation);
     calibration_text_ = text_read(e_.calibration);
     // Everything a measurement depends on besides its own settings.
-    identity_ = "model=" + model_->source().string() + " bytes=" + std::to_string(model_->stored_bytes()) +
-                " params=" + std::to_string(model_->parameter_count()) + " device=" + std::string(device_name(e_.device)) +
+    identity_ = "model=" + model_->source().string() + " [" + model_->identity() + "] device=" +
+                std::string(device_name(model_->device())) + " compute=" + std::string(compute_type_name(model_->compute())) +
                 " seed=" + std::to_string(e_.seed) + " eval=" + text_fingerprint(evaluation_text_) + "/" +
                 std::to_string(e_.evaluation.ctx) + "/" + std::to_string(e_.evaluation.max_tokens);
     calibration_identity_ = " calib=" + text_fingerprint(calibration_text_) + "/" + std::to_string(e_.calibration.ctx) +
@@ -298,7 +302,7 @@ class Runner {
     config.device = e_.device;
     config.out_dir = out_ / "qat" / slug(name);
     // Stored like the base model, so that model bytes compare with the post-training rows.
-    const DType stored = model_->stored_dtype();
+    const DType stored = model_->stored_dtypes().front();
     if (stored == DType::BF16 || stored == DType::F16) config.final_dtype = stored;
     config.resume = true;
     QatConfig qat;
@@ -373,6 +377,8 @@ class Runner {
       if (e_.proxies && !statistics && !all_cached) {
         say("collecting calibration statistics (inputs, Fisher information)");
         statistics = layer_statistics_collect(*model_, calibration_text_, options_of(e_.calibration), job_);
+        // Its pass gathered the input moments too, which `:fisher` formats weight their fits with.
+        if (!setup_.quantize.importance) setup_.quantize.importance = statistics->inputs;
       }
       options.statistics = statistics;
       if (format.fisher) {
@@ -516,9 +522,11 @@ class Runner {
 }  // namespace
 
 ResultSet experiment_run(const Experiment& experiment, const std::filesystem::path& out_dir, JobContext* job,
-                         const std::function<void(const std::string&)>& log, ExperimentCounts* counts) {
+                         const std::function<void(const std::string&)>& log, ExperimentCounts* counts,
+                         std::shared_ptr<Model> model) {
   ExperimentCounts local;
-  return Runner(experiment, out_dir, job, log, counts ? *counts : local).run();
+  output_dir_claim(out_dir, OutputKind::Results);
+  return Runner(experiment, out_dir, job, log, counts ? *counts : local, std::move(model)).run();
 }
 
 }  // namespace qs

@@ -21,8 +21,10 @@ constexpr std::string_view kInt1Allowed = "int1 (sign x absmean) with tensor | c
 constexpr std::string_view kQuestAllowed = "quest<b> (b = 1..8) with h<N> (N a power of two >= 1) [h128]";
 constexpr std::string_view kKMeansAllowed =
     "kmeans<b> (b = 1..8) with b<N> | channel | g<N> (N >= 1) [b64], absmax | absmean (b<N> only) "
-    "[absmean for b <= 2, absmax above], exact | lloyd [exact], fisher, h<N> (N a power of two >= 2)";
+    "[absmean for b <= 2, absmax above], exact | lloyd [exact], fisher, h<N> (N a power of two >= 2, not with fisher)";
 constexpr int64_t kMaxCount = int64_t(1) << 40;
+// The CUDA rotation keeps a block on one multiprocessor, which bounds it.
+constexpr int64_t kHadamardMax = 32768;
 
 [[noreturn]] void fail(std::string_view text, const std::string& problem, std::string_view allowed) {
   throw Error(ErrorKind::Invalid,
@@ -70,6 +72,10 @@ int64_t hadamard_count(std::string_view text, std::string_view option, int64_t m
   const int64_t v = option_count(text, option, min, "the Hadamard block", allowed);
   if (!power_of_two(v))
     fail(text, std::string("'").append(option).append("': the Hadamard block must be a power of two"), allowed);
+  if (v > kHadamardMax)
+    fail(text, std::string("'").append(option).append("': Hadamard blocks above ").append(std::to_string(kHadamardMax))
+                   .append(" are not supported"),
+         allowed);
   return v;
 }
 
@@ -154,6 +160,10 @@ void parse_kmeans_options(std::string_view text, const std::vector<std::string_v
       fail(text, "unknown option '" + std::string(o) + "'", kKMeansAllowed);
     }
   }
+  if (spec.fisher && !hadamard.empty())
+    fail(text, "importance is per weight of the original basis, so 'fisher' cannot be combined with '" +
+                   std::string(hadamard) + "'",
+         kKMeansAllowed);
   if (spec.granularity != Granularity::Block) {
     if (!scale.empty())
       fail(text, "'" + std::string(scale) + "' is a block scale and needs b<N> granularity, not '" +

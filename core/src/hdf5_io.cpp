@@ -71,18 +71,53 @@ void fail(ErrorKind kind, const std::filesystem::path& file, const std::string& 
   throw Error(kind, file.string() + ": " + problem + (detail.empty() ? "" : " (" + detail + ")"));
 }
 
-Handle file_create(const std::filesystem::path& path, const std::filesystem::path& temp) {
-  const Handle fapl = access_properties(path, ErrorKind::Io);
-  // The 1.8 object headers keep attributes over 64 KiB (a long plan) in dense storage; the default
-  // earliest format refuses them.
-  if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0)
-    fail(ErrorKind::Io, path, "cannot select the HDF5 1.8 file format");
+// The 1.8 object headers keep attributes over 64 KiB (a long plan) in dense storage; the default
+// earliest format refuses them. SWMR needs the 1.10 format.
+Handle format_properties(const std::filesystem::path& path, Layout layout) {
+  Handle fapl = access_properties(path, ErrorKind::Io);
+  if (H5Pset_libver_bounds(fapl, layout == Layout::Whole ? H5F_LIBVER_V18 : H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0)
+    fail(ErrorKind::Io, path, "cannot select the HDF5 file format");
+  return fapl;
+}
+
+Handle file_create(const std::filesystem::path& path, const std::filesystem::path& temp, Layout layout) {
+  const Handle fapl = format_properties(path, layout);
   Handle file(H5Fcreate(temp.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl), H5Fclose);
   if (!file.valid()) fail(ErrorKind::Io, path, "cannot create the temporary file " + temp.filename().string());
   return file;
 }
 
-Handle file_open(const std::filesystem::path& path, const std::string& noun, uintmax_t& size) {
+Handle file_append_open(const std::filesystem::path& path) {
+  const Handle fapl = format_properties(path, Layout::Appendable);
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl), H5Fclose);
+  if (!file.valid()) fail(ErrorKind::Io, path, "cannot open for appending");
+  return file;
+}
+
+void rows_append(const std::filesystem::path& file, hid_t set, const std::string& where, hid_t type, hsize_t rows,
+                 hsize_t width, const void* data) {
+  const int rank = width == 0 ? 1 : 2;
+  hsize_t dims[2] = {0, width};
+  {
+    const Handle space(H5Dget_space(set), H5Sclose);
+    if (!space.valid() || H5Sget_simple_extent_dims(space, dims, nullptr) != rank)
+      fail(ErrorKind::Io, file, "cannot read the extent of " + where);
+  }
+  const hsize_t start[2] = {dims[0], 0}, count[2] = {rows, width};
+  dims[0] += rows;
+  if (H5Dset_extent(set, dims) < 0) fail(ErrorKind::Io, file, "cannot extend " + where);
+  const Handle space(H5Dget_space(set), H5Sclose);
+  const Handle memory(H5Screate_simple(rank, count, nullptr), H5Sclose);
+  if (!space.valid() || !memory.valid() || H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr) < 0 ||
+      (rows * std::max<hsize_t>(width, 1) > 0 && H5Dwrite(set, type, memory, space, H5P_DEFAULT, data) < 0))
+    fail(ErrorKind::Io, file, "cannot append to " + where);
+}
+
+void file_flush(const std::filesystem::path& path, hid_t file) {
+  if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) fail(ErrorKind::Io, path, "cannot flush");
+}
+
+Handle file_open(const std::filesystem::path& path, const std::string& noun, uintmax_t& size, bool swmr) {
   // HDF5 reports a missing file and a foreign one alike; the Io/Format distinction needs the OS's word.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(ErrorKind::Io, path.string() + ": cannot open (" + std::strerror(errno) + ")");
@@ -91,7 +126,10 @@ Handle file_open(const std::filesystem::path& path, const std::string& noun, uin
   if (std::filesystem::is_directory(path, ec))
     throw Error(ErrorKind::Io, path.string() + ": is a folder, not a " + noun);
   const Handle fapl = access_properties(path, ErrorKind::Io);
-  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose);
+  // A SWMR reader retries a metadata read whose checksum fails (the writer may be mid-flush); HDF5's
+  // default of 100 attempts backs off for minutes on a damaged file, a few cover a concurrent flush.
+  if (swmr && H5Pset_metadata_read_attempts(fapl, 16) < 0) fail(ErrorKind::Io, path, "cannot set the read attempts");
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY | (swmr ? H5F_ACC_SWMR_READ : 0), fapl), H5Fclose);
   if (!file.valid()) fail(ErrorKind::Format, path, "not a readable HDF5 file");
   size = std::filesystem::file_size(path, ec);
   if (ec) throw Error(ErrorKind::Io, path.string() + ": cannot read its size (" + ec.message() + ")");
@@ -138,12 +176,25 @@ void Writer::number_attribute(hid_t object, const char* name, hid_t type, const 
     fail(ErrorKind::Io, file_, std::string("cannot write attribute ") + name);
 }
 
-// Contiguous datasets: the files are rewritten whole, so nothing ever grows in place, and zero-sized
-// ones read back as empty arrays everywhere.
-Handle Writer::dataset(hid_t group, const std::string& where, hid_t type, std::vector<hsize_t> dims, const void* data) {
-  const Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+// Contiguous datasets unless they are to grow: zero-sized ones read back as empty arrays everywhere.
+Handle Writer::dataset(hid_t group, const std::string& where, hid_t type, std::vector<hsize_t> dims, const void* data,
+                       bool extendible) {
+  std::vector<hsize_t> max_dims = dims, chunk = dims;
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  if (extendible) {
+    // Chunks of about 4 KiB of values (at most 64 rows): each flush rewrites the chunk it appended to.
+    max_dims.assign(dims.size(), H5S_UNLIMITED);
+    hsize_t row = 1;
+    for (size_t d = 1; d < chunk.size(); ++d) row *= chunk[d] = std::max<hsize_t>(chunk[d], 1);
+    chunk[0] = std::clamp<hsize_t>(512 / row, 1, 64);
+    if (!dcpl.valid() || H5Pset_chunk(dcpl, int(chunk.size()), chunk.data()) < 0)
+      fail(ErrorKind::Io, file_, "cannot make the properties of dataset " + where);
+  }
+  const Handle space(H5Screate_simple(int(dims.size()), dims.data(), max_dims.data()), H5Sclose);
   const std::string name = last_component(where);
-  Handle set(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  Handle set(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, extendible ? hid_t(dcpl) : H5P_DEFAULT,
+                        H5P_DEFAULT),
+             H5Dclose);
   if (!space.valid() || !set.valid()) fail(ErrorKind::Io, file_, "cannot create dataset " + where);
   hsize_t count = 1;
   for (const hsize_t d : dims) count *= d;

@@ -55,13 +55,28 @@ class Handle {
 // Throws `kind` as "<file>: <problem> (<HDF5's innermost message>)", and clears HDF5's error stack.
 [[noreturn]] void fail(ErrorKind kind, const std::filesystem::path& file, const std::string& problem);
 
-// Creates the file `temp` (the private name path_write_atomic gives) in the 1.8 file format, for
-// `path`, the name errors show.
-Handle file_create(const std::filesystem::path& path, const std::filesystem::path& temp);
+// How a file is written: whole, once (the 1.8 file format), or whole and then appended to in HDF5's
+// single-writer/multiple-reader mode (SWMR, the 1.10 format), in which the file on disk is consistent
+// after every flush, whenever the writer is killed.
+enum class Layout { Whole, Appendable };
+
+// Creates the file `temp` (the private name path_write_atomic gives) for `path`, the name errors show.
+Handle file_create(const std::filesystem::path& path, const std::filesystem::path& temp, Layout layout = Layout::Whole);
+
+// Opens an Appendable file that is complete on disk for appending, in SWMR mode: from here on only
+// rows_append and flushes change it.
+Handle file_append_open(const std::filesystem::path& path);
 
 // Opens `path` for reading: Io when the OS cannot open it or it is a folder, Format when it is not
-// HDF5. `noun` names what the file should be ("run file"); its size goes to `size`.
-Handle file_open(const std::filesystem::path& path, const std::string& noun, uintmax_t& size);
+// HDF5. `noun` names what the file should be ("run file"); its size goes to `size`. SWMR reading
+// also opens an Appendable file that is being written or whose writer was killed.
+Handle file_open(const std::filesystem::path& path, const std::string& noun, uintmax_t& size, bool swmr = false);
+
+// Appends `rows` rows of `width` values (a 1-D dataset when width is 0) to an extendible dataset.
+void rows_append(const std::filesystem::path& file, hid_t set, const std::string& where, hid_t type, hsize_t rows,
+                 hsize_t width, const void* data);
+// Writes what was appended to the file, so that readers and a file left by a killed writer have it.
+void file_flush(const std::filesystem::path& path, hid_t file);
 
 class Writer {
  public:
@@ -73,8 +88,10 @@ class Writer {
   void string_attribute(hid_t object, const char* name, const std::string& value);
   void strings_attribute(hid_t object, const char* name, const std::vector<std::string>& values);
   void number_attribute(hid_t object, const char* name, hid_t type, const void* value);
-  // `where` is the dataset's full path; it is created in `group` under its last component.
-  Handle dataset(hid_t group, const std::string& where, hid_t type, std::vector<hsize_t> dims, const void* data);
+  // `where` is the dataset's full path; it is created in `group` under its last component. An
+  // extendible one is chunked and grows along its first dimension (rows_append).
+  Handle dataset(hid_t group, const std::string& where, hid_t type, std::vector<hsize_t> dims, const void* data,
+                 bool extendible = false);
   Handle strings_dataset(hid_t group, const std::string& where, const std::vector<std::string>& values);
   // The root attributes `format` and `version` every Quantscope HDF5 file starts with.
   void format_write(const char* format, int version);

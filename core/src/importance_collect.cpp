@@ -1,14 +1,40 @@
 // importance_collect: per-input-channel second moments of every linear layer's input over a
-// calibration text, the importance `:fisher` k-means formats weight their fit with.
+// calibration text, the importance `:fisher` k-means formats weight their fit with; and the
+// InputMoments accumulator behind it.
 #include <torch/torch.h>
 
 #include "eval_windows.hpp"
+#include "input_moments.hpp"
+#include "llama_forward.hpp"
 #include "model_state.hpp"
 #include "quantscope/error.hpp"
-#include "quantscope/importance.hpp"
+#include "quantscope/job.hpp"
 #include "quantscope/model.hpp"
 
 namespace qs {
+
+LinearInputHook InputMoments::hook(LinearInputHook previous) {
+  return [this, previous = std::move(previous)](const std::string& layer, const torch::Tensor& input) {
+    const torch::Tensor x = previous ? previous(layer, input) : input;
+    torch::Tensor rows = x.detach().reshape({-1, x.size(-1)});
+    if (real_.defined()) rows = rows.index({real_.reshape({-1}).to(rows.device())});
+    const torch::Tensor x2 = rows.to(torch::kFloat32).pow(2).sum(0, false, torch::kFloat64);
+    Sum& s = sums_[layer];
+    s.squares = s.squares.defined() ? s.squares.add_(x2) : x2;
+    s.rows += rows.size(0);
+    return x;
+  };
+}
+
+std::shared_ptr<LayerImportance> InputMoments::result() const {
+  auto result = std::make_shared<LayerImportance>();
+  for (const auto& [layer, s] : sums_) {
+    result->tokens = s.rows;  // every linear layer sees every position once
+    const torch::Tensor mean = (s.squares / double(std::max<int64_t>(s.rows, 1))).to(torch::kFloat32).cpu().contiguous();
+    result->input_second_moment[layer].assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+  }
+  return result;
+}
 
 std::shared_ptr<LayerImportance> importance_collect(const Model& model, const std::string& text,
                                                     const EvalOptions& options, JobContext* job) {
@@ -17,32 +43,28 @@ std::shared_ptr<LayerImportance> importance_collect(const Model& model, const st
     throw Error(ErrorKind::Invalid, base.source.string() + ": no tokenizer to read the calibration text with");
   const EvalWindows windows = eval_windows_build(*base.tokenizer, static_cast<int>(base.config.bos_token_id), text,
                                                  options, base.config.max_position_embeddings);
+  InputMoments moments;
   ModelState observed = base;
-  struct Moments {
-    torch::Tensor sum;  // Σx² per input channel, float64
-    int64_t rows = 0;
-  };
-  std::map<std::string, Moments> moments;
-  // Padding positions of short windows are inputs too; they are few (one window per text at most
-  // is short) and only shift the second moments slightly, so they are kept rather than masked.
-  // An activation-quantized model's layers see quantized inputs; the statistics are of those.
-  const auto previous = base.linear_input;
-  observed.linear_input = [&](const std::string& layer, const torch::Tensor& input) {
-    const torch::Tensor x = previous ? previous(layer, input) : input;
-    const torch::Tensor x2 = x.to(torch::kFloat32).pow(2).reshape({-1, x.size(-1)}).sum(0, false, torch::kFloat64);
-    Moments& m = moments[layer];
-    m.sum = m.sum.defined() ? m.sum + x2 : x2;
-    m.rows += x.numel() / x.size(-1);
-    return x;
-  };
-  eval_windows_run(windows, {&observed}, job, [](const EvalWindow&, const std::vector<torch::Tensor>&) {});
-  auto result = std::make_shared<LayerImportance>();
-  for (auto& [layer, m] : moments) {
-    result->tokens = m.rows;  // every linear layer sees every position once
-    const torch::Tensor mean = (m.sum / double(std::max<int64_t>(m.rows, 1))).to(torch::kFloat32).cpu().contiguous();
-    result->input_second_moment[layer].assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+  observed.linear_input = moments.hook(base.linear_input);
+  c10::InferenceMode inference;
+  const size_t total = windows.windows.size(), batch = static_cast<size_t>(windows.batch);
+  for (size_t first = 0; first < total; first += batch) {
+    if (job) job->check_cancelled();
+    const size_t count = std::min(batch, total - first);
+    const torch::Tensor ids = eval_windows_batch(windows, first, count, observed.torch_device());
+    // A short window is padded at its end; the padding is not the text, so its rows are left out.
+    torch::Tensor real = torch::zeros({ids.size(0), ids.size(1)}, torch::kBool);
+    bool padded = false;
+    for (size_t i = 0; i < count; ++i) {
+      const int64_t length = windows.windows[first + i].length;
+      real[int64_t(i)].narrow(0, 0, length).fill_(true);
+      padded = padded || length < ids.size(1);
+    }
+    moments.positions_set(padded ? real : torch::Tensor());
+    llama_forward(observed, ids);
+    if (job) job->progress(double(first + count) / total, "window " + std::to_string(first + count) + " of " + std::to_string(total));
   }
-  return result;
+  return moments.result();
 }
 
 }  // namespace qs

@@ -1,6 +1,7 @@
 // Job and JobQueue: one worker thread, tagged requests, progress, cancellation, captured errors.
 #include "quantscope/job.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include "quantscope/error.hpp"
@@ -48,36 +49,42 @@ std::string Job::error() const {
   std::lock_guard lock(mutex_);
   return error_;
 }
-bool Job::finished() const {
-  std::lock_guard lock(mutex_);
+bool Job::terminal() const {
   return state_ == JobState::Succeeded || state_ == JobState::Failed || state_ == JobState::Cancelled;
 }
 
+bool Job::finished() const {
+  std::lock_guard lock(mutex_);
+  return terminal();
+}
+
 void Job::cancel() {
-  bool was_pending;
+  Work released;  // destroyed after the lock is released: its captures may be large or lock themselves
   {
     std::lock_guard lock(mutex_);
     cancel_requested_ = true;
-    was_pending = state_ == JobState::Pending;
+    if (state_ != JobState::Pending) return;  // a running job stops at its next check_cancelled()
+    state_ = JobState::Cancelled;
+    released = std::move(work_);
   }
-  // A job that never started finishes here; a running one stops at its next check_cancelled().
-  if (was_pending) finish(JobState::Cancelled, {});
+  done_.notify_all();
 }
 
 void Job::wait() const {
   std::unique_lock lock(mutex_);
-  done_.wait(lock, [&] {
-    return state_ == JobState::Succeeded || state_ == JobState::Failed || state_ == JobState::Cancelled;
-  });
+  done_.wait(lock, [&] { return terminal(); });
 }
 
 void Job::execute() {
+  bool started;
   {
     std::lock_guard lock(mutex_);
-    if (state_ != JobState::Pending) return;  // cancelled before it started
-    state_ = JobState::Running;
+    started = state_ == JobState::Pending;
+    if (started) state_ = JobState::Running;
   }
+  // Either Running now, or cancelled before it started: the listener hears of it here, on this thread.
   notify();
+  if (!started) return;
   JobContext context(*this);
   try {
     work_(context);
@@ -103,10 +110,10 @@ void Job::set_progress(double fraction, const std::string& message) {
   notify();
 }
 
+// Only execute() calls this, once, from Running.
 void Job::finish(JobState state, std::string error) {
   {
     std::lock_guard lock(mutex_);
-    if (state_ == JobState::Succeeded || state_ == JobState::Failed || state_ == JobState::Cancelled) return;
     state_ = state;
     error_ = std::move(error);
     if (state == JobState::Succeeded) progress_ = 1.0;
@@ -125,8 +132,8 @@ JobQueue::~JobQueue() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    // State changes only; the worker reports each cancelled job as it drains the queue.
     for (auto& job : queue_) job->cancel();
-    queue_.clear();
     if (running_) running_->cancel();
   }
   wake_.notify_all();
@@ -135,28 +142,27 @@ JobQueue::~JobQueue() {
 
 std::shared_ptr<Job> JobQueue::submit(std::string tag, std::string title, Job::Work work, Job::Listener listener) {
   auto job = std::make_shared<Job>(std::move(tag), std::move(title), std::move(work), std::move(listener));
-  std::shared_ptr<Job> replaced;
   {
     std::lock_guard lock(mutex_);
+    auto place = queue_.end();
     if (!job->tag().empty()) {
-      for (auto& pending : queue_) {
-        if (pending->tag() == job->tag()) {
-          replaced = pending;
-          pending = job;  // keeps the replaced request's place in the queue
-          break;
-        }
-      }
+      place = std::find_if(queue_.begin(), queue_.end(), [&](const std::shared_ptr<Job>& queued) {
+        return queued->tag() == job->tag() && queued->state() == JobState::Pending;
+      });
+      // The newer request takes the replaced one's place, right behind it so that the worker
+      // reports the cancellation first.
+      if (place != queue_.end()) (*place++)->cancel();
     }
-    if (!replaced) queue_.push_back(job);
+    queue_.insert(place, job);
   }
-  if (replaced) replaced->cancel();
   wake_.notify_one();
   return job;
 }
 
 size_t JobQueue::pending() const {
   std::lock_guard lock(mutex_);
-  return queue_.size();
+  return size_t(std::count_if(queue_.begin(), queue_.end(),
+                              [](const std::shared_ptr<Job>& job) { return job->state() == JobState::Pending; }));
 }
 
 void JobQueue::worker_loop() {
@@ -165,7 +171,7 @@ void JobQueue::worker_loop() {
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
+      if (queue_.empty()) return;  // stopping, and every job has been reported
       job = queue_.front();
       queue_.pop_front();
       running_ = job;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "eval_windows.hpp"
+#include "input_moments.hpp"
 #include "llama_forward.hpp"
 #include "model_state.hpp"
 #include "quantscope/error.hpp"
@@ -20,20 +21,36 @@ std::shared_ptr<LayerStatistics> layer_statistics_collect(const Model& model, co
   const ModelState& base = model.state();
   if (!base.tokenizer)
     throw Error(ErrorKind::Invalid, base.source.string() + ": no tokenizer to read the calibration text with");
-  auto stats = std::make_shared<LayerStatistics>();
-  stats->inputs = importance_collect(model, text, options, job);
-
   const EvalWindows windows = eval_windows_build(*base.tokenizer, static_cast<int>(base.config.bos_token_id), text,
                                                  options, base.config.max_position_embeddings);
   // Gradients flow into detached leaves that share the weights' storage; the model is not changed.
+  // The input moments are gathered in the same forward passes (one window each, so no padding).
   ModelState traced = base;
-  std::map<std::string, torch::Tensor> leaves, squared;
+  InputMoments moments;
+  traced.linear_input = moments.hook(base.linear_input);
+  struct Leaf {
+    torch::Tensor weight;   // requires grad
+    torch::Tensor squares;  // Σ over windows of scored · g², float32
+  };
+  std::map<std::string, Leaf> leaves;
+  double scored = 0;  // of the window being differentiated
+  // Memory: each gradient is added into its layer's sum as the backward pass reaches the layer and
+  // released when the next layer's arrives, so at most two gradients exist at once beside the sums,
+  // rather than one per layer.
+  torch::Tensor* held = nullptr;  // the .grad of the layer accumulated last
   for (const LinearLayer& layer : model.linear_layers()) {
     const std::string key = layer.name + ".weight";
     if (!traced.tensors.count(key)) continue;  // a tied head reads the embedding
-    torch::Tensor leaf = traced.tensors.at(key).detach().requires_grad_(true);
-    traced.tensors[key] = leaf;
-    leaves[layer.name] = leaf;
+    Leaf& leaf = leaves[layer.name];
+    leaf.weight = traced.tensors.at(key).detach().requires_grad_(true);
+    leaf.squares = torch::zeros(leaf.weight.sizes(), leaf.weight.options().dtype(torch::kFloat32));
+    traced.tensors[key] = leaf.weight;
+    leaf.weight.register_hook([&leaf, &scored, &held](const torch::Tensor& g) {
+      if (held) *held = torch::Tensor();
+      leaf.squares.addcmul_(g, g, scored);
+      held = &leaf.weight.mutable_grad();
+      return torch::Tensor();  // the gradient itself is unchanged
+    });
   }
   torch::AutoGradMode grad_on(true);
   // The empirical Fisher from one gradient per window: the per-token Fisher is about the window's
@@ -42,25 +59,27 @@ std::shared_ptr<LayerStatistics> layer_statistics_collect(const Model& model, co
   for (size_t i = 0; i < windows.windows.size(); ++i) {
     if (job) job->check_cancelled();
     const EvalWindow& window = windows.windows[i];
-    const int64_t scored = window.length - window.scored;
+    const int64_t count = window.length - window.scored;
     const torch::Tensor ids = eval_windows_batch(windows, i, 1, traced.torch_device());
-    const torch::Tensor logits = llama_forward(traced, ids)[0].narrow(0, window.scored, scored);
+    const torch::Tensor logits = llama_forward(traced, ids)[0].narrow(0, window.scored, count);
     const torch::Tensor targets = eval_window_targets(windows, window, traced.torch_device());
     const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, targets);
-    for (auto& [name, leaf] : leaves) leaf.mutable_grad() = torch::Tensor();
+    scored = static_cast<double>(count);
     loss.backward();
-    for (auto& [name, leaf] : leaves) {
-      const torch::Tensor g2 = leaf.grad().to(torch::kFloat32).pow(2) * static_cast<double>(scored);
-      torch::Tensor& sum = squared[name];
-      sum = sum.defined() ? sum + g2 : g2;
-    }
-    scored_total += scored;
+    if (held) *held = torch::Tensor();
+    held = nullptr;
+    scored_total += count;
     if (job) job->progress(double(i + 1) / windows.windows.size(), "Fisher information, window " + std::to_string(i + 1));
   }
+  auto stats = std::make_shared<LayerStatistics>();
+  stats->inputs = moments.result();
+  // Each sum becomes its mean and is released before the next, so the result does not coexist with a
+  // second full copy.
   const double n = static_cast<double>(windows.windows.size());
-  for (auto& [name, sum] : squared) {
-    const torch::Tensor mean = (sum / n).cpu().contiguous();
+  for (auto& [name, leaf] : leaves) {
+    const torch::Tensor mean = leaf.squares.div_(n).cpu().contiguous();
     stats->fisher[name].assign(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+    leaf = Leaf();
   }
   stats->tokens = scored_total;
   return stats;

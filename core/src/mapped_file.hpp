@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <span>
+#include <string>
 
 namespace qs {
 
@@ -17,6 +18,11 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
+  // What tells this file's content from another's, for keying cached measurements: size,
+  // modification and change times, device and inode of the file that was mapped, and a fingerprint
+  // of its first and last 64 KiB and 64 evenly spaced 4 KiB blocks. A rewrite changes the times (and
+  // an atomic replacement the inode) even where the sampled bytes stay the same.
+  const std::string& identity() const { return identity_; }
   const std::byte* data() const { return data_; }
   size_t size() const { return size_; }
   std::span<const std::byte> bytes() const { return {data_, size_}; }
@@ -25,6 +31,7 @@ class MappedFile {
   MappedFile(std::filesystem::path path, const std::byte* data, size_t size)
       : path_(std::move(path)), data_(data), size_(size) {}
   std::filesystem::path path_;
+  std::string identity_;
   const std::byte* data_ = nullptr;
   size_t size_ = 0;
 };

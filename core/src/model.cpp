@@ -2,6 +2,9 @@
 // see a LibTorch type.
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <map>
+
 #include "hf_layout.hpp"
 #include "model_state.hpp"
 #include "quantscope/error.hpp"
@@ -11,6 +14,12 @@ namespace qs {
 const torch::Tensor& ModelState::tensor(const std::string& name) const {
   const auto it = tensors.find(name);
   if (it == tensors.end()) throw Error(ErrorKind::Invalid, source.string() + ": no tensor named " + name);
+  return it->second;
+}
+
+DType ModelState::stored_dtype(const std::string& name) const {
+  const auto it = stored_dtypes.find(name);
+  if (it == stored_dtypes.end()) throw Error(ErrorKind::Invalid, source.string() + ": no tensor named " + name);
   return it->second;
 }
 
@@ -32,7 +41,7 @@ std::vector<LinearLayer> Model::linear_layers() const {
     const auto sizes = state_->tensor(spec.name).sizes();
     layer.out_features = sizes[0];
     layer.in_features = sizes[1];
-    layer.stored_dtype = state_->stored_dtype;
+    layer.stored_dtype = state_->stored_dtype(spec.name);
     out.push_back(std::move(layer));
   }
   return out;
@@ -56,8 +65,30 @@ int64_t Model::parameter_count() const {
   return total;
 }
 
-DType Model::stored_dtype() const { return state_->stored_dtype; }
+std::vector<DType> Model::stored_dtypes() const {
+  std::map<DType, uint64_t> bytes;
+  for (const auto& [name, dtype] : state_->stored_dtypes) bytes[dtype] += tensor_stored_bytes(name);
+  std::vector<DType> out;
+  for (const auto& [dtype, n] : bytes) out.push_back(dtype);
+  std::stable_sort(out.begin(), out.end(), [&](DType a, DType b) { return bytes[a] > bytes[b]; });
+  return out;
+}
+
 uint64_t Model::stored_bytes() const { return state_->stored_bytes; }
+
+std::string Model::identity() const {
+  if (state_->source_identity.empty())
+    throw Error(ErrorKind::Invalid, state_->source.string() + ": a model made in memory has no file identity");
+  std::string out;
+  for (const std::string& line : state_->source_identity) out += (out.empty() ? "" : "; ") + line;
+  return out;
+}
+
+DType Model::tensor_stored_dtype(const std::string& name) const { return state_->stored_dtype(name); }
+
+uint64_t Model::tensor_stored_bytes(const std::string& name) const {
+  return (uint64_t(state_->tensor(name).numel()) * uint64_t(dtype_bits(state_->stored_dtype(name))) + 7) / 8;
+}
 std::shared_ptr<const Tokenizer> Model::tokenizer() const { return state_->tokenizer; }
 Device Model::device() const { return state_->device; }
 ComputeType Model::compute() const { return state_->compute; }

@@ -1,16 +1,16 @@
 // Reading, writing and checking Hugging Face config.json for the Llama family.
 #include "quantscope/model_config.hpp"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "json_strict.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 
 namespace qs {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr const char* kSupportedTypes = "llama, mistral";
 
@@ -50,12 +50,7 @@ int64_t token_id(const json& j, const char* key, const std::string& source, int6
 }  // namespace
 
 ModelConfig config_parse(const std::string& json_text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    fail(ErrorKind::Format, source, std::string("invalid JSON (") + e.what() + ")");
-  }
+  const json j = json_parse_strict(json_text, source);
   if (!j.is_object()) fail(ErrorKind::Format, source, "not a JSON object");
 
   ModelConfig c;
@@ -122,18 +117,11 @@ ModelConfig config_parse(const std::string& json_text, const std::string& source
   return c;
 }
 
-ModelConfig config_load(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(ErrorKind::Io, path.string() + ": cannot read");
-  return config_parse(text.str(), path.string());
-}
+ModelConfig config_load(const std::filesystem::path& path) { return config_parse(file_read(path), path.string()); }
 
 std::string config_to_json(const ModelConfig& c) {
-  json j = json::object();
-  j["architectures"] = json::array({c.model_type == "mistral" ? "MistralForCausalLM" : "LlamaForCausalLM"});
+  nlohmann::json j = nlohmann::json::object();
+  j["architectures"] = nlohmann::json::array({c.model_type == "mistral" ? "MistralForCausalLM" : "LlamaForCausalLM"});
   j["model_type"] = c.model_type;
   j["vocab_size"] = c.vocab_size;
   j["hidden_size"] = c.hidden_size;
@@ -156,17 +144,28 @@ std::string config_to_json(const ModelConfig& c) {
 }
 
 void config_validate(const ModelConfig& c, const std::string& source) {
-  auto positive = [&](int64_t value, const char* name) {
+  // Every count is bounded before anything is sized by it: a corrupt or hostile config must fail here,
+  // not in an allocation of gigabytes. The limits are far above any published model's.
+  auto within = [&](int64_t value, const char* name, int64_t limit) {
     if (value <= 0) fail(ErrorKind::Invalid, source, std::string(name) + " must be positive, got " + std::to_string(value));
+    if (value > limit)
+      fail(ErrorKind::Invalid, source, std::string(name) + " " + std::to_string(value) + " exceeds the limit of " +
+                                           std::to_string(limit));
   };
-  positive(c.vocab_size, "vocab_size");
-  positive(c.hidden_size, "hidden_size");
-  positive(c.intermediate_size, "intermediate_size");
-  positive(c.num_hidden_layers, "num_hidden_layers");
-  positive(c.num_attention_heads, "num_attention_heads");
-  positive(c.num_key_value_heads, "num_key_value_heads");
-  positive(c.head_dim, "head_dim");
-  positive(c.max_position_embeddings, "max_position_embeddings");
+  within(c.vocab_size, "vocab_size", int64_t(1) << 24);
+  within(c.hidden_size, "hidden_size", int64_t(1) << 20);
+  within(c.intermediate_size, "intermediate_size", int64_t(1) << 22);
+  within(c.num_hidden_layers, "num_hidden_layers", 4096);
+  within(c.num_attention_heads, "num_attention_heads", int64_t(1) << 14);
+  within(c.num_key_value_heads, "num_key_value_heads", int64_t(1) << 14);
+  within(c.head_dim, "head_dim", int64_t(1) << 16);
+  within(c.max_position_embeddings, "max_position_embeddings", int64_t(1) << 30);
+  // The whole model must be plausible: 2^44 parameters (17 T) is far beyond any published one.
+  const __int128 hidden = c.hidden_size;
+  const __int128 per_layer = hidden * (2 * __int128(c.q_dim()) + 2 * __int128(c.kv_dim()) + 3 * __int128(c.intermediate_size));
+  const __int128 total = __int128(c.num_hidden_layers) * per_layer + 2 * __int128(c.vocab_size) * hidden;
+  if (total > (__int128(1) << 44))
+    fail(ErrorKind::Invalid, source, "the dimensions imply more than 2^44 parameters; the file is not a real model");
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     fail(ErrorKind::Invalid, source, "num_attention_heads " + std::to_string(c.num_attention_heads) +
                                          " is not a multiple of num_key_value_heads " +

@@ -3,6 +3,8 @@
 #include <system_error>
 
 #include "checkpoint_read.hpp"
+#include "fingerprint.hpp"
+#include "quantscope/file_read.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/job.hpp"
 
@@ -82,6 +84,9 @@ std::shared_ptr<Model> model_load(const fs::path& path, const LoadOptions& optio
 
   state->source = path;
   state->tokenizer = tokenizer_resolve(path, state->source_format, options);
+  if (state->tokenizer)
+    state->source_identity.push_back("tokenizer " + state->tokenizer->path().filename().string() +
+                                     " text=" + text_fingerprint(file_read(state->tokenizer->path())));
   if (state->tokenizer && state->tokenizer->vocab_size() > state->config.vocab_size)
     throw Error(ErrorKind::Invalid, state->tokenizer->path().string() + ": tokenizer has " +
                                         std::to_string(state->tokenizer->vocab_size()) +

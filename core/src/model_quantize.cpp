@@ -60,6 +60,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
                                       JobContext* job) {
   const auto start = std::chrono::steady_clock::now();
   auto state = std::make_shared<ModelState>(model.state());
+  state->source_identity.clear();  // its weights are no longer the files'
   ModelQuantizeReport r;
   r.bytes_before = model.stored_bytes();
   int64_t bytes_after = int64_t(r.bytes_before);
@@ -110,7 +111,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     layer.inertia = q.inertia;
     it->second = q.dequant.to(it->second.scalar_type());
     layer.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - layer_start).count();
-    bytes_after += int64_t(layer.metrics.bytes) - (w.numel() * dtype_bits(state->stored_dtype) + 7) / 8;
+    bytes_after += int64_t(layer.metrics.bytes) - int64_t(model.tensor_stored_bytes(tensor_name));
     r.quantized_parameters += uint64_t(w.numel());
     r.layers.push_back(std::move(layer));
   }

@@ -12,6 +12,7 @@
 #include "quantscope/error.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/job.hpp"
+#include "quantscope/output_dir.hpp"
 #include "quantscope/safetensors.hpp"
 #include "safetensors_torch.hpp"
 
@@ -43,10 +44,7 @@ void model_save(const Model& model, const fs::path& dir, DType dtype, JobContext
   const fs::path source_dir = fs::is_directory(state.source, ec) ? state.source : state.source.parent_path();
   if (fs::exists(dir, ec) && same_path(dir, source_dir))
     throw Error(ErrorKind::Invalid, dir.string() + ": refusing to write into the directory the model was loaded from");
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw Error(ErrorKind::Io, dir.string() + ": exists and is not a directory");
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(ErrorKind::Io, dir.string() + ": cannot create directory (" + ec.message() + ")");
+  output_dir_claim(dir, OutputKind::Model);
 
   // HF order first; any tensor outside the standard layout is kept too, after it, by name.
   std::vector<std::string> names;

@@ -19,8 +19,12 @@ struct ModelState {
   ModelConfig config;
   std::filesystem::path source;
   std::string source_format;  // "hf" or "llama2c"
-  DType stored_dtype = DType::F32;
-  uint64_t stored_bytes = 0;
+  // Every tensor's dtype in the source file, by HF name: checkpoints may mix dtypes (an F32 head
+  // beside BF16 blocks), so sizes are always counted per tensor.
+  std::map<std::string, DType> stored_dtypes;
+  uint64_t stored_bytes = 0;  // all tensors, as stored
+  // One line per file the model was read from (Model::identity); empty for a model made in memory.
+  std::vector<std::string> source_identity;
   std::shared_ptr<const Tokenizer> tokenizer;
   Device device = Device::Cpu;
   ComputeType compute = ComputeType::F32;
@@ -35,6 +39,7 @@ struct ModelState {
   std::function<torch::Tensor(const std::string& layer, const torch::Tensor& input)> linear_input;
 
   const torch::Tensor& tensor(const std::string& name) const;  // throws Invalid when absent
+  DType stored_dtype(const std::string& name) const;            // throws Invalid when absent
   torch::Dtype compute_dtype() const { return compute == ComputeType::BF16 ? torch::kBFloat16 : torch::kFloat32; }
   torch::Device torch_device() const { return device == Device::Cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU); }
 };

@@ -18,14 +18,8 @@ const QuantizerFamily kFamilies[] = {
 
 std::string label(const QuantizerInput& input) { return input.name.empty() ? "weight" : input.name; }
 
-// The CUDA rotation keeps a block on one multiprocessor, which bounds it.
-constexpr int64_t kHadamardMax = 32768;
-
 void hadamard_check(const FormatSpec& spec, int64_t in, const QuantizerInput& input) {
   const int64_t h = spec.hadamard;
-  if (h > kHadamardMax)
-    throw Error(ErrorKind::Invalid, label(input) + ": format " + format_print(spec) + ": Hadamard blocks above " +
-                                        std::to_string(kHadamardMax) + " are not supported");
   if (h <= 1 || in % h == 0) return;
   int64_t largest = 1;
   while (largest * 2 <= in && in % (largest * 2) == 0) largest *= 2;
@@ -58,10 +52,6 @@ QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& inpu
       throw Error(ErrorKind::Invalid, label(input) + ": pinned codebooks must be [" + std::to_string(n) + ", " +
                                           std::to_string(spec.levels()) + "] for format " + format_print(spec));
   } else if (spec.family == QuantFamily::KMeans && spec.fisher) {
-    if (spec.hadamard > 0)
-      throw Error(ErrorKind::Invalid, label(input) + ": format " + format_print(spec) +
-                                          ": importance is per weight of the original basis, so :fisher cannot be "
-                                          "combined with a Hadamard rotation");
     const torch::Tensor& m = input.importance;
     if (!m.defined())
       throw Error(ErrorKind::Invalid, label(input) + ": format " + format_print(spec) +

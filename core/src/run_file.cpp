@@ -44,7 +44,7 @@ void run_check(const std::filesystem::path& path, const RunTelemetry& run) {
 }
 
 void run_hdf5_write(const std::filesystem::path& path, const std::filesystem::path& temp, const RunTelemetry& run) {
-  Handle file = hdf5::file_create(path, temp);
+  Handle file = hdf5::file_create(path, temp, hdf5::Layout::Appendable);
   {
     hdf5::Writer w(path, file);
     w.format_write(kFormatName, kVersion);
@@ -56,13 +56,13 @@ void run_hdf5_write(const std::filesystem::path& path, const std::filesystem::pa
     const hsize_t n_steps = run.steps.size();
     std::vector<int64_t> step(n_steps);
     for (size_t i = 0; i < n_steps; ++i) step[i] = run.steps[i].step;
-    w.dataset(steps, "/steps/step", H5T_NATIVE_INT64, {n_steps}, step.data());
+    w.dataset(steps, "/steps/step", H5T_NATIVE_INT64, {n_steps}, step.data(), true);
     const double RunStep::*fields[] = {&RunStep::loss, &RunStep::lr, &RunStep::grad_norm, &RunStep::tokens_per_second,
                                        &RunStep::heldout_loss};
     for (size_t f = 0; f < std::size(kStepSeries); ++f) {
       std::vector<double> values(n_steps);
       for (size_t i = 0; i < n_steps; ++i) values[i] = run.steps[i].*fields[f];
-      w.dataset(steps, std::string("/steps/") + kStepSeries[f], H5T_NATIVE_DOUBLE, {n_steps}, values.data());
+      w.dataset(steps, std::string("/steps/") + kStepSeries[f], H5T_NATIVE_DOUBLE, {n_steps}, values.data(), true);
     }
 
     const Handle layers = w.group_create("/layers");
@@ -70,14 +70,15 @@ void run_hdf5_write(const std::filesystem::path& path, const std::filesystem::pa
     const hsize_t n_samples = run.samples.size(), n_layers = run.layers.size();
     std::vector<int64_t> sample_step(n_samples);
     for (size_t i = 0; i < n_samples; ++i) sample_step[i] = run.samples[i].step;
-    w.dataset(layers, "/layers/step", H5T_NATIVE_INT64, {n_samples}, sample_step.data());
+    w.dataset(layers, "/layers/step", H5T_NATIVE_INT64, {n_samples}, sample_step.data(), true);
     const std::vector<double> RunLayerSample::*tables[] = {&RunLayerSample::weight_masked, &RunLayerSample::act_masked,
                                                            &RunLayerSample::weight_error, &RunLayerSample::codebook_drift};
     for (size_t t = 0; t < std::size(kLayerTables); ++t) {
       std::vector<double> values;
       values.reserve(n_samples * n_layers);
       for (const auto& sample : run.samples) values.insert(values.end(), (sample.*tables[t]).begin(), (sample.*tables[t]).end());
-      w.dataset(layers, std::string("/layers/") + kLayerTables[t], H5T_NATIVE_DOUBLE, {n_samples, n_layers}, values.data());
+      w.dataset(layers, std::string("/layers/") + kLayerTables[t], H5T_NATIVE_DOUBLE, {n_samples, n_layers},
+                values.data(), true);
     }
 
     if (run.final.done) {
@@ -107,7 +108,7 @@ std::string extent_text(const std::vector<hsize_t>& dims) {
 
 RunTelemetry run_hdf5_read(const std::filesystem::path& path) {
   uintmax_t file_size = 0;
-  const Handle file = hdf5::file_open(path, "run file", file_size);
+  const Handle file = hdf5::file_open(path, "run file", file_size, /*swmr=*/true);
   const hdf5::Reader r(path, file_size);
   r.format_check(file, kFormatName, kVersion, "run file");
   RunTelemetry run;
@@ -188,6 +189,59 @@ void run_file_write(const std::filesystem::path& path, const RunTelemetry& run) 
 RunTelemetry run_file_read(const std::filesystem::path& path) {
   const hdf5::Session session;
   return run_hdf5_read(path);
+}
+
+struct RunFileAppender::Files {
+  Handle file;
+  std::vector<Handle> steps;   // /steps/step, then kStepSeries
+  std::vector<Handle> layers;  // /layers/step, then kLayerTables
+};
+
+RunFileAppender::RunFileAppender(const std::filesystem::path& path, const RunTelemetry& run)
+    : path_(path), layer_count_(run.layers.size()) {
+  run_file_write(path, run);
+  const hdf5::Session session;
+  auto files = std::make_unique<Files>(Files{hdf5::file_append_open(path), {}, {}});
+  const auto open = [&](const std::string& where, std::vector<Handle>& into) {
+    into.emplace_back(H5Dopen2(files->file, where.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!into.back().valid()) hdf5::fail(ErrorKind::Io, path, "cannot open " + where + " for appending");
+  };
+  open("/steps/step", files->steps);
+  for (const char* series : kStepSeries) open(std::string("/steps/") + series, files->steps);
+  open("/layers/step", files->layers);
+  for (const char* table : kLayerTables) open(std::string("/layers/") + table, files->layers);
+  files_ = std::move(files);
+}
+
+RunFileAppender::~RunFileAppender() {
+  const hdf5::Session session;
+  files_.reset();
+}
+
+void RunFileAppender::step_append(const RunStep& s) {
+  const hdf5::Session session;
+  hdf5::rows_append(path_, files_->steps[0], "/steps/step", H5T_NATIVE_INT64, 1, 0, &s.step);
+  const double values[] = {s.loss, s.lr, s.grad_norm, s.tokens_per_second, s.heldout_loss};
+  for (size_t f = 0; f < std::size(kStepSeries); ++f)
+    hdf5::rows_append(path_, files_->steps[f + 1], std::string("/steps/") + kStepSeries[f], H5T_NATIVE_DOUBLE, 1, 0,
+                      &values[f]);
+  hdf5::file_flush(path_, files_->file);
+}
+
+void RunFileAppender::sample_append(const RunLayerSample& sample) {
+  const std::vector<double>* tables[] = {&sample.weight_masked, &sample.act_masked, &sample.weight_error,
+                                         &sample.codebook_drift};
+  for (const auto* values : tables)
+    if (values->size() != layer_count_)
+      throw Error(ErrorKind::Invalid, path_.string() + ": the layer sample of step " + std::to_string(sample.step) +
+                                          " has " + std::to_string(values->size()) + " values for " +
+                                          std::to_string(layer_count_) + " layers");
+  const hdf5::Session session;
+  hdf5::rows_append(path_, files_->layers[0], "/layers/step", H5T_NATIVE_INT64, 1, 0, &sample.step);
+  for (size_t t = 0; t < std::size(kLayerTables); ++t)
+    hdf5::rows_append(path_, files_->layers[t + 1], std::string("/layers/") + kLayerTables[t], H5T_NATIVE_DOUBLE, 1,
+                      layer_count_, tables[t]->data());
+  hdf5::file_flush(path_, files_->file);
 }
 
 }  // namespace qs

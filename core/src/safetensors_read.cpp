@@ -4,9 +4,9 @@
 #include <bit>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <vector>
 
+#include "json_strict.hpp"
 #include "mapped_file.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/safetensors.hpp"
@@ -18,30 +18,7 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
-using nlohmann::json;
-
-// nlohmann keeps the last of duplicate keys silently; the format forbids duplicates, so the parse
-// callback tracks the keys of every open object.
-json header_parse(const std::string& text, const std::string& file) {
-  std::vector<std::set<std::string>> open_objects;
-  std::string duplicate;
-  auto callback = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
-    else if (event == json::parse_event_t::object_end) open_objects.pop_back();
-    else if (event == json::parse_event_t::key && duplicate.empty() && !open_objects.back().insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json header;
-  try {
-    header = json::parse(text, callback);
-  } catch (const json::exception& e) {
-    std::string what = e.what();
-    throw Error(ErrorKind::Format, file + ": header is not valid JSON (" + what.substr(0, what.find('\n')) + ")");
-  }
-  if (!duplicate.empty()) throw Error(ErrorKind::Format, file + ": duplicate key \"" + duplicate + "\" in the header");
-  return header;
-}
+using json = nlohmann::json;
 
 }  // namespace
 
@@ -68,7 +45,8 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
                                        std::to_string(size) + " bytes)");
   const std::string text(reinterpret_cast<const char*>(st.map_->data() + 8), header_len);
   if (text.empty() || text.front() != '{') throw Error(ErrorKind::Format, file + ": header does not start with '{'");
-  const json header = header_parse(text, file);
+  // The format forbids duplicate keys, which nlohmann would silently resolve to the last one.
+  const json header = json_parse_strict<json>(text, file + ": header");
   if (!header.is_object()) throw Error(ErrorKind::Format, file + ": header is not a JSON object");
   st.data_offset_ = 8 + header_len;
   const uint64_t buffer = size - st.data_offset_;

@@ -99,10 +99,12 @@ GenerateResult text_generate(const Model& model, const GenerateOptions& options,
       llama_forward(state, torch::tensor(input, torch::kInt64).view({1, -1}).to(state.torch_device()), &cache);
 
   std::mt19937_64 rng(options.seed);
-  std::vector<int> all = prompt;  // prompt and generated tokens, decoded together so spacing is right
-  const size_t prompt_bytes = tokenizer.decode(prompt).size();
-  std::string text;
-  size_t emitted = prompt_bytes;
+  std::vector<int> all = prompt;  // prompt and generated tokens
+  // Streaming decodes each new token with a few tokens before it as context (so that spacing comes out
+  // as in the whole text) and emits what it added; decoding the whole text at every token would cost
+  // time quadratic in its length. Tokens [context, shown) were emitted already.
+  size_t context = prompt.size() > 4 ? prompt.size() - 4 : 0, shown = prompt.size();
+  std::string streamed;
   for (;;) {
     if (job) job->check_cancelled();
     const int next = token_sample(logits[0][-1].to(torch::kCPU).contiguous(), options, rng);
@@ -111,10 +113,13 @@ GenerateResult text_generate(const Model& model, const GenerateOptions& options,
     result.tokens.push_back(next);
     all.push_back(next);
     if (on_text) {
-      text = tokenizer.decode(all);
-      if (!ends_incomplete(text) && text.size() > emitted) {
-        on_text(text.substr(emitted));
-        emitted = text.size();
+      const std::string before = tokenizer.decode({all.begin() + long(context), all.begin() + long(shown)});
+      const std::string after = tokenizer.decode({all.begin() + long(context), all.end()});
+      if (after.size() > before.size() && !ends_incomplete(after) && after.compare(0, before.size(), before) == 0) {
+        streamed += after.substr(before.size());
+        on_text(after.substr(before.size()));
+        context = shown;
+        shown = all.size();
       }
     }
     if (job)
@@ -124,9 +129,12 @@ GenerateResult text_generate(const Model& model, const GenerateOptions& options,
       break;
     logits = llama_forward(state, torch::full({1, 1}, next, torch::kInt64).to(state.torch_device()), &cache);
   }
-  text = tokenizer.decode(all);
-  if (on_text && text.size() > emitted) on_text(text.substr(emitted));
+  const std::string text = tokenizer.decode(all);
+  const size_t prompt_bytes = tokenizer.decode(prompt).size();
   result.text = text.size() > prompt_bytes ? text.substr(prompt_bytes) : std::string();
+  // What the last tokens completed (a character split across tokens).
+  if (on_text && result.text.size() > streamed.size() && result.text.compare(0, streamed.size(), streamed) == 0)
+    on_text(result.text.substr(streamed.size()));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.tokens_per_second = seconds > 0 ? static_cast<double>(result.tokens.size()) / seconds : 0.0;
   return result;

@@ -1,15 +1,15 @@
 // Trainer checkpoints: weights through model_save, optimizer through torch::save, the rest as JSON.
 #include "train_checkpoint.hpp"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <system_error>
 
 #include "atomic_file.hpp"
 #include "directory_remove.hpp"
+#include "json_strict.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/file_read.hpp"
+#include "quantscope/output_dir.hpp"
 
 namespace qs {
 namespace {
@@ -27,17 +27,24 @@ void io_check(const std::error_code& ec, const fs::path& path, const char* what)
   if (ec) throw Error(ErrorKind::Io, path.string() + ": cannot " + what + " (" + ec.message() + ")");
 }
 
+// Removes a checkpoint folder this trainer wrote earlier; refuses anything else at that path.
+void checkpoint_remove(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(dir, ec))) return;
+  if (!output_dir_owned(dir, OutputKind::Model))
+    throw Error(ErrorKind::Invalid, dir.string() + ": exists and was not written by Quantscope; refusing to replace "
+                                                   "it (move it away or choose another out_dir)");
+  directory_remove(dir, ec);
+  io_check(ec, dir, "remove the previous checkpoint");
+}
+
 }  // namespace
 
 void train_checkpoint_write(const fs::path& dir, const ModelState& weights, const torch::optim::Optimizer* optimizer,
                             const TrainProgress& progress, const TrainConfig& config, DType dtype) {
   fs::path partial = dir;
   partial += ".partial";
-  std::error_code ec;
-  directory_remove(partial, ec);
-  io_check(ec, partial, "remove");
-  fs::create_directories(partial, ec);
-  io_check(ec, partial, "create");
+  checkpoint_remove(partial);
 
   const Model model(std::make_shared<ModelState>(weights));
   model_save(model, partial, optimizer ? DType::F32 : dtype);
@@ -65,8 +72,8 @@ void train_checkpoint_write(const fs::path& dir, const ModelState& weights, cons
   }
   // A directory cannot be renamed over a non-empty one: the old checkpoint goes first. A crash in
   // between leaves the complete .partial, and the step-N snapshots.
-  directory_remove(dir, ec);
-  io_check(ec, dir, "remove the previous checkpoint");
+  checkpoint_remove(dir);
+  std::error_code ec;
   fs::rename(partial, dir, ec);
   io_check(ec, dir, "rename the new checkpoint into place");
 }
@@ -74,12 +81,7 @@ void train_checkpoint_write(const fs::path& dir, const ModelState& weights, cons
 TrainProgress train_checkpoint_read(const fs::path& dir, torch::optim::Optimizer& optimizer, const TrainConfig& config,
                                     const TrainProgress& expected, torch::Device device) {
   const fs::path state_path = dir / kStateFile;
-  json j;
-  try {
-    j = json::parse(file_read(state_path));
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorKind::Format, state_path.string() + ": invalid JSON (" + e.what() + ")");
-  }
+  const nlohmann::ordered_json j = json_parse_strict(file_read(state_path), state_path.string());
   TrainProgress p;
   try {
     p.step = j.at("step").get<int64_t>();

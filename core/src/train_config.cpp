@@ -3,17 +3,17 @@
 // train_run applies to every config, read from a file or not.
 #include "train_config.hpp"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
+#include "json_strict.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 
 namespace qs {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
 [[noreturn]] void fail(const std::string& source, const std::string& problem) {
@@ -235,17 +235,7 @@ void train_config_validate(const TrainConfig& c, const std::string& source) {
 
 TrainConfig train_config_load(const fs::path& path) {
   const std::string source = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, source + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(ErrorKind::Io, source + ": cannot read");
-  json j;
-  try {
-    j = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorKind::Format, source + ": invalid JSON (" + e.what() + ")");
-  }
+  const json j = json_parse_strict(file_read(path), source);
   if (!j.is_object()) throw Error(ErrorKind::Format, source + ": not a JSON object");
 
   static const std::set<std::string> known = {

@@ -20,7 +20,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numbers>
@@ -29,12 +28,15 @@
 
 #include "atomic_file.hpp"
 #include "hf_layout.hpp"
+#include "json_strict.hpp"
 #include "llama_forward.hpp"
 #include "model_state.hpp"
 #include "qat_evaluate.hpp"
 #include "qat_layers.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 #include "quantscope/job.hpp"
+#include "quantscope/output_dir.hpp"
 #include "quantscope/plan.hpp"
 #include "quantscope/run_file.hpp"
 #include "quantscope/tokenizer.hpp"
@@ -75,7 +77,6 @@ std::shared_ptr<ModelState> model_fresh(const TrainConfig& config, std::shared_p
   auto state = std::make_shared<ModelState>();
   state->config = c;
   state->source_format = "hf";
-  state->stored_dtype = DType::F32;
   state->tokenizer = std::move(tokenizer);
   state->device = config.device;
   state->compute = ComputeType::F32;
@@ -94,6 +95,7 @@ std::shared_ptr<ModelState> model_fresh(const TrainConfig& config, std::shared_p
       }
     }
     state->tensors[spec.name] = t.to(state->torch_device());
+    state->stored_dtypes[spec.name] = DType::F32;
   }
   return state;
 }
@@ -104,15 +106,23 @@ struct Param {
   bool cast = false;     // the forward reads a compute-dtype copy
 };
 
-// out_dir/log.jsonl: the lines of a resumed run's earlier steps are kept.
+// out_dir/log.jsonl: the lines of a resumed run's earlier steps are kept; a torn line is dropped.
 std::vector<std::string> log_lines_read(const fs::path& path, int64_t up_to_step) {
   std::vector<std::string> lines;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.contains("step") && j.at("step").is_number_integer() && j.at("step").get<int64_t>() <= up_to_step)
-      lines.push_back(line);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return lines;
+  const std::string text = file_read(path);
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    try {
+      const auto j = json_parse_strict(line, path.string());
+      if (j.is_object() && j.contains("step") && j.at("step").is_number_integer() &&
+          j.at("step").get<int64_t>() <= up_to_step)
+        lines.push_back(line);
+    } catch (const Error&) {
+    }
   }
   return lines;
 }
@@ -197,13 +207,18 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
     throw Error(ErrorKind::Invalid, "train config: device cuda requested but CUDA is not available in this build");
   const fs::path out_dir = config.out_dir;
   const fs::path last_dir = out_dir / "last";
+  // The run replaces its checkpoint folders; a model it starts from must not be one of them.
+  if (!config.init_model.empty() && path_within(config.init_model, out_dir))
+    throw Error(ErrorKind::Invalid, "train config: init_model " + config.init_model.string() + " lies inside out_dir " +
+                                        out_dir.string() +
+                                        ", whose checkpoints this run rewrites; copy the model elsewhere or choose "
+                                        "another out_dir");
+  output_dir_claim(out_dir, OutputKind::TrainingRun);
   std::error_code ec;
   const bool resuming = config.resume && fs::is_regular_file(last_dir / "trainer_state.json", ec);
   if (!config.resume && fs::exists(last_dir, ec))
     throw Error(ErrorKind::Invalid, out_dir.string() + ": holds an earlier run (last/); set \"resume\": true to "
                                                        "continue it or choose another out_dir");
-  fs::create_directories(out_dir, ec);
-  if (ec) throw Error(ErrorKind::Io, out_dir.string() + ": cannot create (" + ec.message() + ")");
 
   // ---- model ----
   LoadOptions load;
@@ -283,11 +298,13 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
     view.config.torch_dtype = "float32";
     view.source = config.init_model;
     view.source_format = "hf";
-    view.stored_dtype = DType::F32;
     view.tokenizer = state->tokenizer;
     view.device = state->device;
     view.compute = ComputeType::F32;
-    for (const Param& p : params) view.tensors[p.name] = p.master.detach();
+    for (const Param& p : params) {
+      view.tensors[p.name] = p.master.detach();
+      view.stored_dtypes[p.name] = DType::F32;
+    }
     return view;
   };
 
@@ -339,6 +356,13 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
   run.config_json = run_config_json(config);
   run.plan_json = qat ? plan_json(config.qat->plan) : "";
   run.layers = qat ? qat->names() : std::vector<std::string>();
+  // Logged steps are appended; the file is written whole only here and when the run ends.
+  auto appender = std::make_unique<RunFileAppender>(run_path, run);
+  const auto run_end = [&](const char* status) {
+    appender.reset();
+    run.status = status;
+    run_file_write(run_path, run);
+  };
   const auto run_log = [&](const TrainLog& log) {
     RunStep s;
     s.step = log.step;
@@ -348,7 +372,7 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
     s.tokens_per_second = log.tokens_per_second;
     s.heldout_loss = log.heldout_loss.value_or(std::numeric_limits<double>::quiet_NaN());
     run.steps.push_back(s);
-    run_file_write(run_path, run);
+    appender->step_append(s);
   };
   if (!resuming) {
     progress.initial_heldout_loss = heldout_eval(0);
@@ -378,8 +402,7 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
   while (progress.step < config.steps) {
     if (job && job->cancelled()) {
       checkpoint_last();
-      run.status = "cancelled";
-      run_file_write(run_path, run);
+      run_end("cancelled");
       job->check_cancelled();
     }
     const auto step_start = Clock::now();
@@ -419,6 +442,7 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
         RunLayerSample sample = qat->sample_take(step);
         log.masked_fraction = QatLayers::layers_mean(sample.weight_masked);
         log.weight_error = QatLayers::layers_mean(sample.weight_error);
+        appender->sample_append(sample);
         run.samples.push_back(std::move(sample));
       }
       if (evaluate) {
@@ -466,8 +490,7 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
     run.final = qat_evaluate(config, final_dir, text_path, job);
     result.quantized = run.final;
   }
-  run.status = "finished";
-  run_file_write(run_path, run);
+  run_end("finished");
   result.run_file = run_path;
   result.steps = progress.step;
   result.final_train_loss = final_train_loss;

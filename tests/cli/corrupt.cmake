@@ -101,5 +101,16 @@ reject("${WORK}/gpt2/config.json" "${WORK}/gpt2")
 expect_match(r err "gpt2")
 expect_match(r err "llama")
 
+# Counts too large for any real model: refused naming config.json before anything is sized by them
+# (the unfixed reader allocated gigabytes and died in std::bad_alloc).
+safetensors_write("${WORK}/layers" "" "{\"model.norm.weight\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [0, 16]}}" 16)
+string(REPLACE "\"num_hidden_layers\": 1" "\"num_hidden_layers\": 60000000" huge_config "${config_json}")
+file(WRITE "${WORK}/layers/config.json" "${huge_config}")
+reject("${WORK}/layers/config.json" "${WORK}/layers")
+expect_match(r err "num_hidden_layers 60000000 exceeds the limit")
+# A folder named as a config file.
+cli_expect(r 1 train --config "${WORK}/layers")
+expect_match(r err "^quantscope-cli: [^\n]*layers: is a directory, not a file\n$")
+
 # A path that does not exist.
 reject("${WORK}/absent.bin" "${WORK}/absent.bin" --tokenizer "${tokenizer}")

@@ -49,6 +49,10 @@ cli_expect(r 0 eval "${model}" --tokenizer "${tokenizer}" --text "${text}" --max
 expect_match(r out "\n +model +reference\n")
 expect_match(r out "\ntop-1 agreement +100\\.00 %\n")
 
+# A window longer than the model's positions is a usage error, found before any evaluation.
+cli_expect(r 2 eval "${model}" --tokenizer "${tokenizer}" --text "${text}" --ctx 99999999999)
+expect_match(r err "--ctx 99999999999 is outside \\[2, 512\\]")
+
 # A text file that cannot be read is a runtime error naming it.
 cli_expect(r 1 eval "${model}" --tokenizer "${tokenizer}" --text "${WORK}/absent.txt")
 expect_match(r err "^quantscope-cli: [^\n]*absent\\.txt[^\n]*\n$")

@@ -61,6 +61,30 @@ cli_expect(r 0 generate "${final}" --max-new 8 --temperature 0)
 cli_expect(r 1 train --config "${WORK}/train.json")
 expect_match(r err "^quantscope-cli: [^\n]*run[^\n]*\n$")
 
+# Fine-tuning a model that lies in the run's own checkpoint folder (ft/final, copied there by the
+# user with a README): refused, and the folder is left as it was (the unfixed trainer deleted it).
+file(COPY "${final}/" DESTINATION "${WORK}/ft/final" PATTERN ".quantscope" EXCLUDE)
+file(WRITE "${WORK}/ft/final/README" "my model\n")
+file(SHA256 "${WORK}/ft/final/model.safetensors" weights_before)
+file(WRITE "${WORK}/ft.json" [=[{"init_model": "ft/final", "train_files": ["train.txt"], "steps": 2,
+  "batch_size": 2, "ctx": 32, "eval_batches": 1, "out_dir": "ft"}]=])
+cli_expect(r 1 train --config "${WORK}/ft.json")
+expect_match(r err "^quantscope-cli: [^\n]*init_model [^\n]*ft/final[^\n]*out_dir[^\n]*\n$")
+file(SHA256 "${WORK}/ft/final/model.safetensors" weights_after)
+if(NOT EXISTS "${WORK}/ft/final/README" OR NOT weights_before STREQUAL weights_after)
+  message(FATAL_ERROR "the refused fine-tune changed ft/final")
+endif()
+# An out_dir that holds the user's files: refused as well, the files left alone.
+file(WRITE "${WORK}/user/notes.txt" "mine\n")
+file(WRITE "${WORK}/ft2.json" [=[{"init_model": "ft/final", "train_files": ["train.txt"], "steps": 2,
+  "batch_size": 2, "ctx": 32, "eval_batches": 1, "out_dir": "user"}]=])
+cli_expect(r 1 train --config "${WORK}/ft2.json")
+expect_match(r err "user: exists, is not empty and was not made by Quantscope")
+file(GLOB user_files RELATIVE "${WORK}/user" "${WORK}/user/*")
+if(NOT user_files STREQUAL "notes.txt")
+  message(FATAL_ERROR "the refused run wrote into the user's folder: ${user_files}")
+endif()
+
 # The text form: a header, then one line per logged step.
 file(WRITE "${WORK}/short.json" [=[{
   "shape": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 1,

@@ -3,12 +3,18 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstring>
+#include <fstream>
 
 #include "core/hf_fixture.hpp"
 #include "model_state.hpp"
+#include "quantscope/allocate.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/model_quantize.hpp"
 
 namespace qs {
 namespace {
@@ -48,7 +54,7 @@ TEST(CheckpointHf, Bf16ComputeKeepsNormsInF32) {
   EXPECT_EQ(model->state().tensor("model.embed_tokens.weight").scalar_type(), torch::kBFloat16);
   EXPECT_EQ(model->state().tensor("model.norm.weight").scalar_type(), torch::kFloat32);
   EXPECT_EQ(model->compute(), ComputeType::BF16);
-  EXPECT_EQ(model->stored_dtype(), DType::F32);
+  EXPECT_EQ(model->stored_dtypes(), std::vector<DType>{DType::F32});
 }
 
 TEST(CheckpointHf, UnusedTensorsAreIgnored) {
@@ -121,6 +127,83 @@ TEST(CheckpointHf, IncompleteDirectoriesAndUnknownPaths) {
   expect_load_error(dir / "absent", ErrorKind::Io, {"absent"});
   test::bytes_write(dir / "weights.gguf", "GGUF");
   expect_load_error(dir / "weights.gguf", ErrorKind::Unsupported, {"weights.gguf"});
+}
+
+void bf16_convert(test::OwnedTensor& t) {
+  const torch::Tensor f = torch::from_blob(t.bytes.data(), {int64_t(t.bytes.size() / 4)}, torch::kFloat32);
+  const torch::Tensor b = f.to(torch::kBFloat16).contiguous();
+  t.bytes.assign(static_cast<const char*>(b.data_ptr()), size_t(b.nbytes()));
+  t.dtype = DType::BF16;
+}
+
+// A BF16 checkpoint with one F32 tensor: every size is counted with each tensor's own dtype (the
+// unfixed loader took layer 0's q_proj dtype for the whole model).
+TEST(CheckpointHf, MixedDtypesAreKeptPerTensor) {
+  test::TempDir dir;
+  test::tiny_hf_write(dir.path());
+  const std::string up = "model.layers.1.mlp.up_proj";
+  test::tensors_rewrite(dir.path(), [&](auto& tensors) {
+    for (auto& t : tensors)
+      if (t.name != up + ".weight") bf16_convert(t);
+  });
+  uint64_t file_bytes = 0;
+  for (const auto& t : test::tensors_read(dir / "model.safetensors")) file_bytes += t.bytes.size();
+  const auto model = model_load(dir.path());
+  EXPECT_EQ(model->stored_bytes(), file_bytes);
+  EXPECT_EQ((model->stored_dtypes()), (std::vector<DType>{DType::BF16, DType::F32}));
+  const int64_t up_weights = model->config().intermediate_size * model->config().hidden_size;
+  EXPECT_EQ(model->tensor_stored_bytes(up + ".weight"), uint64_t(up_weights) * 4);
+  for (const LinearLayer& layer : model->linear_layers())
+    EXPECT_EQ(layer.stored_dtype, layer.name == up ? DType::F32 : DType::BF16) << layer.name;
+
+  ModelQuantizeReport report;
+  model_quantize(*model, {LayerFormat{up, format_parse("int4"), std::nullopt, {}}}, {}, &report);
+  EXPECT_EQ(report.bytes_after, file_bytes - uint64_t(up_weights) * 4 + report.layers.at(0).metrics.bytes);
+
+  // An allocation leaves everything but the allocated layers as stored, each in its own dtype.
+  SensitivityScan scan;
+  scan.format = format_parse("int4");
+  uint64_t allocated = 0;
+  for (const std::string& name : layers_select(*model, "")) {
+    scan.layers.push_back({.name = name, .parameters = 1, .storage_bits = 8});
+    allocated += model->tensor_stored_bytes(name + ".weight");
+  }
+  EXPECT_EQ(allocation_problem(*model, {scan}).fixed_bytes, file_bytes - allocated);
+}
+
+// Cached measurements are keyed by the model's identity: it must change whenever a file does, also
+// when the size stays and the modification time is put back.
+TEST(CheckpointHf, IdentityChangesWhenAFileIsRewritten) {
+  test::TempDir dir;
+  test::tiny_hf_write(dir.path());
+  const std::string first = model_load(dir.path())->identity();
+  EXPECT_EQ(model_load(dir.path())->identity(), first);
+  EXPECT_NE(first.find("model.safetensors"), std::string::npos) << first;
+  EXPECT_NE(first.find("config.json"), std::string::npos) << first;
+
+  // Rewritten with one weight changed: same size, another inode.
+  test::tensors_rewrite(dir.path(), [](auto& tensors) { tensors.back().bytes[0] ^= 1; });
+  const std::string second = model_load(dir.path())->identity();
+  EXPECT_NE(second, first);
+
+  // Changed in place, in the middle of the data, with the modification time restored.
+  const fs::path file = dir / "model.safetensors";
+  struct stat before {};
+  ASSERT_EQ(::stat(file.c_str(), &before), 0);
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(std::streamoff(fs::file_size(file) / 2 + 3));
+    f.put('\x55');
+  }
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  EXPECT_NE(model_load(dir.path())->identity(), second);
+
+  // A quantized model is no file's content.
+  const auto model = model_load(dir.path());
+  EXPECT_THROW(model_quantize(*model, {LayerFormat{"model.layers.0.mlp.up_proj", format_parse("int4"), std::nullopt, {}}})
+                   ->identity(),
+               Error);
 }
 
 }  // namespace

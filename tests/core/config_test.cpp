@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/temp_dir.hpp"
 #include "quantscope/error.hpp"
@@ -112,6 +114,36 @@ TEST(ModelConfig, InconsistentDimensionsAreInvalid) {
   std::string odd = kMinimal;
   odd.insert(odd.size() - 1, R"(, "head_dim": 7)");
   EXPECT_EQ(error_kind_of(odd), ErrorKind::Invalid);
+}
+
+// Counts are bounded before anything is sized by them (the unfixed reader built the tensor list of
+// 60 million layers and died in std::bad_alloc, naming no file).
+TEST(ModelConfig, HugeCountsAreRefusedBeforeAnythingIsSized) {
+  for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
+           {"num_hidden_layers", "60000000"}, {"vocab_size", "9000000000"}, {"hidden_size", "4000000"}}) {
+    std::string json = kMinimal;
+    const size_t at = json.find("\"" + field + "\": ") + field.size() + 4;
+    json.replace(at, json.find_first_of(",}", at) - at, value);
+    std::string message;
+    EXPECT_EQ(error_kind_of(json, &message), ErrorKind::Invalid) << json;
+    EXPECT_NE(message.find("dir/config.json: " + field + " " + value + " exceeds the limit"), std::string::npos)
+        << message;
+  }
+  std::string wide = kMinimal;  // each count plausible, together beyond any real model
+  wide.replace(wide.find("11008"), 5, "4000000");
+  const std::string layers = "\"num_hidden_layers\": 32";
+  wide.replace(wide.find(layers), layers.size(), "\"num_hidden_layers\": 4000");
+  std::string message;
+  EXPECT_EQ(error_kind_of(wide, &message), ErrorKind::Invalid);
+  EXPECT_NE(message.find("2^44 parameters"), std::string::npos) << message;
+}
+
+TEST(ModelConfig, DuplicateKeysAreRefused) {
+  std::string json = kMinimal;
+  json.insert(json.size() - 1, R"(, "hidden_size": 2048)");
+  std::string message;
+  EXPECT_EQ(error_kind_of(json, &message), ErrorKind::Format);
+  EXPECT_NE(message.find("duplicate key \"hidden_size\""), std::string::npos) << message;
 }
 
 TEST(ModelConfig, JsonRoundTrip) {

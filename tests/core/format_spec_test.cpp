@@ -95,10 +95,12 @@ TEST(FormatSpec, KMeansFieldsAndDefaults) {
 
   FormatSpec full = kmeans_spec(2, Granularity::Group, 128, BlockScale::Absmax);
   full.solver = KMeansSolver::Lloyd;
-  full.fisher = true;
   full.hadamard = 64;
-  EXPECT_EQ(format_parse("kmeans2:g128:lloyd:fisher:h64"), full);
-  EXPECT_EQ(format_parse("kmeans2:h64:fisher:g128:lloyd"), full);
+  EXPECT_EQ(format_parse("kmeans2:g128:lloyd:h64"), full);
+  EXPECT_EQ(format_parse("kmeans2:h64:g128:lloyd"), full);
+  full.hadamard = 0;
+  full.fisher = true;
+  EXPECT_EQ(format_parse("kmeans2:fisher:g128:lloyd"), full);
   EXPECT_EQ(format_parse("kmeans1").hadamard, 0);
   EXPECT_EQ(format_parse("kmeans1:h2").hadamard, 2);
   EXPECT_EQ(format_parse("kmeans1").solver, KMeansSolver::Exact);
@@ -132,7 +134,8 @@ TEST(FormatSpec, PrintsCanonicalShortForm) {
       {"kmeans3:absmax", "kmeans3"},
       {"kmeans3:absmean", "kmeans3:absmean"},
       {"kmeans2:absmax", "kmeans2:absmax"},
-      {"kmeans2:h128:fisher:lloyd:absmax:b32", "kmeans2:b32:absmax:lloyd:fisher:h128"},
+      {"kmeans2:h128:lloyd:absmax:b32", "kmeans2:b32:absmax:lloyd:h128"},
+      {"kmeans2:fisher:lloyd:absmax:b32", "kmeans2:b32:absmax:lloyd:fisher"},
       {"kmeans4:fisher:channel", "kmeans4:channel:fisher"},
       {"kmeans4:g128:exact", "kmeans4:g128"},
       {" kmeans1 : lloyd ", "kmeans1:lloyd"},
@@ -148,8 +151,8 @@ TEST(FormatSpec, RoundTrips) {
       "bf16", "f16", "f32", "nf4", "int1", "int1:tensor", "int1:g32", "int2", "int3:g128", "int4:tensor",
       "int4:g64:asym", "int4:asym:mse", "int8:mse", "int7:g1:asym:mse", "quest1", "quest1:h1", "quest2:h2",
       "quest4:h256", "quest8", "kmeans1", "kmeans1:absmax", "kmeans2:b32", "kmeans3", "kmeans3:absmean",
-      "kmeans4:channel", "kmeans4:g128:lloyd", "kmeans2:fisher:h128", "kmeans8:b16:absmean:lloyd:fisher:h2",
-      "kmeans5:channel:lloyd:fisher:h64", "kmeans6:g3"};
+      "kmeans4:channel", "kmeans4:g128:lloyd", "kmeans2:fisher", "kmeans2:h128", "kmeans8:b16:absmean:lloyd:h2",
+      "kmeans5:channel:lloyd:fisher", "kmeans6:g3"};
   for (const std::string& text : specs) {
     SCOPED_TRACE(text);
     const FormatSpec s = format_parse(text);
@@ -179,7 +182,7 @@ TEST(FormatSpec, RejectsInvalidSpecsWithAllowedList) {
       "kmeans2:exact:lloyd", "kmeans2:lloyd:lloyd", "kmeans2:fisher:fisher", "kmeans2:h1", "kmeans2:h3",
       "kmeans2:h0",  "kmeans2:h2:h4",  "kmeans2:channel:absmean", "kmeans2:g128:absmax", "kmeans2:tensor", "kmeans2:asym",
       "bf16:g64",    "f32:asym",     "nf4:g128",     "nf4:b64",       ":int4",          "int4 g128",
-      "int4:g99999999999999999999"};
+      "int4:g99999999999999999999", "kmeans2:fisher:h64", "kmeans2:h2:fisher", "quest4:h65536"};
   for (const std::string& text : bad) {
     SCOPED_TRACE("'" + text + "'");
     try {
@@ -215,6 +218,8 @@ TEST(FormatSpec, ErrorMessagesSayWhatIsWrong) {
   EXPECT_NE(message("fp8").find("kmeans<b>"), std::string::npos);  // the families
   EXPECT_NE(message("kmeans2:channel:absmean").find("b<N>"), std::string::npos);
   EXPECT_EQ(message("int4:g12x").rfind("format 'int4:g12x': ", 0), 0u);
+  EXPECT_NE(message("kmeans2:fisher:h64").find("cannot be combined with 'h64'"), std::string::npos);
+  EXPECT_NE(message("quest4:h65536").find("above 32768"), std::string::npos);
 }
 
 TEST(FormatSpec, GrammarDescribesEveryFamily) {

@@ -52,6 +52,19 @@ TEST_F(Stories260K, PromptIsContinued) {
   EXPECT_EQ(r.text.substr(0, 37), ", there was a little girl named Lily.") << r.text;
 }
 
+// Streaming decodes each token in a short context, not the whole text again: the pieces still join
+// into the text, spaces and all, after a prompt and when sampling.
+TEST_F(Stories260K, StreamedPiecesJoinIntoTheText) {
+  for (const GenerateOptions& options :
+       {GenerateOptions{.prompt = "Once upon a time", .max_new = 300, .temperature = 0},
+        GenerateOptions{.prompt = "The cat", .max_new = 300, .temperature = 1.0, .seed = 3}}) {
+    std::string streamed;
+    const GenerateResult r = text_generate(*model_, options, [&](const std::string& piece) { streamed += piece; });
+    EXPECT_EQ(streamed, r.text) << options.prompt;
+    EXPECT_GT(r.tokens.size(), 30u);
+  }
+}
+
 TEST_F(Stories260K, SamplingIsReproduciblePerSeed) {
   const GenerateOptions options{.max_new = 60, .temperature = 1.0, .top_k = 40, .top_p = 0.95, .seed = 42};
   const GenerateResult a = text_generate(*model_, options), b = text_generate(*model_, options);

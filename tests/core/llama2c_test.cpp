@@ -59,7 +59,7 @@ TEST(Llama2c, Stories260KConfigTensorsAndTokenizer) {
   EXPECT_TRUE(c.tie_word_embeddings);
   EXPECT_DOUBLE_EQ(c.rms_norm_eps, 1e-5);
   EXPECT_EQ(model->source_format(), "llama2c");
-  EXPECT_EQ(model->stored_dtype(), DType::F32);
+  EXPECT_EQ(model->stored_dtypes(), std::vector<DType>{DType::F32});
   ASSERT_NE(model->tokenizer(), nullptr);  // the one tok*.model beside the .bin
   EXPECT_EQ(model->tokenizer()->path().filename(), "tok512.model");
 

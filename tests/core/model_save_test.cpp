@@ -34,18 +34,18 @@ TEST(ModelSave, SaveThenLoadIsBitExact) {
     const auto loaded = model_load(out);
     expect_same_tensors(*original, *loaded);
     EXPECT_EQ(loaded->source_format(), "hf");
-    EXPECT_EQ(loaded->stored_dtype(), DType::F32);
+    EXPECT_EQ(loaded->stored_dtypes(), std::vector<DType>{DType::F32});
     EXPECT_EQ(loaded->config().tie_word_embeddings, tied);
     EXPECT_EQ(loaded->config().attention_bias, !tied);
     EXPECT_EQ(loaded->config().num_key_value_heads, original->config().num_key_value_heads);
     EXPECT_DOUBLE_EQ(loaded->config().rope_theta, original->config().rope_theta);
     EXPECT_EQ(loaded->linear_layers().size(), original->linear_layers().size());
     EXPECT_EQ(loaded->linear_layers().back().role, tied ? "down_proj" : "lm_head");
-    // Exactly the three-or-fewer files, no temporaries left behind.
+    // Exactly the model's files and the mark of a folder Quantscope wrote, no temporaries left behind.
     std::vector<std::string> files;
     for (const auto& e : fs::directory_iterator(out)) files.push_back(e.path().filename().string());
     std::sort(files.begin(), files.end());
-    EXPECT_EQ(files, (std::vector<std::string>{"config.json", "model.safetensors"}));
+    EXPECT_EQ(files, (std::vector<std::string>{".quantscope", "config.json", "model.safetensors"}));
   }
 }
 
@@ -81,12 +81,34 @@ TEST(ModelSave, RefusesToWriteIntoTheSourceDirectory) {
   EXPECT_EQ(test::bytes_read(dir / "m" / "model.safetensors"), before);
 }
 
+// A folder that holds anything Quantscope did not write is never written into; one it wrote is.
+TEST(ModelSave, WritesOnlyIntoNewEmptyOrItsOwnFolders) {
+  test::TempDir dir;
+  const auto model = test::tiny_hf_write(dir / "saved");
+  model_save(*model, dir / "saved", DType::BF16);  // its own earlier save
+  fs::create_directories(dir / "empty");
+  model_save(*model, dir / "empty");
+  fs::create_directories(dir / "mine");
+  test::bytes_write(dir / "mine" / "config.json", "{\"mine\": true}");
+  try {
+    model_save(*model, dir / "mine");
+    FAIL() << "wrote into a user's folder";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Invalid);
+    EXPECT_NE(std::string(e.what()).find("not made by Quantscope"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(test::bytes_read(dir / "mine" / "config.json"), "{\"mine\": true}");
+  EXPECT_FALSE(fs::exists(dir / "mine" / "model.safetensors"));
+  test::bytes_write(dir / "file", "x");
+  EXPECT_THROW(model_save(*model, dir / "file"), Error);
+}
+
 TEST(ModelSave, Bf16WeightsAreRoundedOnce) {
   test::TempDir dir;
   const auto original = test::tiny_hf_write(dir / "f32");
   model_save(*original, dir / "bf16", DType::BF16);
   const auto loaded = model_load(dir / "bf16");
-  EXPECT_EQ(loaded->stored_dtype(), DType::BF16);
+  EXPECT_EQ(loaded->stored_dtypes(), std::vector<DType>{DType::BF16});
   EXPECT_EQ(loaded->config().torch_dtype, "bfloat16");
   for (const auto& name : original->tensor_names()) {
     const torch::Tensor expected = original->state().tensor(name).to(torch::kBFloat16).to(torch::kFloat32);

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "core/tiny_model.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/model.hpp"
 #include "quantscope/quantize.hpp"
 
 namespace qs {
@@ -285,6 +287,38 @@ TEST(QuantizeOutputs, CodebooksSortedOccupancyCountsAndPlots) {
     EXPECT_EQ(counted, double(out * in));
     EXPECT_EQ(q.metrics.count, out * in);
   }
+}
+
+// The error histogram is the histogram of ŵ − w; the summary leaves out every per-weight array and
+// keeps every number; a model's layer quantizes as its values do.
+TEST(QuantizeOutputs, SummaryAndLayerQuantizationAgreeWithTheFullResult) {
+  const auto model = std::make_shared<Model>(test::tiny_state(test::tiny_config(false, false), 5));
+  const std::string layer = "model.layers.1.mlp.down_proj";
+  const std::vector<float> w = model->tensor_values(layer + ".weight");
+  const std::vector<int64_t> shape = model->tensor_shape(layer + ".weight");
+  for (const std::string& spec : {"int3:g16", "quest2:h16", "kmeans2", "nf4"}) {
+    SCOPED_TRACE(spec);
+    const QuantizedTensor full = quantize(spec, w, shape[0], shape[1]);
+    std::vector<float> error(w.size());
+    for (size_t i = 0; i < w.size(); ++i) error[i] = full.dequantized[i] - w[i];
+    const Histogram expected = histogram_compute(error, 64);
+    const Histogram actual = quantize(spec, w, shape[0], shape[1], {.histogram_bins = 64}).error_histogram;
+    EXPECT_EQ(actual.lo, expected.lo);
+    EXPECT_EQ(actual.hi, expected.hi);
+    EXPECT_EQ(actual.counts, expected.counts);
+
+    QuantizeOptions summary;
+    summary.summary_only = true;
+    const QuantizedTensor brief = layer_quantize(*model, layer, format_parse(spec), summary);
+    EXPECT_TRUE(brief.dequantized.empty() && brief.codes.empty() && brief.packed.empty() && brief.scales.empty());
+    EXPECT_EQ(brief.metrics.sqnr_db, full.metrics.sqnr_db);
+    EXPECT_EQ(brief.metrics.bytes, full.metrics.bytes);
+    EXPECT_EQ(brief.occupancy, full.occupancy);
+    EXPECT_EQ(brief.codebooks, full.codebooks);
+    EXPECT_EQ(brief.normalized_histogram.counts, full.normalized_histogram.counts);
+    EXPECT_EQ(brief.error_histogram.counts, full.error_histogram.counts);
+  }
+  EXPECT_THROW(layer_quantize(*model, "model.layers.9.mlp.up_proj", format_parse("int4")), Error);
 }
 
 TEST(QuantizeErrors, NonFiniteWeightsAreRefusedByName) {

@@ -1,9 +1,13 @@
 // The training run file: round trips (NaN held-out entries, no steps, no layers, with and without the
-// final evaluation), atomic rewrites, and one test per way a file can be unreadable, each checking the
-// error kind and that the one-line message names the file and, where there is one, the dataset.
+// final evaluation), atomic rewrites, appends readable at once and after the writer is killed, and one
+// test per way a file can be unreadable, each checking the error kind and that the one-line message
+// names the file and, where there is one, the dataset.
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -197,6 +201,68 @@ TEST(RunFile, RewriteReplacesTheFileAndLeavesNoTemporary) {
   run_file_write(dir / "run.h5", run);
   expect_same(run, run_file_read(dir / "run.h5"));
   EXPECT_EQ(folder_list(dir.path()), std::vector<std::string>{"run.h5"});
+}
+
+// The example as a run that has logged one step: what the trainer writes whole before appending.
+RunTelemetry run_started(const RunTelemetry& full) {
+  RunTelemetry start = full;
+  start.status = "running";
+  start.final = RunFinal{};
+  start.steps.resize(1);
+  start.samples.clear();
+  return start;
+}
+
+// Appending gives the file a whole write of the same telemetry gives, and each append is readable as
+// soon as it returns, in place (the file is not replaced).
+TEST(RunFile, AppendsAreReadableAtOnceAndMatchAWholeWrite) {
+  TempDir dir;
+  const RunTelemetry full = run_example();
+  const RunTelemetry start = run_started(full);
+  const auto inode = [&] { return test::file_inode(dir / "run.h5"); };
+  {
+    RunFileAppender appender(dir / "run.h5", start);
+    const uint64_t first = inode();
+    for (size_t i = 1; i < full.steps.size(); ++i) {
+      appender.step_append(full.steps[i]);
+      EXPECT_EQ(run_file_read(dir / "run.h5").steps.size(), i + 1);
+    }
+    for (const RunLayerSample& sample : full.samples) appender.sample_append(sample);
+    RunLayerSample short_sample = full.samples[0];
+    short_sample.weight_error.pop_back();
+    EXPECT_THROW(appender.sample_append(short_sample), Error);
+    RunTelemetry expected = full;
+    expected.status = "running";
+    expected.final = RunFinal{};
+    expect_same(expected, run_file_read(dir / "run.h5"));
+    EXPECT_EQ(inode(), first);
+  }
+  EXPECT_EQ(folder_list(dir.path()), std::vector<std::string>{"run.h5"});
+}
+
+// A trainer killed mid-run (SIGKILL: no destructor, no close) leaves a file that reads as of its last
+// append.
+TEST(RunFile, AKilledWriterLeavesAReadableFile) {
+  TempDir dir;
+  const RunTelemetry full = run_example();
+  const RunTelemetry start = run_started(full);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    RunFileAppender appender(dir / "run.h5", start);
+    appender.step_append(full.steps[1]);
+    appender.sample_append(full.samples[0]);
+    raise(SIGKILL);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  const RunTelemetry back = run_file_read(dir / "run.h5");
+  EXPECT_EQ(back.status, "running");
+  ASSERT_EQ(back.steps.size(), 2u);
+  EXPECT_EQ(back.steps[1].step, full.steps[1].step);
+  ASSERT_EQ(back.samples.size(), 1u);
+  expect_same(back.samples[0].weight_error, full.samples[0].weight_error);
 }
 
 TEST(RunFile, InconsistentTelemetryIsRefusedBeforeWriting) {

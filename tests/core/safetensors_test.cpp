@@ -168,7 +168,7 @@ TEST(SafetensorsMalformed, HeaderNotAnObject) {
 
 TEST(SafetensorsMalformed, InvalidJson) {
   TempDir dir;
-  expect_format_error(raw_write(dir, R"({"w": {"dtype": "F32",)", 0), "", "not valid JSON");
+  expect_format_error(raw_write(dir, R"({"w": {"dtype": "F32",)", 0), "", "header: invalid JSON");
 }
 
 TEST(SafetensorsMalformed, EntryNotAnObject) {

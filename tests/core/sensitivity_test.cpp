@@ -2,10 +2,16 @@
 // measured through plan_evaluate, fewer bits hurt more, the proxies are consistent with their
 // definitions, and Spearman's ρ matches hand-computed values.
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <cmath>
+#include <map>
 
+#include "eval_windows.hpp"
+#include "llama_forward.hpp"
+#include "model_state.hpp"
 #include "quantscope/demo_model.hpp"
+#include "quantscope/importance.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/model.hpp"
@@ -96,6 +102,53 @@ TEST_F(DemoSensitivity, ProxiesFollowTheirDefinitions) {
   EXPECT_NEAR(p1.fisher_sqnr_db - p2.fisher_sqnr_db, 20 * std::log10(3.0), 1e-6);
   EXPECT_NEAR(p2.fisher_loss / p1.fisher_loss, 9.0, 1e-5);  // 3·d rounds in float
   EXPECT_THROW(layer_proxies("model.layers.9.mlp.up_proj", w, q1, *statistics), Error);
+}
+
+// The statistics against a plain computation: for each window its own leaves, a backward pass, and
+// scored · g² summed; the input moments are what importance_collect gives for the same text, up to
+// the rounding that batching windows changes in the forward pass. (The statistics keep at most two
+// gradients alive at once; the reference keeps them all.)
+TEST_F(DemoSensitivity, StatisticsMatchAPlainComputation) {
+  options_.max_tokens = 400;
+  const auto statistics = layer_statistics_collect(*model_, text_, options_);
+  const auto importance = importance_collect(*model_, text_, options_);
+  EXPECT_EQ(statistics->inputs->tokens, importance->tokens);
+  for (const auto& [layer, moments] : importance->input_second_moment) {
+    const std::vector<float>& got = statistics->inputs->input_second_moment.at(layer);
+    ASSERT_EQ(got.size(), moments.size()) << layer;
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], moments[i], 2e-5 * std::abs(moments[i])) << layer;
+  }
+
+  const ModelState& base = model_->state();
+  const EvalWindows windows = eval_windows_build(*base.tokenizer, int(base.config.bos_token_id), text_, options_,
+                                                 base.config.max_position_embeddings);
+  std::map<std::string, torch::Tensor> sums;
+  for (size_t w = 0; w < windows.windows.size(); ++w) {
+    ModelState traced = base;
+    std::map<std::string, torch::Tensor> leaves;
+    for (const LinearLayer& layer : model_->linear_layers()) {
+      torch::Tensor leaf = base.tensor(layer.name + ".weight").detach().clone().requires_grad_(true);
+      traced.tensors[layer.name + ".weight"] = leaf;
+      leaves[layer.name] = leaf;
+    }
+    const EvalWindow& window = windows.windows[w];
+    const int64_t scored = window.length - window.scored;
+    const torch::Tensor logits = llama_forward(traced, eval_windows_batch(windows, w, 1, torch::kCPU))[0];
+    torch::nn::functional::cross_entropy(logits.narrow(0, window.scored, scored),
+                                         eval_window_targets(windows, window, torch::kCPU))
+        .backward();
+    for (auto& [name, leaf] : leaves) {
+      const torch::Tensor g2 = leaf.grad().pow(2) * double(scored);
+      sums[name] = sums.count(name) ? sums[name] + g2 : g2;
+    }
+  }
+  ASSERT_EQ(statistics->fisher.size(), sums.size());
+  for (const auto& [name, sum] : sums) {
+    const torch::Tensor expected = sum / double(windows.windows.size());
+    const std::vector<float>& got = statistics->fisher.at(name);
+    const torch::Tensor actual = torch::from_blob(const_cast<float*>(got.data()), expected.sizes(), torch::kFloat32);
+    EXPECT_TRUE(torch::allclose(actual, expected, 1e-4, 1e-12)) << name;
+  }
 }
 
 }  // namespace

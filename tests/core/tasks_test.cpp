@@ -332,8 +332,10 @@ class ChainModel : public ::testing::Test {
     state->source = "chain-model";
     state->source_format = "hf";
     state->tokenizer = tokenizer_;
-    for (const HfTensor& t : hf_layout(c))
+    for (const HfTensor& t : hf_layout(c)) {
       state->tensors[t.name] = t.kind == TensorKind::Norm ? torch::ones(t.shape) : torch::zeros(t.shape);
+      state->stored_dtypes[t.name] = DType::F32;
+    }
     torch::Tensor embed = state->tensors.at("model.embed_tokens.weight");
     torch::Tensor head = state->tensors.at("lm_head.weight");
     std::map<int, int> dimension, successor;

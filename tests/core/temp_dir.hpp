@@ -1,6 +1,7 @@
 // A fresh temporary directory per test, removed afterwards, for tests that write files.
 #pragma once
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -41,6 +42,11 @@ class TempDir {
 inline void bytes_write(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+inline uint64_t file_inode(const std::filesystem::path& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 ? uint64_t(info.st_ino) : 0;
 }
 
 inline std::string bytes_read(const std::filesystem::path& path) {

@@ -49,6 +49,7 @@ inline std::shared_ptr<ModelState> tiny_state(const ModelConfig& config, uint64_
     }
     const bool keep_f32 = spec.kind == TensorKind::Norm;
     state->tensors[spec.name] = t.to(state->torch_device(), keep_f32 ? torch::kFloat32 : state->compute_dtype());
+    state->stored_dtypes[spec.name] = keep_f32 || compute == ComputeType::F32 ? DType::F32 : DType::BF16;
   }
   return state;
 }

@@ -15,6 +15,7 @@
 #include "quantscope/eval.hpp"
 #include "quantscope/job.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/run_file.hpp"
 #include "quantscope/tokenizer.hpp"
 #include "quantscope/train.hpp"
 #include "temp_dir.hpp"
@@ -51,7 +52,7 @@ TEST(Train, LowersHeldoutLossAndSavesTheTrainedModel) {
   // out_dir/final is the trained model in BF16: our evaluator agrees that it learned the language.
   EXPECT_EQ(r.final_checkpoint, c.out_dir / "final");
   const auto model = qs::model_load(r.final_checkpoint);
-  EXPECT_EQ(model->stored_dtype(), qs::DType::BF16);
+  EXPECT_EQ(model->stored_dtypes(), std::vector<qs::DType>{qs::DType::BF16});
   ASSERT_TRUE(model->tokenizer());
   std::ifstream in(c.heldout_file);
   const std::string heldout((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -107,6 +108,77 @@ TEST(Train, ResumeAfterCancelRepeatsTheUninterruptedRun) {
   int lines = 0;
   for (std::string line; std::getline(log, line);) ++lines;
   EXPECT_EQ(lines, 25);
+}
+
+// A copy of a model folder, as a user makes it (no Quantscope mark), with a file of their own in it.
+void user_copy(const fs::path& from, const fs::path& to) {
+  fs::create_directories(to);
+  for (const auto& entry : fs::directory_iterator(from))
+    if (entry.path().filename() != ".quantscope") fs::copy_file(entry.path(), to / entry.path().filename());
+  file_write(to / "README", "my notes\n");
+}
+
+// The run's checkpoint folders are replaced as it goes: a folder the user made is never among them,
+// however the config points at it (the unfixed trainer deleted ft/final, README and all).
+TEST(Train, NeverReplacesOrDeletesAFolderItDidNotWrite) {
+  skip_without_tokenizer();
+  qs::test::TempDir dir;
+  qs::TrainConfig c = train_config_tiny(dir);
+  c.steps = 2;
+  c.out_dir = dir.path() / "first";
+  qs::train_run(c);
+  const std::string weights = qs::test::bytes_read(dir.path() / "first" / "final" / "model.safetensors");
+
+  const auto expect_refused = [&](const qs::TrainConfig& config, const std::string& fragment) {
+    try {
+      qs::train_run(config);
+      ADD_FAILURE() << "trained into " << config.out_dir;
+    } catch (const qs::Error& e) {
+      EXPECT_EQ(e.kind(), qs::ErrorKind::Invalid) << e.what();
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  // Fine-tuning ft/final into ft: the model to fine-tune lies in a checkpoint folder of the run.
+  user_copy(dir.path() / "first" / "final", dir.path() / "ft" / "final");
+  qs::TrainConfig tune = c;
+  tune.shape.reset();
+  tune.init_model = dir.path() / "ft" / "final";
+  tune.out_dir = dir.path() / "ft";
+  expect_refused(tune, "init_model");
+  // The model is elsewhere, but out_dir holds the user's folders.
+  tune.init_model = dir.path() / "first" / "final";
+  expect_refused(tune, "not made by Quantscope");
+  EXPECT_EQ(qs::test::bytes_read(dir.path() / "ft" / "final" / "README"), "my notes\n");
+  EXPECT_EQ(qs::test::bytes_read(dir.path() / "ft" / "final" / "model.safetensors"), weights);
+
+  // Inside a run folder of Quantscope's own, a checkpoint folder the user put there is not replaced.
+  std::error_code ec;
+  qs::directory_remove(dir.path() / "first" / "final", ec);
+  user_copy(dir.path() / "ft" / "final", dir.path() / "first" / "final");
+  c.resume = true;
+  expect_refused(c, "was not written by Quantscope");
+  EXPECT_TRUE(fs::exists(dir.path() / "first" / "final" / "README"));
+}
+
+// The run file grows in place, step by step, rather than being rewritten whole at every logged step
+// (which cost time quadratic in the run's length).
+TEST(Train, RunFileIsAppendedInPlaceAndReadableDuringTheRun) {
+  skip_without_tokenizer();
+  qs::test::TempDir dir;
+  qs::TrainConfig c = train_config_tiny(dir);
+  c.steps = 6;
+  std::vector<uint64_t> inodes;
+  std::vector<size_t> logged;
+  qs::train_run(c, nullptr, [&](const qs::TrainLog&) {
+    inodes.push_back(qs::test::file_inode(c.out_dir / "run.h5"));
+    logged.push_back(qs::run_file_read(c.out_dir / "run.h5").steps.size());
+  });
+  ASSERT_EQ(inodes.size(), 7u);
+  for (size_t i = 1; i < inodes.size(); ++i) EXPECT_EQ(inodes[i], inodes[0]) << "log entry " << i;
+  for (size_t i = 0; i < logged.size(); ++i) EXPECT_EQ(logged[i], i + 1);
+  const qs::RunTelemetry run = qs::run_file_read(c.out_dir / "run.h5");
+  EXPECT_EQ(run.status, "finished");
+  EXPECT_EQ(run.steps.size(), 7u);
 }
 
 TEST(Train, WindowsStartWithBosAndTheSamplerResumes) {
@@ -184,10 +256,19 @@ TEST(Train, ConfigErrorsNameTheFileAndTheSetting) {
   expect_error(base + R"(, "heldout_fraction": 1.5)", "heldout_fraction");
   expect_error(base + R"(, "final_dtype": "I8")", "final_dtype");
   expect_error(base + R"(, "ctx": 4096)", "max_position_embeddings");
+  // docs/train-config.md promises that a repeated key is an error, never the last value silently.
+  expect_error(base + R"(, "steps": 5, "steps": 6)", "duplicate key \"steps\"");
   expect_error(R"("shape": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1,
     "num_attention_heads": 4}, "train_files": ["a.txt"], "out_dir": "o")", "needs \"tokenizer\"");
 
   EXPECT_THROW(qs::train_config_load(dir.path() / "missing.json"), qs::Error);
+  try {
+    qs::train_config_load(dir.path());
+    ADD_FAILURE() << "read a folder as a config";
+  } catch (const qs::Error& e) {
+    EXPECT_EQ(e.kind(), qs::ErrorKind::Io);
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
   file_write(dir.path() / "broken.json", "{\"steps\": ");
   EXPECT_THROW(qs::train_config_load(dir.path() / "broken.json"), qs::Error);
 }

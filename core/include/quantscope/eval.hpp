@@ -20,6 +20,11 @@ struct EvalOptions {
   int64_t batch = 8;       // windows per forward pass
 };
 
+// Throws Invalid when the options cannot apply to the model: ctx outside [2, its max positions], a
+// stride outside [1, ctx - 1], a negative budget or a batch below 1. Every evaluation checks this
+// first; front ends call it to report a bad option before any work.
+void eval_options_check(const EvalOptions& options, const Model& model);
+
 struct PerplexityResult {
   int64_t tokens = 0;        // tokens scored
   int64_t bytes = 0;         // UTF-8 bytes of the scored tokens' text

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 namespace qs {
 
 class JobContext;
+class Model;
 
 struct ExperimentText {
   std::filesystem::path file;
@@ -85,9 +87,17 @@ struct ExperimentCounts {
   int64_t cached = 0;    // taken from OUT/cache
 };
 
-// Runs the experiment into out_dir (cache/, qat/, summary.json) and returns its tables; `log` gets
-// one line per finished step. Throws what the steps throw; finished steps stay cached.
+// What the model's shapes decide, before any measurement: windows within the model's positions, every
+// plan, sweep and candidate format applicable to every layer it quantizes, every budget reachable with
+// the candidates. Throws Invalid naming the problem.
+void experiment_check(const Experiment& experiment, const Model& model);
+
+// Runs the experiment into out_dir (marked as results, output_dir.hpp: cache/, qat/, summary.json)
+// and returns its tables; `log` gets one line per finished step. `model` is the experiment's model
+// when the caller has loaded it already (null: loaded here). experiment_check runs first. Throws what
+// the steps throw; finished steps stay cached.
 ResultSet experiment_run(const Experiment& experiment, const std::filesystem::path& out_dir, JobContext* job = nullptr,
-                         const std::function<void(const std::string&)>& log = {}, ExperimentCounts* counts = nullptr);
+                         const std::function<void(const std::string&)>& log = {}, ExperimentCounts* counts = nullptr,
+                         std::shared_ptr<Model> model = nullptr);
 
 }  // namespace qs

@@ -2,6 +2,12 @@
 // that takes tagged requests, reports progress, honours cancellation and captures errors. The GUI and
 // the CLI use this one mechanism. A newer request with the same tag replaces a pending one, which is
 // what a slider that re-quantizes on every move needs.
+//
+// States move Pending -> Running -> Succeeded | Failed | Cancelled, or Pending -> Cancelled, each
+// transition under the job's lock: once wait() returns, the work function is not running and never
+// will. Listeners run on the thread that executes the job (the queue's worker), never under a lock,
+// once per transition and progress report; a job cancelled before it started is reported when the
+// worker reaches its place in the queue.
 #pragma once
 #include <condition_variable>
 #include <deque>
@@ -35,7 +41,7 @@ class JobContext {
 class Job {
  public:
   using Work = std::function<void(JobContext&)>;
-  using Listener = std::function<void(const Job&)>;  // called on the worker thread
+  using Listener = std::function<void(const Job&)>;  // called on the thread that executes the job
 
   Job(std::string tag, std::string title, Work work, Listener listener);
   const std::string& tag() const { return tag_; }
@@ -45,10 +51,14 @@ class Job {
   std::string message() const;
   std::string error() const;  // one line; empty unless Failed
   bool finished() const;
+  // A pending job becomes Cancelled at once and its work is released; a running one is asked to stop
+  // and becomes Cancelled when its work returns or throws. Never calls the listener.
   void cancel();
+  // Returns when the job has finished and its work function has returned.
   void wait() const;
-  // Runs the work on the calling thread, capturing any exception. Used by JobQueue and by tools
-  // that want the job mechanics without a worker thread.
+  // Runs the work on the calling thread, capturing any exception; for a job cancelled while pending
+  // it only reports that. Called once, by JobQueue or by tools that want the job mechanics without a
+  // worker thread.
   void execute();
 
  private:
@@ -56,6 +66,7 @@ class Job {
   void set_progress(double fraction, const std::string& message);
   void finish(JobState state, std::string error);
   void notify() const;
+  bool terminal() const;  // call with mutex_ held
 
   const std::string tag_;
   const std::string title_;
@@ -80,6 +91,7 @@ class JobQueue {
   // An empty tag never replaces anything.
   std::shared_ptr<Job> submit(std::string tag, std::string title, Job::Work work,
                               Job::Listener listener = {});
+  // Jobs waiting to run (not those cancelled while waiting).
   size_t pending() const;
 
  private:
@@ -87,6 +99,7 @@ class JobQueue {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  // In order; cancelled jobs stay until the worker has reported them.
   std::deque<std::shared_ptr<Job>> queue_;
   std::shared_ptr<Job> running_;
   bool stopping_ = false;

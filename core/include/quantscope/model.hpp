@@ -48,9 +48,19 @@ class Model {
   std::vector<std::string> tensor_names() const;   // every tensor, HF names
   std::vector<int64_t> tensor_shape(const std::string& name) const;
   int64_t parameter_count() const;
-  DType stored_dtype() const;     // the dtype of the linear weights in the source file
+  // The dtypes tensors are stored in, the one holding the most bytes first (one for most checkpoints).
+  std::vector<DType> stored_dtypes() const;
   uint64_t stored_bytes() const;  // all tensors, as stored in the source
+  // One tensor as stored in the source: its dtype and its bytes. Throw Invalid for an unknown name.
+  DType tensor_stored_dtype(const std::string& name) const;
+  uint64_t tensor_stored_bytes(const std::string& name) const;
   std::shared_ptr<const Tokenizer> tokenizer() const;  // may be null when none was found
+  // What the model was read from, precisely enough to key cached measurements: for each file (config,
+  // index, weights, tokenizer) its name and either a fingerprint of its whole text or, for weight
+  // files, size, modification and change times, device and inode, and a fingerprint of sampled
+  // content. Rewriting a file changes it. Throws Invalid for a model made in memory (quantized,
+  // trained, built by a test).
+  std::string identity() const;
   Device device() const;
   ComputeType compute() const;
   // A float32 copy of a tensor (for statistics and plots). Throws Invalid for an unknown name.

@@ -14,6 +14,8 @@
 
 namespace qs {
 
+class Model;
+
 struct TensorMetrics {
   int64_t count = 0;
   double mse = 0;
@@ -38,6 +40,9 @@ struct QuantizeOptions {
   uint64_t seed = 0;  // Lloyd's k-means++ initialisation and sampling
   std::string name;   // the layer or tensor name, used in error messages
   int histogram_bins = 256;
+  // Only what a plot needs (metrics, histograms, levels and codebooks, occupancy): dequantized, codes,
+  // scales, zero_points and packed stay empty, which spares as much memory as the weight takes.
+  bool summary_only = false;
 };
 
 struct QuantizedTensor {
@@ -68,6 +73,12 @@ struct QuantizedTensor {
 // options.name in the message.
 QuantizedTensor tensor_quantize(const FormatSpec& spec, std::span<const float> weight, int64_t out, int64_t in,
                                 const QuantizeOptions& options = {});
+
+// The weight of a loaded model's linear layer ("model.layers.0.mlp.up_proj"), quantized where it lies
+// (on the model's device; options.device is not used) without a float copy of a float32 weight.
+// Throws Invalid for an unknown layer, and what tensor_quantize throws.
+QuantizedTensor layer_quantize(const Model& model, const std::string& layer, const FormatSpec& spec,
+                               const QuantizeOptions& options = {});
 
 // Decodes `packed` (as tensor_quantize wrote it) back to the dequantized [out, in] weight.
 std::vector<float> tensor_dequantize(const FormatSpec& spec, std::span<const uint8_t> packed, int64_t out,

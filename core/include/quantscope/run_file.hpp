@@ -1,9 +1,12 @@
 // The telemetry of a training run, kept in an HDF5 file (out_dir/run.h5, layout in docs/run-file.md)
-// that the GUI plots and any HDF5 reader opens. The trainer rewrites it whole, atomically, at every
-// logged step, so a run that is cancelled or killed leaves the file as of its last logged step.
+// that the GUI plots and any HDF5 reader opens. The trainer writes it whole when the run starts and
+// appends each logged step to it in HDF5's single-writer/multiple-reader mode, so the cost of a step
+// does not grow with the run and a run that is killed leaves the file readable as of its last logged
+// step; at the end (finished or cancelled) it writes the file whole once more with the outcome.
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -57,7 +60,30 @@ struct RunTelemetry {
 // Writes the whole file atomically (temporary file beside it, then rename). Throws Io on failure.
 void run_file_write(const std::filesystem::path& path, const RunTelemetry& run);
 // Throws Io when unreadable and Format, naming the file and the dataset, when not a Quantscope run
-// file or inconsistent (a layer table whose width is not the number of layers, say).
+// file or inconsistent (a layer table whose width is not the number of layers, say). Reads a file
+// that is being appended to, or whose writer was killed, as of its last append.
 RunTelemetry run_file_read(const std::filesystem::path& path);
+
+// A run file kept open for appending while a run goes on. Each append costs the same however long the
+// run is, and is on disk (readable by run_file_read, h5py with swmr=True, a reader in another
+// process) when it returns. The status stays as written until run_file_write replaces the file.
+class RunFileAppender {
+ public:
+  // Writes `run` as it is (the steps of a resumed run, say) with run_file_write, then opens it.
+  RunFileAppender(const std::filesystem::path& path, const RunTelemetry& run);
+  ~RunFileAppender();
+  RunFileAppender(const RunFileAppender&) = delete;
+  RunFileAppender& operator=(const RunFileAppender&) = delete;
+
+  void step_append(const RunStep& step);
+  // One value per layer of the run in each table; Invalid otherwise.
+  void sample_append(const RunLayerSample& sample);
+
+ private:
+  struct Files;  // HDF5 handles, kept out of this header
+  std::filesystem::path path_;
+  size_t layer_count_;
+  std::unique_ptr<Files> files_;
+};
 
 }  // namespace qs
