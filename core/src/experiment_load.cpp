@@ -190,7 +190,8 @@ Experiment experiment_load(const std::filesystem::path& path) {
       e.budgets.push_back(budget);
     }
     e.frontier_points = r.value<int64_t>(a, "frontier", "allocation", 0);
-    if (e.frontier_points < 0) r.fail(ErrorKind::Invalid, "allocation.frontier must not be negative");
+    if (e.frontier_points < 0 || e.frontier_points > 100)
+      r.fail(ErrorKind::Invalid, "allocation.frontier must be in [0, 100]");
   }
   return e;
 }

@@ -85,11 +85,11 @@ void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_
 // KMeans: the weights one block scale (Block) or one codebook (Channel, Group) covers along a row.
 int64_t kmeans_segment(const FormatSpec& spec, int64_t in);
 
-// Per-group values [rows · groups] spread over the weights they apply to, [rows, cols] (the last
-// group of a row may be shorter).
-inline torch::Tensor groups_expand(const torch::Tensor& per_group, int64_t rows, int64_t cols, int64_t group) {
-  return per_group.reshape({rows, -1}).repeat_interleave(group, 1).narrow(1, 0, cols);
-}
+// x [rows, cols] divided by per-group values [rows · groups] (groups of `group` along a row, the last
+// one possibly shorter), plus per-group offsets when given, without spreading the values over a tensor
+// of x's size: the result is the only allocation. A zero divisor (an all-zero group) gives 0.
+torch::Tensor groups_divide(const torch::Tensor& x, const torch::Tensor& divisors, int64_t group,
+                            const torch::Tensor& offsets = {});
 
 // Throws Numeric when the weight holds NaN/Inf and Invalid when the spec cannot apply, naming
 // input.name; then runs the family.

@@ -71,11 +71,8 @@ QuantizerOutput quantizer_int_run(const FormatSpec& spec, const QuantizerInput& 
   const std::vector<float> grid = int_grid(spec);
   q.codebooks = torch::tensor(grid).view({1, int64_t(grid.size())});
   if (input.want_normalized) {
-    auto expand = [&](const torch::Tensor& g) { return groups_expand(g, l.rows, l.cols, l.group).reshape({out, in}); };
-    const torch::Tensor s = expand(q.scales);
-    torch::Tensor u = torch::where(s > 0, w / s, torch::zeros_like(w));
-    if (spec.asymmetric) u = u + expand(q.zero_points.to(torch::kFloat32));
-    q.normalized = u;
+    const torch::Tensor zero = spec.asymmetric ? q.zero_points.to(torch::kFloat32) : torch::Tensor();
+    q.normalized = groups_divide(w.reshape({l.rows, l.cols}), q.scales, l.group, zero).reshape({out, in});
   }
   return q;
 }

@@ -135,7 +135,7 @@ torch::Tensor fit_block(const torch::Tensor& x, const torch::Tensor& scales, int
                         int k, const FormatSpec& spec, const QuantizerInput& input, double& inertia) {
   Codebook1d fit;
   if (x.numel() <= kRawLimit || spec.solver == KMeansSolver::Lloyd) {
-    const torch::Tensor u = (x / groups_expand(scales, x.size(0), x.size(1), block)).to(torch::kCPU).contiguous();
+    const torch::Tensor u = groups_divide(x, scales, block).to(torch::kCPU).contiguous();
     const torch::Tensor mc = m.defined() ? m.to(torch::kCPU).contiguous() : torch::Tensor();
     fit = fit_raw(u.data_ptr<float>(), mc.defined() ? mc.data_ptr<float>() : nullptr, u.numel(), k, spec, input.seed);
   } else {
@@ -210,7 +210,7 @@ QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInpu
     block_scales(x, block, spec.scale == BlockScale::Absmean, input.reference, q.scales);
     q.codebooks = pinned ? books : fit_block(x, q.scales, block, m, k, spec, input, q.inertia);
     codebook_assign(x, q.scales, block, q.codebooks, 0, input.reference, q);
-    if (input.want_normalized) q.normalized = x / groups_expand(q.scales, out, in, block);
+    if (input.want_normalized) q.normalized = groups_divide(x, q.scales, block);
   } else {
     const int64_t segment = kmeans_segment(spec, in);
     q.codebooks = pinned ? books : fit_segments(x, m, segment, k, spec, input, q.inertia);

@@ -55,7 +55,7 @@ QuantizerOutput quantizer_nf4_run(const FormatSpec& spec, const QuantizerInput& 
   q.codes = torch::empty({out, in}, w.options().dtype(torch::kUInt8));
   q.dequant = torch::empty({out, in}, w.options());
   codebook_assign(w, q.scales, block, q.codebooks, 0, input.reference, q);
-  if (input.want_normalized) q.normalized = w / groups_expand(q.scales, out, in, block);
+  if (input.want_normalized) q.normalized = groups_divide(w, q.scales, block);
   return q;
 }
 

@@ -33,7 +33,8 @@ QuantizerOutput quantizer_quest_run(const FormatSpec& spec, const QuantizerInput
       kernels::quest_quantize_cpu(xp + b * in, e - b, in, spec.bits, alpha, sp + b, cp + b * in, dp + b * in);
     });
   }
-  if (input.want_normalized) q.normalized = x / q.scales.unsqueeze(1);
+  // x is this function's own rotated copy: it becomes the normalized values in place.
+  if (input.want_normalized) q.normalized = x.div_(q.scales.unsqueeze(1));
   hadamard_apply(q.dequant, spec.hadamard, input.reference);
   const int levels = spec.levels();
   const torch::Tensor c = torch::arange(levels, torch::kFloat64);

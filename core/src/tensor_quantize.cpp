@@ -70,17 +70,17 @@ QuantizedTensor quantized_tensor_make(const FormatSpec& spec, const torch::Tenso
   r.out = out;
   r.in = in;
   if (q.codes.defined()) {
-    const torch::Tensor counts = torch::bincount(q.codes.view(-1).to(torch::kLong), {}, spec.levels()).cpu();
-    r.occupancy.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
+    // Counted here rather than by torch::bincount, which wants the codes as int64: eight bytes each.
+    const torch::Tensor codes = q.codes.to(torch::kCPU).contiguous();
+    const uint8_t* c = codes.data_ptr<uint8_t>();
+    r.occupancy.assign(size_t(spec.levels()), 0);
+    for (int64_t i = 0; i < codes.numel(); ++i) ++r.occupancy[c[i]];
+    if (!options.summary_only) r.codes.assign(c, c + codes.numel());
   }
   if (q.codebooks.defined()) r.codebooks = to_vector(q.codebooks);
   r.inertia = q.inertia;
   r.storage_bits = format_storage_bits(spec, out, in);
   if (!options.summary_only) {
-    if (q.codes.defined()) {
-      const torch::Tensor codes = q.codes.to(torch::kCPU).contiguous();
-      r.codes.assign(codes.data_ptr<uint8_t>(), codes.data_ptr<uint8_t>() + codes.numel());
-    }
     if (q.scales.defined()) r.scales = to_vector(q.scales);
     if (q.zero_points.defined()) {
       const torch::Tensor z = q.zero_points.to(torch::kCPU).contiguous();

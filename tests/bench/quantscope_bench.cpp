@@ -1,7 +1,8 @@
 // quantscope-bench: how fast each quantizer family runs on 4096×4096 and 4096×14336 weights on CPU
 // and GPU, the Hadamard-128 rotation against the GPU's copy bandwidth, and every linear weight of an
-// 8B-parameter Llama shape (32 blocks, synthetic bf16 weights) quantized on the GPU. Prints a table
-// and writes JSON with --json FILE; docs/performance.md records the results.
+// 8B-parameter Llama shape (32 blocks, synthetic bf16 weights) quantized on the GPU; with --run-file,
+// the run file's cost per logged step, rewritten whole against appended. Prints a table and writes
+// JSON with --json FILE; docs/performance.md records the results.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 
 #include "quantizer.hpp"
 #include "quantscope/format.hpp"
+#include "quantscope/run_file.hpp"
 
 namespace {
 
@@ -120,10 +122,51 @@ nlohmann::ordered_json llama8b_run(const std::vector<std::string>& specs) {
   return rows;
 }
 
+// The run file's cost per logged step for a QAT run of `layers` quantized layers: the whole file
+// rewritten atomically at every step (the trainer's pattern until the appender) against one append,
+// side by side in one process, into a folder given by the caller.
+nlohmann::ordered_json run_file_run(const std::filesystem::path& dir, int64_t steps, int64_t layers) {
+  qs::RunTelemetry run;
+  for (int64_t i = 0; i < layers; ++i) run.layers.push_back("model.layers." + std::to_string(i / 7) + ".proj" + std::to_string(i % 7));
+  run.config_json = "{}";
+  const auto log = [&](int64_t step) {
+    qs::RunStep s{.step = step, .loss = 2.0, .lr = 1e-4, .grad_norm = 0.5, .tokens_per_second = 1e4, .heldout_loss = 0};
+    qs::RunLayerSample sample{.step = step};
+    for (auto* v : {&sample.weight_masked, &sample.act_masked, &sample.weight_error, &sample.codebook_drift})
+      v->assign(size_t(layers), 0.25);
+    return std::pair{s, sample};
+  };
+  const auto time = [](const auto& fn) {
+    const auto start = Clock::now();
+    fn();
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  qs::RunTelemetry whole = run;
+  const double rewrite = time([&] {
+    for (int64_t step = 1; step <= steps; ++step) {
+      auto [s, sample] = log(step);
+      whole.steps.push_back(s);
+      whole.samples.push_back(sample);
+      qs::run_file_write(dir / "rewritten.h5", whole);
+    }
+  });
+  const double append = time([&] {
+    qs::RunFileAppender appender(dir / "appended.h5", run);
+    for (int64_t step = 1; step <= steps; ++step) {
+      auto [s, sample] = log(step);
+      appender.step_append(s);
+      appender.sample_append(sample);
+    }
+  });
+  std::cout << "run file, " << steps << " logged steps of " << layers << " layers: rewritten whole " << rewrite
+            << " s, appended " << append << " s\n";
+  return {{"steps", steps}, {"layers", layers}, {"rewrite_seconds", rewrite}, {"append_seconds", append}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json_path, devices = "all";
+  std::string json_path, devices = "all", run_file_dir;
   bool model = true;
   int cpu_reps = 1, cuda_reps = 5;
   for (int i = 1; i < argc; ++i) {
@@ -132,12 +175,21 @@ int main(int argc, char** argv) {
     else if (a == "--device" && i + 1 < argc) devices = argv[++i];
     else if (a == "--no-model") model = false;
     else if (a == "--cpu-reps" && i + 1 < argc) cpu_reps = std::stoi(argv[++i]);
+    else if (a == "--run-file" && i + 1 < argc) run_file_dir = argv[++i];
     else {
-      std::cerr << "usage: quantscope-bench [--device cpu|cuda|all] [--no-model] [--cpu-reps N] [--json FILE]\n";
+      std::cerr << "usage: quantscope-bench [--device cpu|cuda|all] [--no-model] [--cpu-reps N] [--json FILE]\n"
+                   "       quantscope-bench --run-file EMPTY_DIR [--json FILE]\n";
       return 2;
     }
   }
   try {
+    if (!run_file_dir.empty()) {
+      nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+      for (const int64_t steps : {1000, 5000})
+        for (const int64_t layers : {35, 224}) rows.push_back(run_file_run(run_file_dir, steps, layers));
+      if (!json_path.empty()) std::ofstream(json_path) << rows.dump(2) << '\n';
+      return 0;
+    }
     nlohmann::ordered_json out;
     out["cpu_threads"] = at::get_num_threads();
     out["torch"] = TORCH_VERSION;
