@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <vector>
 
 #include "quantscope/error.hpp"
 
@@ -58,16 +59,17 @@ bool Job::finished() const {
   return terminal();
 }
 
-void Job::cancel() {
-  Work released;  // destroyed after the lock is released: its captures may be large or lock themselves
+Job::Work Job::cancel_take() {
+  Work released;
   {
     std::lock_guard lock(mutex_);
     cancel_requested_ = true;
-    if (state_ != JobState::Pending) return;  // a running job stops at its next check_cancelled()
+    if (state_ != JobState::Pending) return released;  // a running job stops at its next check_cancelled()
     state_ = JobState::Cancelled;
     released = std::move(work_);
   }
   done_.notify_all();
+  return released;
 }
 
 void Job::wait() const {
@@ -129,11 +131,12 @@ void Job::notify() const {
 JobQueue::JobQueue() : worker_([this] { worker_loop(); }) {}
 
 JobQueue::~JobQueue() {
+  std::vector<Job::Work> released;  // destroyed after the queue's lock is released
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     // State changes only; the worker reports each cancelled job as it drains the queue.
-    for (auto& job : queue_) job->cancel();
+    for (auto& job : queue_) released.push_back(job->cancel_take());
     if (running_) running_->cancel();
   }
   wake_.notify_all();
@@ -142,6 +145,7 @@ JobQueue::~JobQueue() {
 
 std::shared_ptr<Job> JobQueue::submit(std::string tag, std::string title, Job::Work work, Job::Listener listener) {
   auto job = std::make_shared<Job>(std::move(tag), std::move(title), std::move(work), std::move(listener));
+  Job::Work released;  // the replaced request's, destroyed after the queue's lock is released
   {
     std::lock_guard lock(mutex_);
     auto place = queue_.end();
@@ -151,7 +155,7 @@ std::shared_ptr<Job> JobQueue::submit(std::string tag, std::string title, Job::W
       });
       // The newer request takes the replaced one's place, right behind it so that the worker
       // reports the cancellation first.
-      if (place != queue_.end()) (*place++)->cancel();
+      if (place != queue_.end()) released = (*place++)->cancel_take();
     }
     queue_.insert(place, job);
   }

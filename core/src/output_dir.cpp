@@ -77,13 +77,15 @@ void output_dir_claim(const fs::path& dir, OutputKind kind) {
 }
 
 bool path_within(const fs::path& path, const fs::path& dir) {
-  std::error_code ec;
+  bool failed = false;
   const auto resolved = [&](const fs::path& p) {
+    std::error_code ec;
     fs::path r = fs::weakly_canonical(fs::absolute(p, ec), ec).lexically_normal();
+    failed = failed || ec;
     return r.has_filename() ? r : r.parent_path();  // "a/b/" names the folder b
   };
   const fs::path p = resolved(path), d = resolved(dir);
-  if (ec) return false;
+  if (failed) return false;
   const fs::path relative = p.lexically_relative(d);
   return !relative.empty() && *relative.begin() != "..";
 }

@@ -51,6 +51,14 @@ cli_expect(s 0 sensitivity demo --format int3:g64 ${inputs} --out "${WORK}/sens"
 expect_match(s out "proxy_correlation")
 expect_match(s out "model\\.layers\\.3\\.mlp\\.down_proj")
 
+# A scan of a :fisher format runs the calibration text once: the statistics' pass gives the importance
+# too (the unfixed run collected it again in a pass of its own).
+cli_expect(f 0 sensitivity demo --format kmeans2:fisher ${inputs} --out "${WORK}/fisher" --no-plots)
+expect_match(f err "collecting calibration statistics")
+if(f_err MATCHES "collecting calibration importance")
+  cli_fail(f "the calibration text was run twice")
+endif()
+
 # An experiment file: a named plan and a sweep, with relative paths resolved against the file's folder.
 file(COPY "${text}" DESTINATION "${WORK}/exp")
 file(WRITE "${WORK}/exp/e.json" [[{"model": "demo", "evaluation": {"text": "heldout-sample.txt", "ctx": 128, "max_tokens": 512},

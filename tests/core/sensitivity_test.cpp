@@ -110,7 +110,18 @@ TEST_F(DemoSensitivity, ProxiesFollowTheirDefinitions) {
 // gradients alive at once; the reference keeps them all.)
 TEST_F(DemoSensitivity, StatisticsMatchAPlainComputation) {
   options_.max_tokens = 400;
+  // One forward pass per window gathers both the gradients and the input moments.
+  int passes = 0;
+  const std::string first = model_->linear_layers().front().name;
+  model_->state().linear_input = [&](const std::string& layer, const torch::Tensor& x) {
+    passes += layer == first;
+    return x;
+  };
   const auto statistics = layer_statistics_collect(*model_, text_, options_);
+  model_->state().linear_input = nullptr;
+  const EvalWindows counted = eval_windows_build(*model_->state().tokenizer, int(model_->config().bos_token_id), text_,
+                                                 options_, model_->config().max_position_embeddings);
+  EXPECT_EQ(passes, int(counted.windows.size()));
   const auto importance = importance_collect(*model_, text_, options_);
   EXPECT_EQ(statistics->inputs->tokens, importance->tokens);
   for (const auto& [layer, moments] : importance->input_second_moment) {

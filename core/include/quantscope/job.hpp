@@ -53,7 +53,7 @@ class Job {
   bool finished() const;
   // A pending job becomes Cancelled at once and its work is released; a running one is asked to stop
   // and becomes Cancelled when its work returns or throws. Never calls the listener.
-  void cancel();
+  void cancel() { cancel_take(); }
   // Returns when the job has finished and its work function has returned.
   void wait() const;
   // Runs the work on the calling thread, capturing any exception; for a job cancelled while pending
@@ -63,6 +63,10 @@ class Job {
 
  private:
   friend class JobContext;
+  friend class JobQueue;
+  // cancel(), handing back the work of a job that had not started, so that the caller destroys it
+  // (and whatever it captured) where it holds no lock.
+  Work cancel_take();
   void set_progress(double fraction, const std::string& message);
   void finish(JobState state, std::string error);
   void notify() const;
