@@ -7,6 +7,7 @@
 #include "quantscope/dtype.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/job.hpp"
+#include "quantscope/weight_statistics.hpp"
 
 namespace qs {
 
@@ -30,27 +31,15 @@ int alignment(int column) {
 LayerTableModel::LayerTableModel(QObject* parent) : QAbstractTableModel(parent) {}
 
 std::vector<LayerRow> LayerTableModel::rows_compute(const Model& model, JobContext* job) {
-  std::vector<LayerRow> rows;
+  // A layer with NaN or Inf weights is worth seeing in the table, not a reason to refuse the model.
   const std::vector<LinearLayer> layers = model.linear_layers();
+  const WeightStatistics statistics = weight_statistics_compute(model, weight_statistics_cache_dir(), job);
+  std::vector<LayerRow> rows;
   rows.reserve(layers.size());
   for (size_t i = 0; i < layers.size(); ++i) {
-    if (job) {
-      job->check_cancelled();
-      job->progress(static_cast<double>(i) / layers.size(),
-                    "Layer statistics " + std::to_string(i + 1) + "/" + std::to_string(layers.size()));
-    }
-    LayerRow row{layers[i], std::nullopt, {}};
-    const std::vector<float> values = model.tensor_values(layers[i].name + ".weight");
-    try {
-      row.stats = stats_compute(values);
-    } catch (const Error& e) {
-      // A layer with NaN or Inf weights is worth seeing in the table, not a reason to refuse the model.
-      if (e.kind() != ErrorKind::Numeric) throw;
-      row.stats_error = QString::fromStdString(e.what());
-    }
-    rows.push_back(std::move(row));
+    const LayerWeightStatistics& s = statistics.layers.at(i);
+    rows.push_back(LayerRow{layers[i], s.stats, QString::fromStdString(s.error)});
   }
-  if (job) job->progress(1.0, "Layer statistics done");
   return rows;
 }
 

@@ -102,7 +102,7 @@ void analysis_inputs_declare(ArgSpec& spec) {
                .help = "task files (JSONL, comma-separated) scored for every plan"});
   spec.option({.name = "seed", .type = ArgType::Integer, .value_name = "N", .help = "seed of the k-means fits",
                .default_value = "0", .min = 0});
-  model_options_declare(spec, true);
+  model_options_declare(spec);
 }
 
 std::vector<std::string> list_option(const Args& args, const std::string& name) {
@@ -146,9 +146,7 @@ int analysis_run(const Experiment& experiment, const Args& args, const std::vect
   LoadOptions load = model_options_get(args);
   load.tokenizer = experiment.tokenizer;
   load.device = experiment.device;
-  std::shared_ptr<Model> model;
-  jobs.run("Loading " + experiment.model.filename().string(),
-           [&](JobContext& context) { model = model_load(experiment.model, load, &context); });
+  const std::shared_ptr<Model> model = model_open(jobs, experiment.model.string(), load);
   if (source == ExperimentSource::Options) usage_check("", [&] { experiment_check(experiment, *model); });
   ResultSet results;
   ExperimentCounts counts;

@@ -51,7 +51,7 @@ class EvalCommand : public Command {
     spec.option({.name = "reference", .type = ArgType::Text, .value_name = "MODEL",
                  .help = "compare with this model (loaded in f32 on the same device, same --tokenizer)"});
     quantize_options_declare(spec);
-    model_options_declare(spec, true);
+    model_options_declare(spec);
     spec.option(json_option());
     spec.example("eval demo --text heldout.txt");
     spec.example("eval demo --format kmeans2 --text heldout.txt");

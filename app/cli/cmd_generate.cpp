@@ -35,7 +35,7 @@ class GenerateCommand : public Command {
                  .default_value = "1", .min = 0, .max = 1});
     spec.option({.name = "seed", .type = ArgType::Integer, .value_name = "S", .help = "random seed for sampling",
                  .default_value = "0", .min = 0});
-    model_options_declare(spec, true);
+    model_options_declare(spec);
     spec.option(json_option());
     spec.example("generate demo --prompt \"The whale\" --max-new 100");
     spec.example("generate stories260K.bin --tokenizer tok512.model --temperature 0");

@@ -1,7 +1,8 @@
 // `quantscope-cli info MODEL`: what a checkpoint holds (architecture, parameters, stored dtype and
-// size, its linear layers) without computing anything.
+// size, its linear layers) from the headers alone; --stats adds the streamed weight statistics.
 #include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include "command.hpp"
 #include "job_run.hpp"
@@ -9,6 +10,7 @@
 #include "model_open.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/tokenizer.hpp"
+#include "quantscope/weight_statistics.hpp"
 #include "text_format.hpp"
 #include "text_table.hpp"
 
@@ -22,7 +24,7 @@ std::string shape_text(const LinearLayer& layer, size_t out_width, size_t in_wid
   return std::string(out_width - out.size(), ' ') + out + " x " + in + std::string(in_width - in.size(), ' ');
 }
 
-void info_json_print(const Model& model) {
+void info_json_print(const Model& model, const WeightStatistics* statistics) {
   const ModelConfig& config = model.config();
   const auto tokenizer = model.tokenizer();
   nlohmann::ordered_json out;
@@ -33,20 +35,35 @@ void info_json_print(const Model& model) {
   auto& dtypes = out["stored_dtypes"] = nlohmann::ordered_json::array();
   for (const DType dtype : model.stored_dtypes()) dtypes.push_back(std::string(dtype_name(dtype)));
   out["stored_bytes"] = model.stored_bytes();
+  out["compute"] = {{"device", std::string(device_name(model.device()))},
+                    {"dtype", std::string(compute_type_name(model.compute()))},
+                    {"residency", std::string(residency_name(model.residency()))},
+                    {"conversion_bytes", model.conversion_bytes()},
+                    {"memory_budget", model.memory_budget()}};
   out["tokenizer"] = tokenizer ? nlohmann::ordered_json(tokenizer->path().string()) : nlohmann::ordered_json();
   auto& layers = out["linear_layers"] = nlohmann::ordered_json::array();
-  for (const auto& layer : model.linear_layers()) {
-    layers.push_back({{"name", layer.name},
-                      {"layer", layer.layer},
-                      {"role", layer.role},
-                      {"shape", {layer.out_features, layer.in_features}},
-                      {"parameters", layer.parameters()},
-                      {"dtype", std::string(dtype_name(layer.stored_dtype))}});
+  const auto linear = model.linear_layers();
+  for (size_t i = 0; i < linear.size(); ++i) {
+    const LinearLayer& layer = linear[i];
+    auto& entry = layers.emplace_back(nlohmann::ordered_json{{"name", layer.name},
+                                                             {"layer", layer.layer},
+                                                             {"role", layer.role},
+                                                             {"shape", {layer.out_features, layer.in_features}},
+                                                             {"parameters", layer.parameters()},
+                                                             {"dtype", std::string(dtype_name(layer.stored_dtype))}});
+    if (!statistics) continue;
+    const LayerWeightStatistics& s = statistics->layers.at(i);
+    if (s.stats)
+      entry["stats"] = {{"mean", s.stats->mean}, {"std", s.stats->std}, {"absmax", s.stats->absmax},
+                        {"kurtosis", s.stats->kurtosis}};
+    else
+      entry["stats_error"] = s.error;
+    entry["histogram"] = {{"lo", s.histogram.lo}, {"hi", s.histogram.hi}, {"counts", s.histogram.counts}};
   }
   json_print(out);
 }
 
-void info_text_print(const Model& model) {
+void info_text_print(const Model& model, const WeightStatistics* statistics) {
   const ModelConfig& c = model.config();
   const auto tokenizer = model.tokenizer();
   auto yes_no = [](bool value) { return std::string(value ? "yes" : "no"); };
@@ -60,6 +77,8 @@ void info_text_print(const Model& model) {
   summary.row({"stored as", dtypes + ", " + bytes_format(model.stored_bytes())});
   summary.row({"tokenizer", tokenizer ? tokenizer->path().string() + " (" + count_format(tokenizer->vocab_size()) + " pieces)"
                                       : "none"});
+  summary.row({"compute", std::string(device_name(model.device())) + " " +
+                              std::string(compute_type_name(model.compute())) + ", " + model_residency_describe(model)});
   std::cout << summary.render() << '\n';
 
   TextTable architecture({{}, {"", TextTable::Align::Right}});
@@ -85,11 +104,25 @@ void info_text_print(const Model& model) {
     out_width = std::max(out_width, std::to_string(layer.out_features).size());
     in_width = std::max(in_width, std::to_string(layer.in_features).size());
   }
-  TextTable table({{"name"}, {"shape"}, {"parameters", TextTable::Align::Right}, {"dtype"}});
+  std::vector<TextTable::Column> columns = {{"name"}, {"shape"}, {"parameters", TextTable::Align::Right}, {"dtype"}};
+  if (statistics)
+    for (const char* name : {"mean", "std", "absmax", "kurtosis"}) columns.push_back({name, TextTable::Align::Right});
+  TextTable table(columns);
   int64_t total = 0;
-  for (const auto& layer : layers) {
-    table.row({layer.name, shape_text(layer, out_width, in_width), count_format(layer.parameters()),
-               std::string(dtype_name(layer.stored_dtype))});
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LinearLayer& layer = layers[i];
+    std::vector<std::string> row = {layer.name, shape_text(layer, out_width, in_width), count_format(layer.parameters()),
+                                    std::string(dtype_name(layer.stored_dtype))};
+    if (statistics) {
+      const LayerWeightStatistics& s = statistics->layers.at(i);
+      if (s.stats) {
+        for (const double v : {s.stats->mean, s.stats->std, s.stats->absmax}) row.push_back(number_scientific_format(v, 2));
+        row.push_back(number_format(s.stats->kurtosis, 2));
+      } else {
+        row.insert(row.end(), {"NaN/Inf", "", "", ""});
+      }
+    }
+    table.row(row);
     total += layer.parameters();
   }
   std::cout << "linear layers (" << layers.size() << ", " << count_format(total) << " parameters)\n" << table.render(2);
@@ -98,9 +131,15 @@ void info_text_print(const Model& model) {
 class InfoCommand : public Command {
  public:
   ArgSpec spec() const override {
-    ArgSpec spec("info", "Show a model's architecture, parameter count, stored dtype and size, and its linear layers.");
+    ArgSpec spec("info",
+                 "Show a model's architecture, parameter count, stored dtype and size, and its linear layers, from "
+                 "the file headers alone; --stats adds each layer's weight statistics.");
     spec.positional({"MODEL", kModelHelp});
-    model_options_declare(spec, false);
+    model_options_declare(spec);
+    spec.option({.name = "stats",
+                  .type = ArgType::Flag,
+                  .help = "add mean, std, absmax and excess kurtosis of every linear layer's weight (and its histogram "
+                          "with --json), read a layer at a time and cached for the next time"});
     spec.option(json_option());
     spec.example("info demo");
     spec.example("info stories260K.bin --tokenizer tok512.model --json");
@@ -110,8 +149,14 @@ class InfoCommand : public Command {
   int run(const Args& args) const override {
     JobRunner jobs;
     const auto model = model_open(jobs, args.positional(0), model_options_get(args));
-    if (args.flag("json")) info_json_print(*model);
-    else info_text_print(*model);
+    std::optional<WeightStatistics> statistics;
+    if (args.flag("stats"))
+      jobs.run("Weight statistics", [&](JobContext& context) {
+        statistics = weight_statistics_compute(*model, weight_statistics_cache_dir(), &context);
+      });
+    const WeightStatistics* s = statistics ? &*statistics : nullptr;
+    if (args.flag("json")) info_json_print(*model, s);
+    else info_text_print(*model, s);
     return 0;
   }
 };

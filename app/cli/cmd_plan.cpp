@@ -132,7 +132,7 @@ class PlanCommand : public Command {
     spec.option({.name = "plan", .type = ArgType::Text, .value_name = "FILE", .help = "the plan (JSON)"});
     spec.option({.name = "format", .type = ArgType::Text, .value_name = "SPEC",
                  .help = "instead of --plan: one format for every linear layer of the decoder blocks"});
-    model_options_declare(spec, false);
+    model_options_declare(spec);
     spec.option(json_option());
     spec.example("plan demo --plan mixed.json");
     spec.example("plan stories260K.bin --tokenizer tok512.model --format quest4:h64 --json");

@@ -79,7 +79,7 @@ class QatCommand : public Command {
     spec.option({.name = "seed", .type = ArgType::Integer, .value_name = "N", .default_value = "0", .min = 0});
     spec.option({.name = "out", .type = ArgType::Text, .value_name = "DIR", .help = "output folder", .required = true});
     spec.option({.name = "resume", .type = ArgType::Flag, .help = "continue the run in --out"});
-    model_options_declare(spec, true);
+    model_options_declare(spec);
     spec.option(json_option());
     spec.example("qat demo --format kmeans2 --text train.txt --steps 200 --out runs/demo-kmeans2");
     spec.example("qat demo --format quest4 --act-format quest4 --estimator trust --text train.txt --steps 200 "

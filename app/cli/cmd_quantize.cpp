@@ -90,8 +90,9 @@ class QuantizeCommand : public Command {
     spec.option({.name = "save", .type = ArgType::Text, .value_name = "DIR",
                  .help = "write the dequantized model as an HF directory (a new directory, never the input's)"});
     spec.option({.name = "save-dtype", .type = ArgType::Choice, .value_name = "T",
-                 .help = "dtype of the saved weights", .default_value = "f32", .choices = {"f32", "bf16", "f16"}});
-    model_options_declare(spec, true);
+                 .help = "dtype of the saved weights (f32 keeps the dequantized values exactly)",
+                 .default_value = "f32", .choices = {"f32", "bf16", "f16"}});
+    model_options_declare(spec);
     spec.option(json_option());
     spec.example("quantize demo --format kmeans2");
     spec.example("quantize stories260K.bin --tokenizer tok512.model --format int4:g32:mse --layers '*mlp*'");

@@ -127,7 +127,7 @@ class TasksCommand : public Command {
     // The shared quantizer and model options, their help marked as eval's; --seed serves make too.
     ArgSpec shared("", "");
     quantize_options_declare(shared);
-    model_options_declare(shared, true);
+    model_options_declare(shared);
     for (OptionSpec option : shared.options()) {
       const std::string action = option.name == "seed"
                                      ? "make: which passages become items and where the right choice goes; eval: "

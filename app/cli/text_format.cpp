@@ -2,7 +2,9 @@
 #include "text_format.hpp"
 
 #include <cmath>
+#include <cctype>
 #include <cstdio>
+#include <exception>
 
 namespace qs::cli {
 
@@ -44,6 +46,27 @@ std::string bytes_format(uint64_t bytes) {
   if (index == 0) std::snprintf(buffer, sizeof buffer, "%llu B", static_cast<unsigned long long>(bytes));
   else std::snprintf(buffer, sizeof buffer, "%.*f %s", value < 9.995 ? 2 : value < 99.95 ? 1 : 0, value, units[index]);
   return buffer;
+}
+
+std::optional<uint64_t> bytes_parse(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  std::string unit;
+  for (const char c : text.substr(used)) unit += char(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.ends_with("IB")) unit.resize(unit.size() - 2);
+  else if (unit.ends_with("B")) unit.pop_back();
+  const std::string units = "KMGT";
+  double scale = 1;
+  if (unit.size() == 1 && units.find(unit[0]) != std::string::npos) scale = std::pow(1024.0, double(units.find(unit[0]) + 1));
+  else if (!unit.empty()) return std::nullopt;
+  const double bytes = value * scale;
+  if (!std::isfinite(bytes) || bytes < 0 || bytes >= 1.8e19) return std::nullopt;
+  return uint64_t(bytes);
 }
 
 std::string number_format(double value, int decimals) {

@@ -1,6 +1,7 @@
 // Reads Hugging Face Llama-family checkpoints: config.json plus one model.safetensors or the shards
 // of a model.safetensors.index.json. Every tensor the config implies must be present with the
-// implied shape; tensors the model does not use (e.g. rotary inv_freq buffers) are ignored.
+// implied shape; tensors the model does not use (e.g. rotary inv_freq buffers) are ignored. Only the
+// headers are read: the tensors stay in the mapped files until used.
 #include <nlohmann/json.hpp>
 
 #include "checkpoint_read.hpp"
@@ -10,6 +11,7 @@
 #include "quantscope/error.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/job.hpp"
+#include "quantscope/safetensors.hpp"
 #include "safetensors_torch.hpp"
 
 namespace qs {
@@ -86,9 +88,14 @@ std::shared_ptr<ModelState> checkpoint_hf_read(const std::filesystem::path& conf
       throw Error(ErrorKind::Unsupported, file.path().string() + ": tensor \"" + spec.name + "\" has dtype " +
                                               std::string(dtype_name(info->dtype)) + ", which Quantscope cannot compute with");
     state->stored_dtypes[spec.name] = info->dtype;
-    state->tensors[spec.name] = tensor_place(safetensors_tensor(file, *info), spec, options, file.path().string());
+    StoredTensor& stored = state->stored[spec.name];
+    stored.file = file.mapping();
+    stored.offset = uint64_t(file.bytes(*info).data() - file.mapping()->data());
+    stored.dtype = info->dtype;
+    stored.shape = info->shape;
+    stored.keep_f32 = spec.kind == TensorKind::Norm;
     state->stored_bytes += info->end - info->begin;
-    if (job) job->progress(double(i + 1) / layout.size(), "reading " + spec.name);
+    if (job) job->progress(double(i + 1) / layout.size(), "reading the header of " + spec.name);
   }
   for (const auto& [path, file] : open_files)
     state->source_identity.push_back(path.filename().string() + " " + file.mapping()->identity());

@@ -1,9 +1,10 @@
 // Reads Karpathy's llama2.c checkpoints (legacy version 0 .bin) into HF-named tensors. llama2.c
 // rotates interleaved RoPE pairs while the forward pass follows HF's half rotation, so the q/k rows
-// are permuted here once and every later stage (forward, save, quantize) sees a plain HF model.
+// are permuted when a tensor is read (StoredTensor::rope_heads) and every later stage (forward, save,
+// quantize) sees a plain HF model. Only the header is read here.
 #include <cstdint>
 #include <cstring>
-#include <map>
+#include <vector>
 
 #include "checkpoint_read.hpp"
 #include "mapped_file.hpp"
@@ -15,13 +16,6 @@ namespace {
 
 constexpr uint32_t kVersionedMagic = 0x616b3432;  // "ak42": llama2.c's versioned export formats
 constexpr size_t kHeaderBytes = 7 * sizeof(int32_t);
-
-// Interleaved pairs (2i, 2i+1) of each head become halves (i, i + hd/2): new row t*(hd/2)+i is old
-// row 2i+t.
-torch::Tensor rope_rows_permute(const torch::Tensor& w, int64_t heads, int64_t head_dim) {
-  const int64_t cols = w.size(1);
-  return w.reshape({heads, head_dim / 2, 2, cols}).transpose(1, 2).reshape({heads * head_dim, cols});
-}
 
 }  // namespace
 
@@ -87,54 +81,60 @@ std::shared_ptr<ModelState> checkpoint_llama2c_read(const std::filesystem::path&
   state->device = options.device;
   state->compute = options.compute;
 
-  std::map<std::string, HfTensor> specs;
-  for (auto& spec : hf_layout(c)) specs.emplace(spec.name, spec);
-
-  // The file's blocks in order; each holds one tensor per layer (or one tensor when per_layer is false).
-  float* cursor = reinterpret_cast<float*>(const_cast<std::byte*>(map->data() + kHeaderBytes));
-  auto block = [&](int64_t count, std::vector<int64_t> shape) {
-    std::vector<int64_t> full = {count};
-    full.insert(full.end(), shape.begin(), shape.end());
-    torch::Tensor t = torch::from_blob(cursor, full, torch::kFloat32);
-    cursor += t.numel();
-    return t;
+  // The file's blocks in order, each holding one tensor per layer or a single tensor.
+  uint64_t cursor = kHeaderBytes;
+  struct Block {
+    uint64_t offset;
+    std::vector<int64_t> shape;
+    uint64_t bytes() const {
+      uint64_t n = 4;
+      for (const int64_t d : shape) n *= uint64_t(d);
+      return n;
+    }
   };
-  const int64_t total = int64_t(hf_layout(c).size());
-  int64_t done = 0;
-  auto put = [&](const std::string& name, torch::Tensor t) {
-    if (job) job->check_cancelled();
-    const HfTensor& spec = specs.at(name);
-    state->tensors[name] = tensor_place(t, spec, options, file);
+  auto block = [&](int64_t count, std::vector<int64_t> shape) {
+    Block b{cursor, std::move(shape)};
+    cursor += uint64_t(count) * b.bytes();
+    return b;
+  };
+  auto put = [&](const std::string& name, const Block& b, int64_t index, int64_t rope_heads = 0) {
+    StoredTensor& s = state->stored[name];
+    s.file = map;
+    s.offset = b.offset + uint64_t(index) * b.bytes();
+    s.dtype = DType::F32;
+    s.shape = b.shape;
+    s.keep_f32 = s.shape.size() == 1;
+    s.rope_heads = rope_heads;
     state->stored_dtypes[name] = DType::F32;
-    state->stored_bytes += uint64_t(t.numel()) * 4;
-    if (job) job->progress(double(++done) / total, "reading " + name);
+    state->stored_bytes += b.bytes();
   };
   auto layer_name = [](int64_t i, const char* rest) { return "model.layers." + std::to_string(i) + "." + rest; };
 
-  put("model.embed_tokens.weight", block(1, {vocab, dim})[0]);
-  const auto rms_att = block(layers, {dim});
-  const auto wq = block(layers, {dim, dim});
-  const auto wk = block(layers, {kv_dim, dim});
-  const auto wv = block(layers, {kv_dim, dim});
-  const auto wo = block(layers, {dim, dim});
-  const auto rms_ffn = block(layers, {dim});
-  const auto w1 = block(layers, {hidden, dim});
-  const auto w2 = block(layers, {dim, hidden});
-  const auto w3 = block(layers, {hidden, dim});
+  put("model.embed_tokens.weight", block(1, {vocab, dim}), 0);
+  const Block rms_att = block(layers, {dim});
+  const Block wq = block(layers, {dim, dim});
+  const Block wk = block(layers, {kv_dim, dim});
+  const Block wv = block(layers, {kv_dim, dim});
+  const Block wo = block(layers, {dim, dim});
+  const Block rms_ffn = block(layers, {dim});
+  const Block w1 = block(layers, {hidden, dim});
+  const Block w2 = block(layers, {dim, hidden});
+  const Block w3 = block(layers, {hidden, dim});
   for (int64_t i = 0; i < layers; ++i) {
-    put(layer_name(i, "input_layernorm.weight"), rms_att[i]);
-    put(layer_name(i, "self_attn.q_proj.weight"), rope_rows_permute(wq[i], heads, head_dim));
-    put(layer_name(i, "self_attn.k_proj.weight"), rope_rows_permute(wk[i], kv_heads, head_dim));
-    put(layer_name(i, "self_attn.v_proj.weight"), wv[i]);
-    put(layer_name(i, "self_attn.o_proj.weight"), wo[i]);
-    put(layer_name(i, "post_attention_layernorm.weight"), rms_ffn[i]);
-    put(layer_name(i, "mlp.gate_proj.weight"), w1[i]);
-    put(layer_name(i, "mlp.down_proj.weight"), w2[i]);
-    put(layer_name(i, "mlp.up_proj.weight"), w3[i]);
+    if (job) job->check_cancelled();
+    put(layer_name(i, "input_layernorm.weight"), rms_att, i);
+    put(layer_name(i, "self_attn.q_proj.weight"), wq, i, heads);
+    put(layer_name(i, "self_attn.k_proj.weight"), wk, i, kv_heads);
+    put(layer_name(i, "self_attn.v_proj.weight"), wv, i);
+    put(layer_name(i, "self_attn.o_proj.weight"), wo, i);
+    put(layer_name(i, "post_attention_layernorm.weight"), rms_ffn, i);
+    put(layer_name(i, "mlp.gate_proj.weight"), w1, i);
+    put(layer_name(i, "mlp.down_proj.weight"), w2, i);
+    put(layer_name(i, "mlp.up_proj.weight"), w3, i);
   }
-  put("model.norm.weight", block(1, {dim})[0]);
+  put("model.norm.weight", block(1, {dim}), 0);
   block(2, {seq_len, head_dim / 2});  // the obsolete RoPE tables
-  if (!shared) put("lm_head.weight", block(1, {vocab, dim})[0]);
+  if (!shared) put("lm_head.weight", block(1, {vocab, dim}), 0);
   return state;
 }
 

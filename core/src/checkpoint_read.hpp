@@ -1,9 +1,7 @@
-// The checkpoint readers behind model_load, one per source format. Each returns a complete
-// ModelState (tensors already in the compute dtype and on the requested device, tokenizer not yet
-// set) or throws qs::Error naming the file and tensor.
+// The checkpoint readers behind model_load, one per source format. Each reads headers only and returns
+// a ModelState whose `stored` map says where every tensor lies (tokenizer and residency not yet set),
+// or throws qs::Error naming the file and tensor.
 #pragma once
-#include <torch/torch.h>
-
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -20,10 +18,5 @@ std::shared_ptr<ModelState> checkpoint_hf_read(const std::filesystem::path& conf
 
 std::shared_ptr<ModelState> checkpoint_llama2c_read(const std::filesystem::path& bin, const LoadOptions& options,
                                                     JobContext* job);
-
-// Converts a freshly read tensor to what ModelState holds for its kind (norms float32, the rest the
-// compute dtype), moves it to the device and rejects NaN/Inf naming `file` and the tensor.
-torch::Tensor tensor_place(const torch::Tensor& tensor, const HfTensor& spec, const LoadOptions& options,
-                           const std::string& file);
 
 }  // namespace qs

@@ -40,9 +40,9 @@ std::shared_ptr<LayerStatistics> layer_statistics_collect(const Model& model, co
   torch::Tensor* held = nullptr;  // the .grad of the layer accumulated last
   for (const LinearLayer& layer : model.linear_layers()) {
     const std::string key = layer.name + ".weight";
-    if (!traced.tensors.count(key)) continue;  // a tied head reads the embedding
+    if (!traced.has(key)) continue;  // a tied head reads the embedding
     Leaf& leaf = leaves[layer.name];
-    leaf.weight = traced.tensors.at(key).detach().requires_grad_(true);
+    leaf.weight = traced.tensor(key).detach().requires_grad_(true);
     leaf.squares = torch::zeros(leaf.weight.sizes(), leaf.weight.options().dtype(torch::kFloat32));
     traced.tensors[key] = leaf.weight;
     leaf.weight.register_hook([&leaf, &scored, &held](const torch::Tensor& g) {

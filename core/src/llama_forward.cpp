@@ -18,19 +18,37 @@ namespace qs {
 namespace {
 
 // The tied head has no weight of its own: it reads the token embedding.
-const torch::Tensor& linear_weight(const ModelState& state, const std::string& name) {
-  if (name == "lm_head" && state.config.tie_word_embeddings) return state.tensor("model.embed_tokens.weight");
-  return state.tensor(name + ".weight");
+std::string linear_weight_name(const ModelState& state, const std::string& name) {
+  if (name == "lm_head" && state.config.tie_word_embeddings) return "model.embed_tokens.weight";
+  return name + ".weight";
 }
 
 // A layer has a bias exactly when the loader put its ".bias" tensor in the state (attention_bias,
-// mlp_bias).
+// mlp_bias). The weight is read when the layer runs and, for a streamed model, released after it.
 torch::Tensor linear(const ModelState& state, const std::string& name, const torch::Tensor& input) {
-  const torch::Tensor& weight = linear_weight(state, name);
+  const torch::Tensor weight = state.tensor(linear_weight_name(state, name));
   const torch::Tensor x = state.linear_input ? state.linear_input(name, input) : input;
-  const auto bias = state.tensors.find(name + ".bias");
-  if (bias == state.tensors.end()) return torch::linear(x, weight);
-  return torch::linear(x, weight, bias->second.to(x.scalar_type()));
+  if (!state.has(name + ".bias")) return torch::linear(x, weight);
+  return torch::linear(x, weight, state.tensor(name + ".bias").to(x.scalar_type()));
+}
+
+// Rows of the head's weight converted at a time: the head of a large vocabulary (128256 × 4096) would
+// otherwise be one conversion of 2 GiB in float32 in a streamed model.
+constexpr int64_t kHeadRowsPerBlock = 8192;
+
+// The head a block of vocabulary rows at a time, resident or streamed alike so that both give the same
+// logits to the bit. Whole where the weight is held in memory (quantized, trained, traced).
+torch::Tensor head(const ModelState& state, const torch::Tensor& input) {
+  const std::string weight = linear_weight_name(state, "lm_head");
+  const int64_t vocab = state.shape(weight).at(0);
+  if (state.has("lm_head.bias") || state.tensors.count(weight) || vocab <= kHeadRowsPerBlock)
+    return linear(state, "lm_head", input).to(torch::kFloat32);
+  const torch::Tensor x = state.linear_input ? state.linear_input("lm_head", input) : input;
+  std::vector<torch::Tensor> parts;
+  for (int64_t begin = 0; begin < vocab; begin += kHeadRowsPerBlock)
+    parts.push_back(torch::linear(x, state.rows(weight, begin, std::min(kHeadRowsPerBlock, vocab - begin)))
+                        .to(torch::kFloat32));
+  return torch::cat(parts, -1);
 }
 
 // Normalised in float32 whatever the compute dtype: bf16 sums of squares lose too much.
@@ -127,7 +145,7 @@ torch::Tensor llama_forward(const ModelState& state, const torch::Tensor& tokens
   }
 
   const RopeTables rope = rope_tables(c, offset, T, tokens.device());
-  torch::Tensor x = torch::embedding(state.tensor("model.embed_tokens.weight"), tokens).to(state.compute_dtype());
+  torch::Tensor x = state.rows_select("model.embed_tokens.weight", tokens).to(state.compute_dtype());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     const torch::Tensor h = rms_norm(state, p + "input_layernorm", x);
@@ -154,7 +172,7 @@ torch::Tensor llama_forward(const ModelState& state, const torch::Tensor& tokens
   }
   if (cache) cache->length = offset + T;
   x = rms_norm(state, "model.norm", x);
-  return linear(state, "lm_head", x).to(torch::kFloat32);
+  return head(state, x);
 }
 
 }  // namespace qs

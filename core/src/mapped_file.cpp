@@ -16,15 +16,28 @@
 namespace qs {
 namespace {
 
-std::string identity_of(const struct stat& st, std::span<const std::byte> bytes) {
+// The samples are read with pread, not through the mapping: a page fault there would map (and read
+// ahead) far more than the sample, and opening a model is to touch none of its tensors.
+std::string identity_of(int fd, const struct stat& st) {
   constexpr size_t kEdge = 64 * 1024, kBlock = 4096, kBlocks = 64;
+  const size_t size = size_t(st.st_size);
+  std::string buffer;
   const auto chunk = [&](size_t offset, size_t length) {
-    offset = std::min(offset, bytes.size());
-    return std::string_view(reinterpret_cast<const char*>(bytes.data()) + offset, std::min(length, bytes.size() - offset));
+    offset = std::min(offset, size);
+    buffer.resize(std::min(length, size - offset));
+    size_t done = 0;
+    while (done < buffer.size()) {
+      const ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, off_t(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // a file that shrank under us: its identity is what could be read
+      done += size_t(n);
+    }
+    buffer.resize(done);
+    return std::string_view(buffer);
   };
   uint64_t h = fingerprint_update(kFingerprintSeed, chunk(0, kEdge));
-  for (size_t i = 0; i < kBlocks; ++i) h = fingerprint_update(h, chunk(bytes.size() / kBlocks * i, kBlock));
-  h = fingerprint_update(h, chunk(bytes.size() > kEdge ? bytes.size() - kEdge : 0, kEdge));
+  for (size_t i = 0; i < kBlocks; ++i) h = fingerprint_update(h, chunk(size / kBlocks * i, kBlock));
+  h = fingerprint_update(h, chunk(size > kEdge ? size - kEdge : 0, kEdge));
   const auto nanoseconds = [](const struct timespec& t) { return std::to_string(t.tv_sec) + "." + std::to_string(t.tv_nsec); };
   return "size=" + std::to_string(st.st_size) + " mtime=" + nanoseconds(st.st_mtim) + " ctime=" +
          nanoseconds(st.st_ctim) + " file=" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) +
@@ -56,10 +69,17 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
       throw Error(ErrorKind::Io, path.string() + ": cannot map (" + std::strerror(err) + ")");
     }
   }
-  ::close(fd);  // the mapping stays valid without the descriptor
   auto file = std::shared_ptr<MappedFile>(new MappedFile(path, static_cast<const std::byte*>(data), size));
-  file->identity_ = identity_of(st, file->bytes());
+  file->identity_ = identity_of(fd, st);
+  ::close(fd);  // the mapping stays valid without the descriptor
   return file;
+}
+
+void MappedFile::release(size_t offset, size_t length) const {
+  static const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data_) + offset, end = begin + std::min(length, size_ - offset);
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

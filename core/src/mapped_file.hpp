@@ -26,6 +26,10 @@ class MappedFile {
   const std::byte* data() const { return data_; }
   size_t size() const { return size_; }
   std::span<const std::byte> bytes() const { return {data_, size_}; }
+  // Drops the pages wholly inside [offset, offset + length) from this process's resident set once
+  // their contents were copied (converted): a streamed model then holds one layer's file pages, not
+  // every page it ever read. The data stays valid; a later read pages it in again.
+  void release(size_t offset, size_t length) const;
 
  private:
   MappedFile(std::filesystem::path path, const std::byte* data, size_t size)

@@ -1,29 +1,16 @@
-// model_load: tells the source format from the path, runs its reader, and attaches the tokenizer.
-// Also the one place where read tensors are converted to the compute dtype and moved to the device.
+// model_load: tells the source format from the path, runs its reader (headers only), attaches the
+// tokenizer and decides whether the converted weights are kept (resident) or streamed.
 #include <system_error>
 
 #include "checkpoint_read.hpp"
 #include "fingerprint.hpp"
+#include "process_memory.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/job.hpp"
 
 namespace qs {
 namespace fs = std::filesystem;
-
-torch::Tensor tensor_place(const torch::Tensor& tensor, const HfTensor& spec, const LoadOptions& options,
-                           const std::string& file) {
-  const auto dtype = spec.kind == TensorKind::Norm      ? torch::kFloat32
-                     : options.compute == ComputeType::BF16 ? torch::kBFloat16
-                                                            : torch::kFloat32;
-  const auto device = options.device == Device::Cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  // copy=true: the source may be a view into a memory-mapped file that is unmapped after loading.
-  torch::Tensor out = tensor.to(device, dtype, /*non_blocking=*/false, /*copy=*/true).contiguous();
-  if (!torch::isfinite(out).all().item<bool>())
-    throw Error(ErrorKind::Numeric, file + ": tensor " + spec.name + " contains NaN or Inf" +
-                                        (tensor.scalar_type() != dtype ? " (after conversion to the compute dtype)" : ""));
-  return out;
-}
 
 namespace {
 
@@ -92,7 +79,12 @@ std::shared_ptr<Model> model_load(const fs::path& path, const LoadOptions& optio
                                         std::to_string(state->tokenizer->vocab_size()) +
                                         " pieces but the model's vocabulary is " +
                                         std::to_string(state->config.vocab_size));
-  if (job) job->progress(1.0, "loaded " + path.filename().string());
+  // Three quarters of what is free: the rest is for activations, the page cache and the other programs.
+  state->memory_budget = options.memory_budget ? options.memory_budget : memory_available(options.device) / 4 * 3;
+  state->residency = options.residency ? *options.residency
+                     : state->conversion_bytes() <= state->memory_budget ? Residency::Resident
+                                                                         : Residency::Streamed;
+  if (job) job->progress(1.0, "opened " + path.filename().string());
   return std::make_shared<Model>(std::move(state));
 }
 

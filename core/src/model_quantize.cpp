@@ -10,6 +10,8 @@
 #include "fake_quant.hpp"
 #include "model_state.hpp"
 #include "quantizer.hpp"
+#include "process_memory.hpp"
+#include "scratch_file.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/job.hpp"
 #include "quantscope/model.hpp"
@@ -35,9 +37,8 @@ torch::Tensor importance_for(const LayerFormat& lf, const ModelQuantizeOptions& 
 // lm_head of a tied model reads the embedding, whose columns are the hidden size.
 int64_t linear_in_features(const ModelState& state, const std::string& layer) {
   if (layer == "lm_head" && state.config.tie_word_embeddings) return state.config.hidden_size;
-  const auto it = state.tensors.find(layer + ".weight");
-  if (it == state.tensors.end()) throw Error(ErrorKind::Invalid, layer + ": no such layer in " + state.source.string());
-  return it->second.size(1);
+  if (!state.has(layer + ".weight")) throw Error(ErrorKind::Invalid, layer + ": no such layer in " + state.source.string());
+  return state.shape(layer + ".weight").at(1);
 }
 
 }  // namespace
@@ -65,8 +66,10 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
   r.bytes_before = model.stored_bytes();
   int64_t bytes_after = int64_t(r.bytes_before);
   auto activations = std::make_shared<std::map<std::string, FormatSpec>>();
+  std::shared_ptr<ScratchFile> scratch;
   for (size_t i = 0; i < formats.size(); ++i) {
     const LayerFormat& lf = formats[i];
+    if (i > 0 && state->residency == Residency::Streamed) heap_release();  // the previous layer's blocks
     if (job) {
       job->check_cancelled();
       job->progress(double(i) / formats.size(), lf.name);
@@ -84,12 +87,12 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     if (lf.name == "lm_head" && state->config.tie_word_embeddings)
       throw Error(ErrorKind::Invalid, "lm_head: tied to the embedding in this model; quantize model.embed_tokens");
     const std::string tensor_name = lf.name + ".weight";
-    const auto it = state->tensors.find(tensor_name);
-    if (it == state->tensors.end())
+    if (!state->has(tensor_name))
       throw Error(ErrorKind::Invalid, lf.name + ": no such layer in " + state->source.string());
     const auto layer_start = std::chrono::steady_clock::now();
     QuantizerInput input;
-    input.weight = it->second.to(torch::kFloat32).contiguous();
+    const torch::Tensor stored = state->tensor(tensor_name);
+    input.weight = stored.to(torch::kFloat32).contiguous();
     input.importance = importance_for(lf, options, input.weight);
     input.seed = options.seed;
     input.name = lf.name;
@@ -109,7 +112,11 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     layer.metrics = metrics_compute({w.data_ptr<float>(), size_t(w.numel())}, {dq.data_ptr<float>(), size_t(dq.numel())},
                                     bits);
     layer.inertia = q.inertia;
-    it->second = q.dequant.to(it->second.scalar_type());
+    // A streamed model's quantized weights go to a scratch file, so memory holds one layer, not the model.
+    const torch::Tensor dequant = q.dequant.to(stored.scalar_type());
+    if (state->residency == Residency::Streamed && !scratch)
+      scratch = ScratchFile::create(std::filesystem::temp_directory_path());
+    state->tensors[tensor_name] = scratch ? scratch->store(dequant) : dequant;
     layer.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - layer_start).count();
     bytes_after += int64_t(layer.metrics.bytes) - int64_t(model.tensor_stored_bytes(tensor_name));
     r.quantized_parameters += uint64_t(w.numel());

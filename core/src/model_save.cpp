@@ -50,27 +50,30 @@ void model_save(const Model& model, const fs::path& dir, DType dtype, JobContext
   std::vector<std::string> names;
   std::set<std::string> listed;
   for (const HfTensor& spec : hf_layout(state.config))
-    if (state.tensors.count(spec.name)) names.push_back(spec.name), listed.insert(spec.name);
-  for (const auto& [name, tensor] : state.tensors)
+    if (state.has(spec.name)) names.push_back(spec.name), listed.insert(spec.name);
+  for (const std::string& name : state.names())
     if (!listed.count(name)) names.push_back(name);
 
+  // One tensor converted at a time, as the file reaches it: a streamed model is saved in the memory
+  // of its largest tensor.
   const torch::Dtype target = *dtype_to_torch(dtype);
   const fs::path weights = dir / "model.safetensors";
-  std::vector<torch::Tensor> host;  // keeps the converted data alive for the writer
   std::vector<TensorWrite> writes;
-  host.reserve(names.size());
   for (size_t i = 0; i < names.size(); ++i) {
-    if (job) job->check_cancelled();
-    torch::Tensor t = state.tensors.at(names[i]).detach().to(torch::kCPU, target).contiguous();
-    if (!torch::isfinite(t).all().item<bool>())
-      throw Error(ErrorKind::Numeric, weights.string() + ": tensor \"" + names[i] + "\" is not finite in " +
-                                          std::string(dtype_name(dtype)));
-    host.push_back(t);
-    writes.push_back({names[i], dtype, std::vector<int64_t>(t.sizes().begin(), t.sizes().end()),
-                      {static_cast<const std::byte*>(t.data_ptr()), size_t(t.nbytes())}});
-    if (job) job->progress(0.9 * double(i + 1) / names.size(), "converting " + names[i]);
+    TensorWrite write{names[i], dtype, state.shape(names[i]), {}, {}};
+    write.produce = [&, i](const std::function<void(std::span<const std::byte>)>& put) {
+      if (job) {
+        job->check_cancelled();
+        job->progress(double(i) / names.size(), "writing " + names[i]);
+      }
+      const torch::Tensor t = state.tensor(names[i]).detach().to(torch::kCPU, target).contiguous();
+      if (!torch::isfinite(t).all().item<bool>())
+        throw Error(ErrorKind::Numeric, weights.string() + ": tensor \"" + names[i] + "\" is not finite in " +
+                                            std::string(dtype_name(dtype)));
+      put({static_cast<const std::byte*>(t.data_ptr()), size_t(t.nbytes())});
+    };
+    writes.push_back(std::move(write));
   }
-  if (job) job->progress(0.9, "writing " + weights.string());
   safetensors_write(weights, writes, {{"format", "pt"}});
 
   if (state.tokenizer) {

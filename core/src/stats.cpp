@@ -1,5 +1,5 @@
 // Weight statistics and histograms for tables and plots, over the kernels' CPU references in
-// parallel chunks (each chunk's sums and counts simply add).
+// parallel chunks (each chunk's sums and counts simply add, and so do those of separate pieces).
 #include "quantscope/stats.hpp"
 
 #include <ATen/Parallel.h>
@@ -19,35 +19,44 @@ constexpr int64_t kGrain = 1 << 16;
 
 }  // namespace
 
-TensorStats stats_compute(std::span<const float> values) {
-  const int64_t n = int64_t(values.size());
-  kernels::Moments total;
+void StatsAccumulator::add(std::span<const float> values) {
   std::mutex mutex;
-  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, int64_t(values.size()), kGrain, [&](int64_t begin, int64_t end) {
     const kernels::Moments m = kernels::moments_cpu(values.data() + begin, end - begin);
     std::lock_guard lock(mutex);
-    total.s1 += m.s1;
-    total.s2 += m.s2;
-    total.s3 += m.s3;
-    total.s4 += m.s4;
-    total.absmax = std::max(total.absmax, m.absmax);
-    total.non_finite += m.non_finite;
+    s1_ += m.s1;
+    s2_ += m.s2;
+    s3_ += m.s3;
+    s4_ += m.s4;
+    absmax_ = std::max(absmax_, double(m.absmax));
+    non_finite_ += m.non_finite;
   });
-  if (total.non_finite > 0)
-    throw Error(ErrorKind::Numeric, "statistics: " + std::to_string(total.non_finite) + " of " + std::to_string(n) +
+  count_ += int64_t(values.size());
+}
+
+TensorStats StatsAccumulator::result() const {
+  const int64_t n = count_;
+  if (non_finite_ > 0)
+    throw Error(ErrorKind::Numeric, "statistics: " + std::to_string(non_finite_) + " of " + std::to_string(n) +
                                         " values are NaN or Inf");
   TensorStats s;
   s.count = n;
   if (n == 0) return s;
   // Central moments from raw sums; weights are centred near zero, so the cancellation is mild.
-  const double mu = total.s1 / n, e2 = total.s2 / n, e3 = total.s3 / n, e4 = total.s4 / n;
+  const double mu = s1_ / n, e2 = s2_ / n, e3 = s3_ / n, e4 = s4_ / n;
   const double m2 = std::max(0.0, e2 - mu * mu);
   const double m4 = e4 - 4 * mu * e3 + 6 * mu * mu * e2 - 3 * mu * mu * mu * mu;
   s.mean = mu;
   s.std = std::sqrt(m2);
-  s.absmax = total.absmax;
+  s.absmax = absmax_;
   s.kurtosis = m2 > 0 ? m4 / (m2 * m2) - 3.0 : 0.0;
   return s;
+}
+
+TensorStats stats_compute(std::span<const float> values) {
+  StatsAccumulator accumulator;
+  accumulator.add(values);
+  return accumulator.result();
 }
 
 Histogram histogram_compute(std::span<const float> values, int bins, double lo, double hi) {

@@ -225,6 +225,7 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
   load.device = config.device;
   load.compute = ComputeType::F32;
   load.tokenizer = config.tokenizer;
+  load.residency = Residency::Streamed;  // the float32 masters below are the model's only copy
   std::shared_ptr<ModelState> state;
   std::shared_ptr<Model> loaded;
   if (resuming || !config.init_model.empty()) {
@@ -248,7 +249,10 @@ TrainResult train_run(const TrainConfig& config, JobContext* job, const std::fun
   for (const HfTensor& spec : hf_layout(mc)) {
     Param p;
     p.name = spec.name;
-    p.master = state->tensor(spec.name).detach().to(torch::kFloat32).contiguous().requires_grad_(true);
+    // A copy: the optimizer writes the masters in place, and a stored float32 weight is the mapped file.
+    p.master = state->tensor(spec.name).detach().to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true)
+                   .contiguous()
+                   .requires_grad_(true);
     p.cast = config.compute == ComputeType::BF16 && spec.kind != TensorKind::Norm;
     (spec.kind == TensorKind::LinearWeight ? decayed : exempt).push_back(p.master);
     masters.push_back(p.master);

@@ -1,5 +1,6 @@
 # `info` on the llama2.c stories260K checkpoint: the JSON parses and describes the architecture, the
-# parameters and every linear layer; the text form lists the same layers.
+# parameters and every linear layer; the text form lists the same layers; --stats adds statistics
+# that a second run takes from the cache; --memory-budget decides resident or streamed.
 include(${CMAKE_CURRENT_LIST_DIR}/lib/cli_run.cmake)
 set(model "${DATA}/models/stories260K/stories260K.bin")
 set(tokenizer "${DATA}/models/stories260K/tok512.model")
@@ -56,3 +57,44 @@ expect_match(r out "\n  key/value heads +4\n")
 expect_match(r out "\nlinear layers \\(35, 226,560 parameters\\)\n")
 expect_match(r out "\n  model\\.layers\\.4\\.mlp\\.down_proj +64 x 172 +11,008  F32\n")
 expect_match(r out "\n  model\\.layers\\.4\\.mlp\\.up_proj +172 x 64  +11,008  F32\n")
+
+# --stats: the first run measures and caches, the second reads the cache and says the same.
+cli_expect(r 0 info "${model}" --tokenizer "${tokenizer}" --stats --json)
+set(first "${r_out}")
+json_get(std "${first}" linear_layers 0 stats std)
+json_get(kurtosis "${first}" linear_layers 34 stats kurtosis)
+json_get(bins "${first}" linear_layers 0 histogram counts)
+string(JSON bin_count LENGTH "${bins}")
+if(NOT std GREATER 0.01 OR NOT std LESS 10 OR kurtosis STREQUAL "" OR NOT bin_count EQUAL 128)
+  message(FATAL_ERROR "statistics of the first layer: std ${std}, last layer kurtosis ${kurtosis}, ${bin_count} bins")
+endif()
+file(GLOB cached "${WORK}/cache/weight-statistics/*.json")
+list(LENGTH cached cached_count)
+if(NOT cached_count EQUAL 1)
+  message(FATAL_ERROR "expected one cache entry, found: ${cached}")
+endif()
+cli_expect(r 0 info "${model}" --tokenizer "${tokenizer}" --stats --json)
+json_get(measured "${first}" linear_layers)
+json_get(cached "${r_out}" linear_layers)
+if(NOT measured STREQUAL cached)
+  message(FATAL_ERROR "the cached statistics differ from the measured ones")
+endif()
+cli_expect(r 0 info "${model}" --tokenizer "${tokenizer}" --stats)
+expect_match(r out "\n  model\\.layers\\.0\\.self_attn\\.q_proj +64 x 64 +4,096  F32 +[-0-9.e]+ +2\\.36e-01 +")
+
+# The budget decides: within it the converted weights stay, beyond it they are streamed, and the
+# command says so.
+cli_expect(r 0 info "${model}" --tokenizer "${tokenizer}" --json)
+json_get(residency "${r_out}" compute residency)
+if(NOT residency STREQUAL "resident")
+  message(FATAL_ERROR "residency ${residency} with the default budget")
+endif()
+cli_expect(r 0 info "${model}" --tokenizer "${tokenizer}" --memory-budget 1K --json)
+json_get(residency "${r_out}" compute residency)
+json_get(budget "${r_out}" compute memory_budget)
+if(NOT residency STREQUAL "streamed" OR NOT budget EQUAL 1024)
+  message(FATAL_ERROR "residency ${residency}, budget ${budget} with --memory-budget 1K")
+endif()
+expect_match(r err "weights streamed from the file a layer at a time")
+cli_expect(r 2 info "${model}" --memory-budget lots)
+expect_match(r err "--memory-budget: 'lots' is not a size")

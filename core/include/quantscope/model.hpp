@@ -1,10 +1,14 @@
-// A loaded Llama-family model: its configuration, its tensors and its tokenizer. The tensors live
-// inside core (LibTorch); front ends see names, shapes and float copies for plotting only.
+// A loaded Llama-family model: its configuration, its tensors and its tokenizer. Opening reads headers
+// only; the weights stay in the file, mapped, and are converted a layer at a time when used (see
+// Residency). The tensors live inside core (LibTorch); front ends see names, shapes and float copies
+// of one tensor at a time for plotting only.
 #pragma once
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "quantscope/device.hpp"
@@ -28,12 +32,23 @@ struct LinearLayer {
   int64_t parameters() const { return out_features * in_features; }
 };
 
+// Resident: a weight converted for computing (to the compute dtype, to the device) is kept for the next
+// use. Streamed: it is converted at every use and released after, so memory holds one layer at a time.
+// Weights stored in the compute dtype are views of the mapped file on the CPU either way.
+enum class Residency { Resident, Streamed };
+std::string_view residency_name(Residency residency);  // "resident" | "streamed"
+
 struct LoadOptions {
   // Tokenizer file. For an HF directory tokenizer.model inside it is used when this is empty; a
   // llama2.c .bin needs it (or a tok*.model beside the .bin, taken when exactly one exists).
   std::filesystem::path tokenizer;
   Device device = Device::Cpu;
   ComputeType compute = ComputeType::F32;
+  // Bytes the converted weights may take (host memory on the CPU, GPU memory on CUDA): the model is
+  // resident when they fit, streamed when not. 0: three quarters of what is free when loading.
+  uint64_t memory_budget = 0;
+  // Forces the choice regardless of the budget (the trainer keeps its own float32 copies).
+  std::optional<Residency> residency;
 };
 
 class Model {
@@ -63,6 +78,11 @@ class Model {
   std::string identity() const;
   Device device() const;
   ComputeType compute() const;
+  Residency residency() const;
+  uint64_t memory_budget() const;  // the budget that chose residency()
+  // Bytes the weights take converted for computing, beyond the mapped file (0 when every weight is
+  // stored in the compute dtype on the CPU); a resident model reaches this as its weights are used.
+  uint64_t conversion_bytes() const;
   // A float32 copy of a tensor (for statistics and plots). Throws Invalid for an unknown name.
   std::vector<float> tensor_values(const std::string& name) const;
 

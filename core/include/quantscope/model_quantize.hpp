@@ -57,8 +57,11 @@ struct ModelQuantizeOptions {
   std::shared_ptr<const LayerImportance> importance;
 };
 
+// A layer at a time. The quantized weights of a resident model are held in memory; those of a streamed
+// model go to an unlinked scratch file in the temporary folder ($TMPDIR), in the compute dtype.
 // Throws Invalid naming the layer when a format cannot apply to it (Hadamard block not dividing
-// `in`, `:fisher` without importance), Numeric when a weight holds NaN or Inf.
+// `in`, `:fisher` without importance), Numeric when a weight holds NaN or Inf, Io when the scratch
+// file cannot be written.
 std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<LayerFormat>& formats,
                                       const ModelQuantizeOptions& options = {}, ModelQuantizeReport* report = nullptr,
                                       JobContext* job = nullptr);

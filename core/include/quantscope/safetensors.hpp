@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -48,15 +49,22 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// Hands a tensor's bytes to `write`, in order, in any number of pieces.
+using TensorBytes = std::function<void(const std::function<void(std::span<const std::byte>)>& write)>;
+
 struct TensorWrite {
   std::string name;
   DType dtype;
   std::vector<int64_t> shape;
   std::span<const std::byte> data;  // little-endian, row-major, exactly numel × element size
+  // Instead of `data`: called when the file reaches this tensor, so that a writer converts one tensor
+  // at a time and memory holds one tensor, not the model.
+  TensorBytes produce;
 };
 
 // Writes atomically (temporary file in the same folder, then rename); the header is padded with
-// spaces to a multiple of 8 bytes. Tensors are laid out in the order given.
+// spaces to a multiple of 8 bytes. Tensors are laid out in the order given. Throws Invalid when a
+// tensor's bytes do not match its shape and dtype.
 void safetensors_write(const std::filesystem::path& path, const std::vector<TensorWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

@@ -12,6 +12,19 @@ struct TensorStats {
   double kurtosis = 0;  // excess kurtosis: 0 for a Gaussian, > 0 for heavy tails
 };
 
+// Statistics of values that arrive in pieces (a weight read a block of rows at a time): the same
+// result as stats_compute over all of them, from sums that simply add.
+class StatsAccumulator {
+ public:
+  void add(std::span<const float> values);
+  // Throws Numeric when a value was NaN or Inf.
+  TensorStats result() const;
+
+ private:
+  double s1_ = 0, s2_ = 0, s3_ = 0, s4_ = 0, absmax_ = 0;
+  int64_t count_ = 0, non_finite_ = 0;
+};
+
 // Throws Numeric when a value is NaN or Inf.
 TensorStats stats_compute(std::span<const float> values);
 

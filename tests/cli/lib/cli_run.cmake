@@ -9,6 +9,8 @@ foreach(var CLI SOURCE DATA WORK)
 endforeach()
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
+# Caches (weight statistics) go to the scratch folder, not the user's ~/.cache.
+set(ENV{QUANTSCOPE_CACHE_DIR} "${WORK}/cache")
 
 # cli_run(<prefix> args...): runs quantscope-cli; sets <prefix>_rc, <prefix>_out and <prefix>_err.
 function(cli_run prefix)

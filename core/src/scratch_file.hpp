@@ -1,0 +1,34 @@
+// Where a streamed model keeps the weights it made (quantized layers) when memory is not to hold
+// them: an unlinked temporary file, written once per tensor and read back through a read-only
+// mapping, so its pages are file-backed (the kernel writes them out and drops them as it needs)
+// rather than anonymous memory. The file disappears with the last tensor that reads it.
+#pragma once
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+namespace qs {
+
+class ScratchFile : public std::enable_shared_from_this<ScratchFile> {
+ public:
+  // In `dir`. Throws Io naming the folder when no file can be made there.
+  static std::shared_ptr<ScratchFile> create(const std::filesystem::path& dir);
+  ~ScratchFile();
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+
+  // Appends the tensor's bytes and returns a CPU tensor of its dtype and shape mapped from the file.
+  // Throws Io naming the folder when the disk is full.
+  torch::Tensor store(const torch::Tensor& tensor);
+
+ private:
+  ScratchFile(std::filesystem::path dir, int fd) : dir_(std::move(dir)), fd_(fd) {}
+  std::filesystem::path dir_;
+  int fd_ = -1;
+  std::mutex mutex_;
+  uint64_t end_ = 0;
+};
+
+}  // namespace qs
