@@ -17,7 +17,8 @@ void quantize_options_declare(ArgSpec& spec);
 bool quantize_options_check(const Args& args, bool required);
 // --format parsed; a bad spec is a UsageError carrying the parser's message.
 FormatSpec format_get(const Args& args);
+// The quantized model (null when `keep_weights` is false: the report alone is wanted).
 std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, const Args& args,
-                                          ModelQuantizeReport& report);
+                                          ModelQuantizeReport& report, bool keep_weights = true);
 
 }  // namespace qs::cli

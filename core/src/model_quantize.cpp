@@ -113,10 +113,12 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
                                     bits);
     layer.inertia = q.inertia;
     // A streamed model's quantized weights go to a scratch file, so memory holds one layer, not the model.
-    const torch::Tensor dequant = q.dequant.to(stored.scalar_type());
-    if (state->residency == Residency::Streamed && !scratch)
-      scratch = ScratchFile::create(std::filesystem::temp_directory_path());
-    state->tensors[tensor_name] = scratch ? scratch->store(dequant) : dequant;
+    if (options.keep_weights) {
+      const torch::Tensor dequant = q.dequant.to(stored.scalar_type());
+      if (state->residency == Residency::Streamed && !scratch)
+        scratch = ScratchFile::create(std::filesystem::temp_directory_path());
+      state->tensors[tensor_name] = scratch ? scratch->store(dequant) : dequant;
+    }
     layer.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - layer_start).count();
     bytes_after += int64_t(layer.metrics.bytes) - int64_t(model.tensor_stored_bytes(tensor_name));
     r.quantized_parameters += uint64_t(w.numel());
@@ -143,7 +145,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (job) job->progress(1.0, "quantized");
   if (report) *report = std::move(r);
-  return std::make_shared<Model>(state);
+  return options.keep_weights ? std::make_shared<Model>(state) : nullptr;
 }
 
 }  // namespace qs

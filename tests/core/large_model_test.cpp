@@ -123,6 +123,11 @@ TEST_F(LargeModel, StreamedQuantizeHoldsOneLayerAtATime) {
   EXPECT_LT(growth, 400 * kMiB) << "quantizing 243M parameters grew anonymous memory by " << growth / kMiB << " MiB";
   EXPECT_EQ(report.layers.size(), formats.size());
 
+  // A report alone keeps nothing.
+  ModelQuantizeReport alone;
+  EXPECT_EQ(model_quantize(*streamed, {formats.front()}, {.keep_weights = false}, &alone), nullptr);
+  EXPECT_EQ(alone.layers.at(0).metrics.mse, report.layers.at(0).metrics.mse);
+
   // The scratch file gives back exactly what was quantized.
   const auto resident = open(Residency::Resident);
   const std::vector<LayerFormat> first(formats.begin(), formats.begin() + 7);  // block 0

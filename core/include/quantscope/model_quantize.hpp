@@ -55,6 +55,9 @@ struct ModelQuantizeOptions {
   uint64_t seed = 0;
   // Per-layer importance for `:fisher` formats, from importance_collect; empty otherwise.
   std::shared_ptr<const LayerImportance> importance;
+  // false: only the report is wanted; nothing quantized is kept and model_quantize returns null (a
+  // streamed model then writes no scratch file).
+  bool keep_weights = true;
 };
 
 // A layer at a time. The quantized weights of a resident model are held in memory; those of a streamed
