@@ -69,7 +69,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
   std::shared_ptr<ScratchFile> scratch;
   for (size_t i = 0; i < formats.size(); ++i) {
     const LayerFormat& lf = formats[i];
-    if (i > 0 && state->residency == Residency::Streamed) heap_release();  // the previous layer's blocks
+    if (i > 0) heap_release();  // the previous layer's blocks
     if (job) {
       job->check_cancelled();
       job->progress(double(i) / formats.size(), lf.name);
@@ -91,8 +91,10 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
       throw Error(ErrorKind::Invalid, lf.name + ": no such layer in " + state->source.string());
     const auto layer_start = std::chrono::steady_clock::now();
     QuantizerInput input;
-    const torch::Tensor stored = state->tensor(tensor_name);
-    input.weight = stored.to(torch::kFloat32).contiguous();
+    // The weight as stored, in float32, read for this layer alone: quantizing reads each weight once,
+    // so a resident model's cache of conversions would only hold memory.
+    const int64_t rows = state->shape(tensor_name).at(0);
+    input.weight = state->values(tensor_name, 0, rows).to(state->torch_device()).contiguous();
     input.importance = importance_for(lf, options, input.weight);
     input.seed = options.seed;
     input.name = lf.name;
@@ -114,7 +116,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     layer.inertia = q.inertia;
     // A streamed model's quantized weights go to a scratch file, so memory holds one layer, not the model.
     if (options.keep_weights) {
-      const torch::Tensor dequant = q.dequant.to(stored.scalar_type());
+      const torch::Tensor dequant = q.dequant.to(state->compute_dtype());
       if (state->residency == Residency::Streamed && !scratch)
         scratch = ScratchFile::create(std::filesystem::temp_directory_path());
       state->tensors[tensor_name] = scratch ? scratch->store(dequant) : dequant;
