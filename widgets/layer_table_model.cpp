@@ -6,8 +6,6 @@
 
 #include "quantscope/dtype.hpp"
 #include "quantscope/error.hpp"
-#include "quantscope/job.hpp"
-#include "quantscope/weight_statistics.hpp"
 
 namespace qs {
 
@@ -30,16 +28,9 @@ int alignment(int column) {
 
 LayerTableModel::LayerTableModel(QObject* parent) : QAbstractTableModel(parent) {}
 
-std::vector<LayerRow> LayerTableModel::rows_compute(const Model& model, JobContext* job) {
-  // A layer with NaN or Inf weights is worth seeing in the table, not a reason to refuse the model.
-  const std::vector<LinearLayer> layers = model.linear_layers();
-  const WeightStatistics statistics = weight_statistics_compute(model, weight_statistics_cache_dir(), job);
+std::vector<LayerRow> LayerTableModel::rows_of(const Model& model) {
   std::vector<LayerRow> rows;
-  rows.reserve(layers.size());
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const LayerWeightStatistics& s = statistics.layers.at(i);
-    rows.push_back(LayerRow{layers[i], s.stats, QString::fromStdString(s.error)});
-  }
+  for (const LinearLayer& layer : model.linear_layers()) rows.push_back(LayerRow{layer, std::nullopt, {}, true});
   return rows;
 }
 
@@ -47,6 +38,33 @@ void LayerTableModel::rows_set(std::vector<LayerRow> rows) {
   beginResetModel();
   rows_ = std::move(rows);
   endResetModel();
+}
+
+void LayerTableModel::statistics_set(const WeightStatistics& statistics) {
+  if (statistics.layers.size() != rows_.size())
+    throw Error(ErrorKind::Invalid, "weight statistics of " + std::to_string(statistics.layers.size()) +
+                                        " layers for a table of " + std::to_string(rows_.size()));
+  for (size_t i = 0; i < rows_.size(); ++i)
+    if (statistics.layers[i].name != rows_[i].layer.name)
+      throw Error(ErrorKind::Invalid,
+                  "weight statistics of " + statistics.layers[i].name + " for the row of " + rows_[i].layer.name);
+  // A layer with NaN or Inf weights is worth seeing in the table, not a reason to refuse the model.
+  for (size_t i = 0; i < rows_.size(); ++i) {
+    const LayerWeightStatistics& s = statistics.layers[i];
+    rows_[i].stats = s.stats;
+    rows_[i].stats_error = QString::fromStdString(s.error);
+    rows_[i].stats_pending = false;
+  }
+  if (!rows_.empty()) Q_EMIT dataChanged(index(0, Mean), index(rowCount() - 1, ColumnCount - 1));
+}
+
+void LayerTableModel::statistics_fail(const QString& error) {
+  for (LayerRow& row : rows_) {
+    if (!row.stats_pending) continue;
+    row.stats_error = error;
+    row.stats_pending = false;
+  }
+  if (!rows_.empty()) Q_EMIT dataChanged(index(0, Mean), index(rowCount() - 1, ColumnCount - 1));
 }
 
 int LayerTableModel::rowCount(const QModelIndex& parent) const {
@@ -69,7 +87,8 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const {
     case Qt::TextAlignmentRole:
       return alignment(column);
     case Qt::ToolTipRole:
-      if (!row.stats && column >= Mean) return row.stats_error;
+      if (!row.stats && column >= Mean)
+        return row.stats_pending ? tr("The statistics of the weights are being computed") : row.stats_error;
       if (column == Name) {
         const QString block =
             row.layer.layer >= 0 ? QString("decoder block %1").arg(row.layer.layer) : QString("output head");
@@ -96,7 +115,7 @@ QVariant LayerTableModel::display(const LayerRow& row, int column) const {
     default:
       break;
   }
-  if (!row.stats) return QStringLiteral("—");
+  if (!row.stats) return row.stats_pending ? QStringLiteral("…") : QStringLiteral("—");
   const TensorStats& s = *row.stats;
   switch (column) {
     // Means of weight matrices sit near zero, so they read best in scientific notation; spreads and

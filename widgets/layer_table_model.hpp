@@ -1,6 +1,6 @@
 // The table of a model's linear layers (name, shape, parameters, dtype and weight statistics) that the
-// workbench lists and sorts. Statistics need every weight, so they are computed by rows_compute inside a
-// job and handed over whole; the model itself only formats them.
+// workbench lists and sorts. Rows come from the checkpoint's headers at once; statistics need every
+// weight, so a job computes them (weight_statistics_compute) and hands them over whole afterwards.
 #pragma once
 #include <QAbstractTableModel>
 #include <QString>
@@ -9,13 +9,15 @@
 
 #include "quantscope/model.hpp"
 #include "quantscope/stats.hpp"
+#include "quantscope/weight_statistics.hpp"
 
 namespace qs {
 
 struct LayerRow {
   LinearLayer layer;
-  std::optional<TensorStats> stats;  // empty when the weights could not be summarised
-  QString stats_error;               // why, when stats is empty (e.g. NaN weights)
+  std::optional<TensorStats> stats;  // empty while pending or when the weights could not be summarised
+  QString stats_error;               // why, when stats is empty and not pending (e.g. NaN weights)
+  bool stats_pending = true;         // the statistics job has not reported yet
 };
 
 class LayerTableModel : public QAbstractTableModel {
@@ -29,10 +31,13 @@ class LayerTableModel : public QAbstractTableModel {
 
   explicit LayerTableModel(QObject* parent = nullptr);
 
-  // One row per linear layer of `model`, in forward order. Reads every weight; run it in a job.
-  static std::vector<LayerRow> rows_compute(const Model& model, JobContext* job);
+  // One row per linear layer of `model`, in forward order, statistics pending. Headers only: instant.
+  static std::vector<LayerRow> rows_of(const Model& model);
 
   void rows_set(std::vector<LayerRow> rows);
+  // Fills the statistics columns (layers in rows' order); a failed or cancelled job leaves `error`.
+  void statistics_set(const WeightStatistics& statistics);
+  void statistics_fail(const QString& error);
   const std::vector<LayerRow>& rows() const { return rows_; }
   const LayerRow& row_at(int row) const { return rows_.at(static_cast<size_t>(row)); }
 

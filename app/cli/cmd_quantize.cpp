@@ -107,8 +107,10 @@ class QuantizeCommand : public Command {
     JobRunner jobs;
     const auto model = model_open(jobs, args.positional(0), model_options_get(args));
     ModelQuantizeReport report;
-    // Without --save only the report is wanted: a streamed model then writes no scratch file.
-    const auto quantized = quantize_from_args(jobs, *model, args, report, args.has("save"));
+    // Without --save only the report is wanted; with it the weights are written once, from the scratch
+    // file, so memory holds a layer whatever the model's size.
+    const auto quantized = quantize_from_args(
+        jobs, *model, args, report, args.has("save") ? ModelQuantizeOptions::Keep::Write : ModelQuantizeOptions::Keep::None);
     if (args.has("save")) {
       std::string name = args.text("save-dtype");
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });

@@ -61,11 +61,11 @@ FormatSpec format_get(const Args& args) {
 }
 
 std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, const Args& args,
-                                          ModelQuantizeReport& report, bool keep_weights) {
+                                          ModelQuantizeReport& report, ModelQuantizeOptions::Keep keep) {
   const std::vector<LayerFormat> formats = layer_formats_get(model, args);
   ModelQuantizeOptions options;
   options.seed = uint64_t(args.integer("seed"));
-  options.keep_weights = keep_weights;
+  options.keep = keep;
   // Pinned codebooks (a QAT export) need no fit, so no importance either.
   const auto fisher = std::find_if(formats.begin(), formats.end(),
                                    [](const LayerFormat& f) { return f.format.fisher && f.codebooks.empty(); });

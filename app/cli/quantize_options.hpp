@@ -17,8 +17,9 @@ void quantize_options_declare(ArgSpec& spec);
 bool quantize_options_check(const Args& args, bool required);
 // --format parsed; a bad spec is a UsageError carrying the parser's message.
 FormatSpec format_get(const Args& args);
-// The quantized model (null when `keep_weights` is false: the report alone is wanted).
+// The quantized model, its weights kept as `keep` says (null for Keep::None: the report alone is wanted).
 std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, const Args& args,
-                                          ModelQuantizeReport& report, bool keep_weights = true);
+                                          ModelQuantizeReport& report,
+                                          ModelQuantizeOptions::Keep keep = ModelQuantizeOptions::Keep::Use);
 
 }  // namespace qs::cli

@@ -38,6 +38,7 @@
 #include "quantscope/model.hpp"
 #include "quantscope/quantize.hpp"
 #include "quantscope/stats.hpp"
+#include "quantscope/weight_statistics.hpp"
 #include "weight_histogram_plot.hpp"
 
 namespace qs {
@@ -50,6 +51,7 @@ struct LoadResult {
 
 struct HistogramResult {
   Histogram histogram;
+  TensorStats stats;
 };
 
 struct QuantizeResult {
@@ -95,6 +97,25 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(runner_, &JobRunner::finished, this, &MainWindow::job_finished);
   connect(runner_, &JobRunner::failed, this, &MainWindow::job_failed);
   connect(runner_, &JobRunner::cancelled, this, &MainWindow::job_cancelled);
+  statistics_runner_ = new JobRunner(this);
+  connect(statistics_runner_, &JobRunner::progress, this, [this](JobRunner::JobId id, double fraction, const QString& message) {
+    if (id != statistics_id_ || load_id_ != 0) return;  // a load in progress owns the status bar
+    job_label_->setText(message.left(1).toUpper() + message.mid(1));  // core's "weight statistics 3/225: …"
+    progress_->setRange(0, 1000);
+    progress_->setValue(static_cast<int>(fraction * 1000));
+  });
+  connect(statistics_runner_, &JobRunner::finished, this, [this](JobRunner::JobId id) {
+    if (id != statistics_id_) return;
+    table_->statistics_set(*statistics_result_);
+    view_->resizeColumnsToContents();
+    statistics_end(QString());
+  });
+  connect(statistics_runner_, &JobRunner::failed, this, [this](JobRunner::JobId id, const QString& error) {
+    if (id == statistics_id_) statistics_end(error);
+  });
+  connect(statistics_runner_, &JobRunner::cancelled, this, [this](JobRunner::JobId id) {
+    if (id == statistics_id_) statistics_end(tr("The statistics were cancelled"));
+  });
 
   // Left: the model's name and summary, a filter box and the layer table.
   model_title_ = new QLabel(tr("No model open"));
@@ -233,8 +254,13 @@ void MainWindow::status_bar_create() {
   progress_->setTextVisible(false);
   cancel_ = new QToolButton;
   cancel_->setText(tr("Cancel"));
-  cancel_->setToolTip(tr("Stop loading the model"));
-  connect(cancel_, &QToolButton::clicked, this, [this] { runner_->cancel(load_id_); });
+  cancel_->setToolTip(tr("Stop loading the model, or computing its weight statistics"));
+  connect(cancel_, &QToolButton::clicked, this, [this] {
+    if (load_id_ != 0)
+      runner_->cancel(load_id_);
+    else
+      statistics_runner_->cancel(statistics_id_);
+  });
   statusBar()->addPermanentWidget(job_label_);
   statusBar()->addPermanentWidget(progress_);
   statusBar()->addPermanentWidget(cancel_);
@@ -262,6 +288,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   settings_save();
   // A load still running would only delay the exit; JobRunner's destructor waits for it to stop.
   runner_->cancel(load_id_);
+  statistics_runner_->cancel(statistics_id_);
   QMainWindow::closeEvent(event);
 }
 
@@ -365,13 +392,11 @@ void MainWindow::model_open(const QString& path) {
   load_id_ = runner_->submit("load", tr("Opening %1").arg(display_name(absolute)),
                              [result, native](JobContext& job) {
                                result->model = model_load(native, {}, &job);
-                               result->rows = LayerTableModel::rows_compute(*result->model, &job);
+                               result->rows = LayerTableModel::rows_of(*result->model);
                              });
   job_label_->setText(tr("Opening %1…").arg(display_name(absolute)));
   progress_->setRange(0, 0);
-  for (QWidget* w :
-       {static_cast<QWidget*>(job_label_), static_cast<QWidget*>(progress_), static_cast<QWidget*>(cancel_)})
-    w->show();
+  job_widgets_show(true);
   statusBar()->clearMessage();
 }
 
@@ -391,8 +416,7 @@ void MainWindow::job_finished(JobRunner::JobId id) {
     model_show(load_path_);
   } else if (id == histogram_id_) {
     histogram_id_ = 0;
-    const LayerRow& row = table_->row_at(histogram_row_);
-    plot_->histogram_show(histogram_layer_, histogram_result_->histogram, *row.stats);
+    plot_->histogram_show(histogram_layer_, histogram_result_->histogram, histogram_result_->stats);
     histogram_result_.reset();
     Q_EMIT histogram_shown(histogram_layer_);
   } else if (id == quantize_id_) {
@@ -431,13 +455,41 @@ void MainWindow::job_cancelled(JobRunner::JobId id) {
   // A cancelled histogram or quantization was replaced by a newer request, whose result is on its way.
 }
 
+void MainWindow::job_widgets_show(bool on) {
+  for (QWidget* w :
+       {static_cast<QWidget*>(job_label_), static_cast<QWidget*>(progress_), static_cast<QWidget*>(cancel_)})
+    w->setVisible(on);
+}
+
 void MainWindow::load_end(const QString& status) {
   load_id_ = 0;
   load_result_.reset();
-  for (QWidget* w :
-       {static_cast<QWidget*>(job_label_), static_cast<QWidget*>(progress_), static_cast<QWidget*>(cancel_)})
-    w->hide();
+  job_widgets_show(statistics_id_ != 0);
   statusBar()->showMessage(status, 8000);
+}
+
+void MainWindow::statistics_request() {
+  statistics_runner_->cancel(statistics_id_);  // they belong to the previous model
+  auto result = std::make_shared<WeightStatistics>();
+  const std::shared_ptr<const Model> model = model_;
+  statistics_result_ = result;
+  statistics_id_ = statistics_runner_->submit("statistics", tr("Weight statistics"), [model, result](JobContext& job) {
+    *result = weight_statistics_compute(*model, weight_statistics_cache_dir(), &job);
+  });
+  job_label_->setText(tr("Weight statistics…"));
+  progress_->setRange(0, 0);
+  job_widgets_show(true);
+}
+
+void MainWindow::statistics_end(const QString& error) {
+  statistics_id_ = 0;
+  statistics_result_.reset();
+  if (!error.isEmpty()) {
+    table_->statistics_fail(error);
+    statusBar()->showMessage(tr("No weight statistics: %1").arg(error), 8000);
+  }
+  job_widgets_show(load_id_ != 0);
+  Q_EMIT statistics_shown(error.isEmpty());
 }
 
 void MainWindow::model_show(const QString& path) {
@@ -451,6 +503,7 @@ void MainWindow::model_show(const QString& path) {
   table_->rows_set(std::move(result->rows));
   view_->resizeColumnsToContents();
   layer_count_update();
+  statistics_request();
 
   const ModelConfig& config = model_->config();
   model_title_->setText(display_name(path));
@@ -500,19 +553,12 @@ void MainWindow::layer_show(const QModelIndex& proxy_index) {
 void MainWindow::histogram_request(const QModelIndex& proxy_index) {
   if (!proxy_index.isValid() || !model_) return;
   quantize_id_ = 0;  // the plain histogram replaces a quantization still on its way
-  const int row = proxy_->mapToSource(proxy_index).row();
-  const LayerRow& layer_row = table_->row_at(row);
+  const LayerRow& layer_row = table_->row_at(proxy_->mapToSource(proxy_index).row());
   const QString name = QString::fromStdString(layer_row.layer.name);
-  if (!layer_row.stats) {
-    histogram_id_ = 0;
-    plot_->message_show(tr("No histogram for %1:\n%2").arg(name, layer_row.stats_error));
-    return;
-  }
   auto result = std::make_shared<HistogramResult>();
   const std::shared_ptr<const Model> model = model_;
   const std::string tensor = layer_row.layer.name + ".weight";
   const int bins = WeightHistogramPlot::bins_choose(layer_row.layer.parameters());
-  histogram_row_ = row;
   histogram_layer_ = name;
   histogram_result_ = result;
   // Tagged: while the user runs through the table, only the latest pending request is computed.
@@ -520,6 +566,7 @@ void MainWindow::histogram_request(const QModelIndex& proxy_index) {
                                   [model, tensor, bins, result](JobContext& job) {
                                     const std::vector<float> values = model->tensor_values(tensor);
                                     job.check_cancelled();
+                                    result->stats = stats_compute(values);  // names NaN or Inf weights
                                     result->histogram = histogram_compute(values, bins);
                                   });
 }

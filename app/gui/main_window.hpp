@@ -26,6 +26,7 @@ class Model;
 class WeightHistogramPlot;
 struct LoadResult;
 struct HistogramResult;
+struct WeightStatistics;
 struct QuantizeResult;
 
 class MainWindow : public QMainWindow {
@@ -46,6 +47,8 @@ class MainWindow : public QMainWindow {
  Q_SIGNALS:
   void model_loaded(const QString& path);
   void model_load_failed(const QString& error);
+  // The table's statistics columns are filled (or say why not, when `ok` is false).
+  void statistics_shown(bool ok);
   // The histogram of `layer` is on screen.
   void histogram_shown(const QString& layer);
   // `layer` quantized in the format of the format box is on screen, with its `levels` grid or codebook.
@@ -78,6 +81,9 @@ class MainWindow : public QMainWindow {
   void job_cancelled(JobRunner::JobId id);
   void load_end(const QString& status);
   void model_show(const QString& path);
+  void statistics_request();
+  void statistics_end(const QString& error);
+  void job_widgets_show(bool on);
   void error_show(const QString& text, const QString& detail);
   void layer_show(const QModelIndex& proxy_index);
   void histogram_request(const QModelIndex& proxy_index);
@@ -87,6 +93,9 @@ class MainWindow : public QMainWindow {
   void layer_count_update();
 
   JobRunner* runner_;
+  // Statistics read every weight of the model, minutes for an 8B one: on a worker of their own, so that
+  // a layer's histogram or quantization is never queued behind them.
+  JobRunner* statistics_runner_;
   LayerTableModel* table_;
   QSortFilterProxyModel* proxy_;
   QTableView* view_;
@@ -110,9 +119,11 @@ class MainWindow : public QMainWindow {
   QString load_path_;
   std::shared_ptr<LoadResult> load_result_;
 
+  JobRunner::JobId statistics_id_ = 0;
+  std::shared_ptr<WeightStatistics> statistics_result_;
+
   JobRunner::JobId histogram_id_ = 0;
   QString histogram_layer_;
-  int histogram_row_ = -1;
   std::shared_ptr<HistogramResult> histogram_result_;
 
   JobRunner::JobId quantize_id_ = 0;

@@ -4,10 +4,12 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 #include "fake_quant.hpp"
+#include "metrics_accumulator.hpp"
 #include "model_state.hpp"
 #include "quantizer.hpp"
 #include "process_memory.hpp"
@@ -41,6 +43,24 @@ int64_t linear_in_features(const ModelState& state, const std::string& layer) {
   return state.shape(layer + ".weight").at(1);
 }
 
+// Quantized weights are new memory, in the compute dtype. A streamed model, or a resident one whose
+// memory budget cannot hold them beside its conversions (a bf16 model computed in bf16 converts
+// nothing, but its 8B quantized copy is 14 GiB), keeps them in a scratch file instead: memory then holds
+// one block of rows, not the model.
+bool held_exceeds_budget(const ModelState& state, const std::vector<LayerFormat>& formats) {
+  if (state.residency == Residency::Streamed) return true;
+  if (state.memory_budget == 0) return false;  // a state built in memory has no budget
+  uint64_t held = 0;
+  for (const LayerFormat& lf : formats) {
+    const std::string tensor_name = lf.name + ".weight";
+    if (!lf.format.quantized() || !state.has(tensor_name)) continue;
+    uint64_t n = 1;
+    for (const int64_t d : state.shape(tensor_name)) n *= uint64_t(d);
+    held += n * torch::elementSize(state.compute_dtype());
+  }
+  return held + state.conversion_bytes() > state.memory_budget;
+}
+
 }  // namespace
 
 std::vector<std::string> layers_select(const Model& model, const std::string& glob) {
@@ -67,6 +87,8 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
   int64_t bytes_after = int64_t(r.bytes_before);
   auto activations = std::make_shared<std::map<std::string, FormatSpec>>();
   std::shared_ptr<ScratchFile> scratch;
+  const bool to_scratch = options.keep == ModelQuantizeOptions::Keep::Write ||
+                          (options.keep == ModelQuantizeOptions::Keep::Use && held_exceeds_budget(*state, formats));
   for (size_t i = 0; i < formats.size(); ++i) {
     const LayerFormat& lf = formats[i];
     if (i > 0) heap_release();  // the previous layer's blocks
@@ -90,40 +112,56 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     if (!state->has(tensor_name))
       throw Error(ErrorKind::Invalid, lf.name + ": no such layer in " + state->source.string());
     const auto layer_start = std::chrono::steady_clock::now();
-    QuantizerInput input;
-    // The weight as stored, in float32, read for this layer alone: quantizing reads each weight once,
-    // so a resident model's cache of conversions would only hold memory.
-    const int64_t rows = state->shape(tensor_name).at(0);
-    input.weight = state->values(tensor_name, 0, rows).to(state->torch_device()).contiguous();
-    input.importance = importance_for(lf, options, input.weight);
-    input.seed = options.seed;
-    input.name = lf.name;
-    if (!lf.codebooks.empty()) {
-      if (lf.format.family != QuantFamily::KMeans)
-        throw Error(ErrorKind::Invalid, lf.name + ": pinned codebooks need a kmeans format, not " + format_print(lf.format));
-      input.codebooks = torch::tensor(lf.codebooks).view({-1, lf.format.levels()}).to(input.weight.device());
-    }
-    const QuantizerOutput q = quantizer_run(lf.format, input);
-    const torch::Tensor w = input.weight.cpu(), dq = q.dequant.cpu();
+    if (!lf.codebooks.empty() && lf.format.family != QuantFamily::KMeans)
+      throw Error(ErrorKind::Invalid, lf.name + ": pinned codebooks need a kmeans format, not " + format_print(lf.format));
+    const std::vector<int64_t> shape = state->shape(tensor_name);
+    const int64_t rows = shape.at(0), cols = shape.at(1);
+    const int64_t block = format_rows_independent(lf.format)
+                              ? std::clamp<int64_t>(options.block_weights / std::max<int64_t>(cols, 1), 1, rows)
+                              : rows;
     LayerReport layer;
     layer.name = lf.name;
-    layer.out = w.size(0);
-    layer.in = w.size(1);
+    layer.out = rows;
+    layer.in = cols;
     layer.format = lf.format;
-    const uint64_t bits = format_storage_bits(lf.format, layer.out, layer.in);
-    layer.metrics = metrics_compute({w.data_ptr<float>(), size_t(w.numel())}, {dq.data_ptr<float>(), size_t(dq.numel())},
-                                    bits);
-    layer.inertia = q.inertia;
-    // A streamed model's quantized weights go to a scratch file, so memory holds one layer, not the model.
-    if (options.keep_weights) {
-      const torch::Tensor dequant = q.dequant.to(state->compute_dtype());
-      if (state->residency == Residency::Streamed && !scratch)
-        scratch = ScratchFile::create(std::filesystem::temp_directory_path());
-      state->tensors[tensor_name] = scratch ? scratch->store(dequant) : dequant;
+    MetricsAccumulator sums;
+    // The weight as stored, in float32, read for these rows alone: quantizing reads each weight once,
+    // so a resident model's cache of conversions would only hold memory.
+    const auto rows_quantize = [&](int64_t begin, int64_t count) {
+      QuantizerInput input;
+      input.weight = state->values(tensor_name, begin, count).to(state->torch_device()).contiguous();
+      input.importance = importance_for(lf, options, input.weight);
+      input.seed = options.seed;
+      input.name = lf.name;
+      if (!lf.codebooks.empty())
+        input.codebooks = torch::tensor(lf.codebooks).view({-1, lf.format.levels()}).to(input.weight.device());
+      const QuantizerOutput q = quantizer_run(lf.format, input);
+      const torch::Tensor w = input.weight.cpu(), dq = q.dequant.cpu();
+      sums.add({w.data_ptr<float>(), size_t(w.numel())}, {dq.data_ptr<float>(), size_t(dq.numel())});
+      layer.inertia += q.inertia;
+      return q.dequant.to(state->compute_dtype());
+    };
+    if (options.keep == ModelQuantizeOptions::Keep::None) {
+      for (int64_t begin = 0; begin < rows; begin += block) rows_quantize(begin, std::min(block, rows - begin));
+    } else if (to_scratch) {
+      if (!scratch) scratch = ScratchFile::create(std::filesystem::temp_directory_path());
+      state->tensors[tensor_name] = scratch->store({rows, cols}, state->compute_dtype(), block, rows_quantize);
+    } else if (block == rows) {
+      state->tensors[tensor_name] = rows_quantize(0, rows);
+    } else {
+      torch::Tensor held = torch::empty({rows, cols}, torch::TensorOptions()
+                                                           .dtype(state->compute_dtype())
+                                                           .device(state->torch_device()));
+      for (int64_t begin = 0; begin < rows; begin += block) {
+        const int64_t count = std::min(block, rows - begin);
+        held.narrow(0, begin, count).copy_(rows_quantize(begin, count));
+      }
+      state->tensors[tensor_name] = held;
     }
+    layer.metrics = sums.result(format_storage_bits(lf.format, rows, cols));
     layer.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - layer_start).count();
     bytes_after += int64_t(layer.metrics.bytes) - int64_t(model.tensor_stored_bytes(tensor_name));
-    r.quantized_parameters += uint64_t(w.numel());
+    r.quantized_parameters += uint64_t(rows * cols);
     r.layers.push_back(std::move(layer));
   }
   if (!activations->empty()) {
@@ -147,7 +185,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (job) job->progress(1.0, "quantized");
   if (report) *report = std::move(r);
-  return options.keep_weights ? std::make_shared<Model>(state) : nullptr;
+  return options.keep == ModelQuantizeOptions::Keep::None ? nullptr : std::make_shared<Model>(state);
 }
 
 }  // namespace qs

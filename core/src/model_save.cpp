@@ -1,6 +1,7 @@
 // model_save: writes a loaded model as a Hugging Face directory (config.json, model.safetensors,
 // tokenizer.model). The trainer's checkpoints and every format conversion go through here. Weights
 // are written before config.json, so an interrupted save never looks like a complete model.
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -54,8 +55,9 @@ void model_save(const Model& model, const fs::path& dir, DType dtype, JobContext
   for (const std::string& name : state.names())
     if (!listed.count(name)) names.push_back(name);
 
-  // One tensor converted at a time, as the file reaches it: a streamed model is saved in the memory
-  // of its largest tensor.
+  // Converted a block of rows at a time, as the file reaches it: memory holds a block (16M values) of
+  // one tensor, whatever the model's size and residency (an 8B head is 525M values).
+  constexpr int64_t kBlockValues = int64_t{1} << 24;
   const torch::Dtype target = *dtype_to_torch(dtype);
   const fs::path weights = dir / "model.safetensors";
   std::vector<TensorWrite> writes;
@@ -66,11 +68,21 @@ void model_save(const Model& model, const fs::path& dir, DType dtype, JobContext
         job->check_cancelled();
         job->progress(double(i) / names.size(), "writing " + names[i]);
       }
-      const torch::Tensor t = state.tensor(names[i]).detach().to(torch::kCPU, target).contiguous();
-      if (!torch::isfinite(t).all().item<bool>())
-        throw Error(ErrorKind::Numeric, weights.string() + ": tensor \"" + names[i] + "\" is not finite in " +
-                                            std::string(dtype_name(dtype)));
-      put({static_cast<const std::byte*>(t.data_ptr()), size_t(t.nbytes())});
+      const std::vector<int64_t> shape = state.shape(names[i]);
+      const bool matrix = shape.size() == 2;
+      const int64_t rows = matrix ? shape[0] : 1;
+      const int64_t block = matrix ? std::max<int64_t>(1, kBlockValues / std::max<int64_t>(shape[1], 1)) : 1;
+      for (int64_t begin = 0; begin < rows; begin += block) {
+        const int64_t count = std::min(block, rows - begin);
+        const torch::Tensor part = (matrix ? state.rows(names[i], begin, count) : state.tensor(names[i]))
+                                       .detach()
+                                       .to(torch::kCPU, target)
+                                       .contiguous();
+        if (!torch::isfinite(part).all().item<bool>())
+          throw Error(ErrorKind::Numeric, weights.string() + ": tensor \"" + names[i] + "\" is not finite in " +
+                                              std::string(dtype_name(dtype)));
+        put({static_cast<const std::byte*>(part.data_ptr()), size_t(part.nbytes())});
+      }
     };
     writes.push_back(std::move(write));
   }

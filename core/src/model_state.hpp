@@ -57,7 +57,7 @@ struct ModelState {
   Device device = Device::Cpu;
   ComputeType compute = ComputeType::F32;
   Residency residency = Residency::Resident;
-  uint64_t memory_budget = 0;  // what decided `residency`, in bytes
+  uint64_t memory_budget = 0;  // what decided `residency`, in bytes; 0 in states built in memory: none
   // The checkpoint's tensors under their HF names ("model.layers.0.self_attn.q_proj.weight").
   std::map<std::string, StoredTensor> stored;
   // Tensors held in memory, on `device`: linear weights and embeddings in the compute dtype, norm

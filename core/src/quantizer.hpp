@@ -91,6 +91,11 @@ int64_t kmeans_segment(const FormatSpec& spec, int64_t in);
 torch::Tensor groups_divide(const torch::Tensor& x, const torch::Tensor& divisors, int64_t group,
                             const torch::Tensor& offsets = {});
 
+// Whether every row of a weight is quantized on its own (no scale, rotation or codebook spans rows),
+// so that quantizing a block of rows at a time gives the same result as the whole weight at once.
+// K-means formats say no: their codebooks are fitted over the tensor (or seeded per tensor).
+bool format_rows_independent(const FormatSpec& spec);
+
 // Throws Numeric when the weight holds NaN/Inf and Invalid when the spec cannot apply, naming
 // input.name; then runs the family.
 QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& input);

@@ -36,6 +36,20 @@ const QuantizerFamily& quantizer_family(QuantFamily family) {
   throw Error(ErrorKind::Invalid, "no quantizer for this format family");
 }
 
+bool format_rows_independent(const FormatSpec& spec) {
+  switch (spec.family) {
+    case QuantFamily::Float:
+    case QuantFamily::Quest:
+    case QuantFamily::NF4:
+      return true;
+    case QuantFamily::Int:
+      return spec.granularity != Granularity::Tensor;
+    case QuantFamily::KMeans:
+      return false;
+  }
+  return false;
+}
+
 QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& input) {
   const torch::Tensor& w = input.weight;
   if (w.dim() != 2 || w.scalar_type() != torch::kFloat32 || !w.is_contiguous())

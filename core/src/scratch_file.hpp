@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -19,14 +20,17 @@ class ScratchFile : public std::enable_shared_from_this<ScratchFile> {
   ScratchFile(const ScratchFile&) = delete;
   ScratchFile& operator=(const ScratchFile&) = delete;
 
-  // Appends the tensor's bytes and returns a CPU tensor of its dtype and shape mapped from the file.
-  // Throws Io naming the folder when the disk is full.
-  torch::Tensor store(const torch::Tensor& tensor);
+  // Appends a [rows, ...] tensor of `sizes` and `dtype` that `produce(begin, count)` gives `block`
+  // rows at a time (any device), and returns it as a CPU tensor mapped from the file: memory holds one
+  // block, never the whole. Throws Io naming the folder when the disk is full.
+  using RowsProduce = std::function<torch::Tensor(int64_t begin, int64_t count)>;
+  torch::Tensor store(at::IntArrayRef sizes, torch::Dtype dtype, int64_t block, const RowsProduce& produce);
 
  private:
   ScratchFile(std::filesystem::path dir, int fd) : dir_(std::move(dir)), fd_(fd) {}
   std::filesystem::path dir_;
   int fd_ = -1;
+  void write(const void* data, size_t bytes, uint64_t offset);
   std::mutex mutex_;
   uint64_t end_ = 0;
 };

@@ -12,6 +12,7 @@
 
 #include "llama_forward.hpp"
 #include "model_state.hpp"
+#include "process_memory.hpp"
 #include "quantscope/format.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/model_quantize.hpp"
@@ -111,6 +112,59 @@ TEST_F(LargeModel, BudgetDecidesResidencyAndStreamedLogitsEqualResident) {
   EXPECT_FALSE(resident->state().cache->converted.empty());
 }
 
+// A bf16 model computed in bf16 converts nothing, so it is resident on any budget; its quantized copy is
+// new memory, held when the budget has room for it and written to the scratch file when not, or when the
+// copy is only to be written out (Keep::Write, quantize --save).
+TEST_F(LargeModel, QuantizedWeightsBeyondTheBudgetGoToTheScratchFile) {
+  struct Case {
+    uint64_t budget;
+    ModelQuantizeOptions::Keep keep;
+    bool in_memory;
+  };
+  const uint64_t room = uint64_t{64} << 30, tight = uint64_t{300} * kMiB;
+  std::vector<LayerFormat> formats;  // the 243M parameters of the decoder: 486 MB in bf16
+  LoadOptions options;
+  options.compute = ComputeType::BF16;
+  for (const Case c : {Case{room, ModelQuantizeOptions::Keep::Use, true}, Case{tight, ModelQuantizeOptions::Keep::Use, false},
+                       Case{room, ModelQuantizeOptions::Keep::Write, false}}) {
+    options.memory_budget = c.budget;
+    const auto model = model_load(dir_.path() / "model", options);
+    EXPECT_EQ(model->residency(), Residency::Resident);
+    if (formats.empty())
+      for (const LinearLayer& layer : model->linear_layers()) formats.push_back({layer.name, format_parse("int4:g128")});
+    heap_release();  // freed blocks of earlier tests would otherwise take the weights unseen
+    const int64_t before = status_bytes("RssAnon");
+    const auto quantized = model_quantize(*model, formats, {.keep = c.keep});
+    const int64_t held = status_bytes("RssAnon") - before;
+    if (c.in_memory)
+      EXPECT_GT(held, 400 * kMiB) << "the quantized weights should be in memory";
+    else
+      EXPECT_LT(held, 100 * kMiB) << "the quantized weights should be in the scratch file (budget " << c.budget << ")";
+  }
+}
+
+// On a GPU a streamed model's weights go from the mapped file to the device a tensor at a time.
+TEST_F(LargeModel, StreamedOnCudaEqualsResidentOnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine";
+  LoadOptions options;
+  options.device = Device::Cuda;
+  options.compute = ComputeType::BF16;
+  options.memory_budget = 100 * kMiB;
+  const auto streamed = model_load(dir_.path() / "model", options);
+  options.memory_budget = uint64_t{64} << 30;
+  const auto resident = model_load(dir_.path() / "model", options);
+  EXPECT_EQ(streamed->residency(), Residency::Streamed);
+  EXPECT_EQ(resident->residency(), Residency::Resident);
+
+  c10::InferenceMode inference;
+  const torch::Tensor tokens = torch::randint(0, 32000, {1, 48}, torch::kInt64);
+  const torch::Tensor a = llama_forward(streamed->state(), tokens).cpu();
+  const torch::Tensor b = llama_forward(resident->state(), tokens).cpu();
+  EXPECT_TRUE(torch::isfinite(a).all().item<bool>());
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_TRUE(streamed->state().cache->converted.empty());
+}
+
 TEST_F(LargeModel, StreamedQuantizeHoldsOneLayerAtATime) {
   const auto streamed = open(Residency::Streamed);
   std::vector<LayerFormat> formats;
@@ -125,7 +179,7 @@ TEST_F(LargeModel, StreamedQuantizeHoldsOneLayerAtATime) {
 
   // A report alone keeps nothing.
   ModelQuantizeReport alone;
-  EXPECT_EQ(model_quantize(*streamed, {formats.front()}, {.keep_weights = false}, &alone), nullptr);
+  EXPECT_EQ(model_quantize(*streamed, {formats.front()}, {.keep = ModelQuantizeOptions::Keep::None}, &alone), nullptr);
   EXPECT_EQ(alone.layers.at(0).metrics.mse, report.layers.at(0).metrics.mse);
 
   // The scratch file gives back exactly what was quantized.

@@ -72,6 +72,31 @@ TEST(ModelQuantize, ReplacesExactlyTheSelectedTensorsAndCountsBytes) {
   EXPECT_EQ(model->state().tensors.size(), q->state().tensors.size());
 }
 
+// A large weight in a format that quantizes rows on their own goes a block of rows at a time (here 7
+// rows of 32, so blocks end inside the head's 61 rows): the same weights and metrics as all at once.
+TEST(ModelQuantize, RowBlocksGiveTheSameWeightsAsTheWholeLayer) {
+  const auto model = tiny_model(false);
+  for (const std::string spec : {"int4:g16", "int3", "quest2:h16", "nf4", "bf16"}) {
+    ModelQuantizeReport whole, blocked;
+    const auto a = model_quantize(*model, all(*model, spec, "*"), {}, &whole);
+    const auto b = model_quantize(*model, all(*model, spec, "*"), {.block_weights = 7 * 32}, &blocked);
+    for (size_t i = 0; i < whole.layers.size(); ++i) {
+      const std::string tensor = whole.layers[i].name + ".weight";
+      EXPECT_TRUE(torch::equal(a->state().tensor(tensor), b->state().tensor(tensor))) << spec << " " << tensor;
+      EXPECT_NEAR(blocked.layers[i].metrics.mse, whole.layers[i].metrics.mse, 1e-12 * whole.layers[i].metrics.mse + 1e-300)
+          << spec << " " << tensor;
+      EXPECT_EQ(blocked.layers[i].metrics.max_abs_error, whole.layers[i].metrics.max_abs_error) << spec << " " << tensor;
+      EXPECT_EQ(blocked.layers[i].metrics.bytes, whole.layers[i].metrics.bytes) << spec << " " << tensor;
+    }
+  }
+  // K-means codebooks are fitted over the whole weight, so it is never split.
+  ModelQuantizeReport whole, blocked;
+  model_quantize(*model, all(*model, "kmeans2", "lm_head"), {.keep = ModelQuantizeOptions::Keep::None}, &whole);
+  model_quantize(*model, all(*model, "kmeans2", "lm_head"), {.keep = ModelQuantizeOptions::Keep::None, .block_weights = 7 * 32}, &blocked);
+  EXPECT_EQ(blocked.layers.at(0).metrics.mse, whole.layers.at(0).metrics.mse);
+  EXPECT_EQ(blocked.layers.at(0).inertia, whole.layers.at(0).inertia);
+}
+
 TEST(ModelQuantize, ErrorsNameTheLayer) {
   const auto model = tiny_model(true);
   try {

@@ -57,13 +57,18 @@ class MainWindowTest : public ::testing::Test {
   WeightHistogramPlot* plot() { return window_.findChild<WeightHistogramPlot*>("histogramPlot"); }
   QMessageBox* error_box() { return window_.findChild<QMessageBox*>(); }
 
-  // Opens `path` and waits for the outcome; true when it loaded.
-  bool open(const QString& path) {
+  // Opens `path` and waits for the outcome, and with `statistics` until the table's statistics are in
+  // too; true when it loaded (and the statistics were computed).
+  bool open(const QString& path, bool statistics = false) {
     QSignalSpy loaded(&window_, &MainWindow::model_loaded);
     QSignalSpy failed(&window_, &MainWindow::model_load_failed);
+    QSignalSpy statistics_shown(&window_, &MainWindow::statistics_shown);
     window_.model_open(path);
-    return QTest::qWaitFor([&] { return loaded.count() + failed.count() > 0; }, kLoadTimeoutMs) &&
-           loaded.count() == 1;
+    if (!QTest::qWaitFor([&] { return loaded.count() + failed.count() > 0; }, kLoadTimeoutMs) || loaded.count() != 1)
+      return false;
+    if (!statistics) return true;
+    return QTest::qWaitFor([&] { return statistics_shown.count() > 0; }, kLoadTimeoutMs) &&
+           statistics_shown.at(0).at(0).toBool();
   }
 
   // Makes proxy row `row` current and waits until its histogram is on screen; returns its layer row.
@@ -100,7 +105,16 @@ TEST_F(MainWindowTest, OpensStories260KAndPlotsTheSelectedLayer) {
   if (!QFile::exists(stories_path()))
     GTEST_SKIP() << "stories260K not found at " << stories_path().toStdString();
   window_.show();
-  ASSERT_TRUE(open(stories_path()));
+  // The table is shown from the checkpoint's headers; the statistics follow from a job of their own.
+  int pending_when_loaded = 0;
+  QString mean_when_loaded;
+  QObject::connect(&window_, &MainWindow::model_loaded, [&] {
+    for (const LayerRow& row : table()->rows()) pending_when_loaded += row.stats_pending && !row.stats;
+    mean_when_loaded = proxy()->index(0, LayerTableModel::Mean).data().toString();
+  });
+  ASSERT_TRUE(open(stories_path(), true));
+  EXPECT_EQ(pending_when_loaded, 35);
+  EXPECT_EQ(mean_when_loaded, "…");
 
   // 5 decoder blocks x 7 linear layers; the head is tied to the embedding, so there is no lm_head row.
   ASSERT_EQ(proxy()->rowCount(), 35);

@@ -55,13 +55,21 @@ struct ModelQuantizeOptions {
   uint64_t seed = 0;
   // Per-layer importance for `:fisher` formats, from importance_collect; empty otherwise.
   std::shared_ptr<const LayerImportance> importance;
-  // false: only the report is wanted; nothing quantized is kept and model_quantize returns null (a
-  // streamed model then writes no scratch file).
-  bool keep_weights = true;
+  // What becomes of the quantized weights. None: only the report is wanted; nothing is kept and
+  // model_quantize returns null. Use: kept for computing with, in memory when the memory budget has room
+  // for them beside the model's conversions, else in the scratch file. Write: the model is written out
+  // once (quantize --save), so they go to the scratch file whatever the budget: memory would only hold
+  // what the disk gets anyway.
+  enum class Keep { None, Use, Write };
+  Keep keep = Keep::Use;
+  // A weight larger than this many values (an 8B model's 525M-value head or embedding) is quantized a
+  // block of rows of about this size at a time when its format quantizes rows independently (all but
+  // k-means), so memory holds a block rather than the layer; the result is the same.
+  int64_t block_weights = int64_t{1} << 26;
 };
 
-// A layer at a time. The quantized weights of a resident model are held in memory; those of a streamed
-// model go to an unlinked scratch file in the temporary folder ($TMPDIR), in the compute dtype.
+// A layer at a time. The quantized weights are kept (options.keep) in the compute dtype, in memory or in
+// an unlinked scratch file in $TMPDIR (a streamed model's always).
 // Throws Invalid naming the layer when a format cannot apply to it (Hadamard block not dividing
 // `in`, `:fisher` without importance), Numeric when a weight holds NaN or Inf, Io when the scratch
 // file cannot be written.

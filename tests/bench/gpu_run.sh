@@ -1,0 +1,74 @@
+#!/bin/bash
+# gpu_run.sh STAGE... : the build, tests and benchmarks of a GPU machine, from the repository root, so
+# that every GPU number in docs/performance.md can be reproduced. Stages, in the order given:
+#   build   configure the cuda preset against the machine's Python LibTorch and build the CLI and the
+#           synthetic-checkpoint writer (incremental when build/cuda exists)
+#   test    build the test binary and run the tests that exercise CUDA: quantizer and forward kernels
+#           against the CPU, streamed against resident evaluation on the GPU, and the CLI's
+#           eval/generate on --device cuda
+#   large   tests/bench/large_model_bench.sh for the Llama-3-8B shape (QS_GPU_PRESET) with --device
+#           cuda (without `info` and `info --stats`, which read on the CPU whatever the device; more
+#           skipped with QS_BENCH_SKIP), then the same model streamed to the GPU under a memory budget
+#           far below its size (QS_GPU_STREAM_BUDGET, 4G)
+# Environment: QS_GPU_DEPS, a folder of Debian packages from `packaging/deps-offline.sh download`
+# (unpacked when the machine lacks HDF5/SentencePiece/GoogleTest); QS_DATA, the data folder
+# (../shared/data by default); QS_WORK, where checkpoints go (/tmp/qs-gpu); OUT, where logs go.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out=${OUT:-/tmp/qs-gpu-out} work=${QS_WORK:-/tmp/qs-gpu}
+data=$(cd "${QS_DATA:-$root/../shared/data}" && pwd)
+mkdir -p "$out" "$work"
+
+if ! pkg-config --exists sentencepiece 2>/dev/null; then
+  : "${QS_GPU_DEPS:?this machine lacks the build dependencies: set QS_GPU_DEPS to a folder from packaging/deps-offline.sh download}"
+  packaging/deps-offline.sh unpack "$QS_GPU_DEPS" "$work/deps" > "$work/deps.env"
+  source "$work/deps.env"
+fi
+
+stage_build() {
+  local torch
+  torch=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+    nproc; python3 -c 'import torch; print("torch", torch.__version__)'; nvcc --version | tail -1; } | tee "$out/machine.txt"
+  [ -f build/cuda/CMakeCache.txt ] ||
+    cmake --preset cuda -DCMAKE_PREFIX_PATH="$torch;${CMAKE_PREFIX_PATH:-}" -DQS_DATA_DIR="$data" > "$out/configure.log" 2>&1 ||
+    { tail -40 "$out/configure.log"; exit 1; }
+  targets_build quantscope_cli quantscope_synth
+}
+
+targets_build() {
+  local start=$SECONDS
+  cmake --build build/cuda --target "$@" >> "$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
+  echo "built $* in $((SECONDS - start)) s" | tee -a "$out/build.log"
+}
+
+stage_test() {
+  targets_build quantscope_tests
+  # The GoogleTest cases that skip without CUDA, and the CLI's CUDA test.
+  build/cuda/tests/quantscope_tests --gtest_filter='*Cuda*:Kernels*:LargeModel.*' 2>&1 | tee "$out/test.log" | tail -30
+  cmake -DCLI=build/cuda/app/cli/quantscope-cli -DSOURCE="$root" -DDATA="$data" -DWORK="$work/cli_cuda" \
+    -P tests/cli/cuda.cmake 2>&1 | tee -a "$out/test.log" | tail -5
+}
+
+stage_large() {
+  local preset=${QS_GPU_PRESET:-llama-3-8b} budget=${QS_GPU_STREAM_BUDGET:-4G}
+  local model=$work/$preset
+  QS_BENCH_OPTIONS="--device cuda" QS_BENCH_SKIP="${QS_BENCH_SKIP:-info stats}" QS_DATA="$data" \
+    tests/bench/large_model_bench.sh "$preset" "$work" build/cuda 2>&1 | tee "$out/large.log"
+  # The bench's eval is resident; the 8B model's 15 GiB under a 4 GiB budget stream a tensor at a time.
+  local text=$data/text/tinystories-valid-subset/tinystories_valid_first.txt
+  { echo "== streamed: eval --device cuda --dtype bf16 --memory-budget $budget"
+    tests/bench/peak_memory.sh build/cuda/app/cli/quantscope-cli eval "$model" --text "$text" --max-tokens 512 \
+      --ctx 512 --dtype bf16 --device cuda --memory-budget "$budget"
+    echo "== streamed: quantize --format int4:g128 --device cuda --memory-budget $budget"
+    tests/bench/peak_memory.sh build/cuda/app/cli/quantscope-cli quantize "$model" --format int4:g128 --device cuda \
+      --memory-budget "$budget" | tail -3; } 2>&1 | tee "$out/streamed.log"
+  # What each command printed, in one file ($OUT brings back few files).
+  for f in "$work/$preset"-*.out; do echo "== $f"; cat "$f"; done > "$out/large-outputs.txt"
+}
+
+for stage in "$@"; do
+  echo "=== $stage" >&2
+  "stage_$stage"
+done
