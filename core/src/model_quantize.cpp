@@ -133,6 +133,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
       input.importance = importance_for(lf, options, input.weight);
       input.seed = options.seed;
       input.name = lf.name;
+      input.job = job;
       if (!lf.codebooks.empty())
         input.codebooks = torch::tensor(lf.codebooks).view({-1, lf.format.levels()}).to(input.weight.device());
       const QuantizerOutput q = quantizer_run(lf.format, input);

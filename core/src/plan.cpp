@@ -243,59 +243,99 @@ QuantPlan plan_uniform(const FormatSpec& weight, std::optional<FormatSpec> activ
   return plan;
 }
 
-std::vector<LayerFormat> plan_resolve(const QuantPlan& plan, const Model& model) {
+PlanAssignment plan_assign(const QuantPlan& plan, const Model& model) {
+  PlanAssignment a;
   if (plan.default_activation && !plan.default_weight)
-    throw Error(ErrorKind::Invalid, "plan: a default activation format needs a default weight format");
-  const std::vector<Candidate> candidates = candidates_list(model);
+    a.error = "plan: a default activation format needs a default weight format";
   const bool tied = model.config().tie_word_embeddings;
-  std::vector<bool> used(plan.rules.size(), false);
-  std::vector<LayerFormat> result;
-  for (const Candidate& c : candidates) {
+  a.rule_matches.assign(plan.rules.size(), 0);
+  for (const Candidate& c : candidates_list(model)) {
+    PlanLayer& layer = a.layers.emplace_back();
+    layer.name = c.name;
+    layer.out = c.out;
+    layer.in = c.in;
+    layer.format.name = c.name;
+    layer.format.format = FormatSpec{};  // bf16: stays as stored
     const PlanRule* best = nullptr;
     const PlanRule* rival = nullptr;  // as specific as `best`
     std::pair<bool, int64_t> best_rank{false, -1};
     for (size_t i = 0; i < plan.rules.size(); ++i) {
       const PlanRule& rule = plan.rules[i];
       if (!glob_matches(rule.match, c.name)) continue;
-      used[i] = true;
+      ++a.rule_matches[i];
       const std::pair<bool, int64_t> rank{!is_glob(rule.match), literal_count(rule.match)};
       if (!best || rank > best_rank) {
         best = &rule;
+        layer.rule = int(i);
         rival = nullptr;
         best_rank = rank;
       } else if (rank == best_rank) {
         rival = &rule;
       }
     }
-    if (rival)
-      throw Error(ErrorKind::Invalid, c.name + ": plan rules '" + best->match + "' and '" + rival->match +
-                                          "' match it equally specifically; add a rule naming it");
-    LayerFormat lf;
-    lf.name = c.name;
-    if (best) {
-      lf.format = best->weight;
-      lf.activation = best->activation;
-      lf.codebooks = best->codebooks;
-    } else if (plan.default_weight && c.name.rfind(kDecoderPrefix, 0) == 0) {
-      lf.format = *plan.default_weight;
-      lf.activation = plan.default_activation;
-    } else {
+    if (rival) {
+      layer.error = c.name + ": plan rules '" + best->match + "' and '" + rival->match +
+                    "' match it equally specifically; add a rule naming it";
       continue;
     }
-    if (!lf.format.quantized() && !lf.activation) continue;
-    layer_check(lf, c);
-    result.push_back(std::move(lf));
+    if (best) {
+      layer.format.format = best->weight;
+      layer.format.activation = best->activation;
+      layer.format.codebooks = best->codebooks;
+    } else if (plan.default_weight && c.name.rfind(kDecoderPrefix, 0) == 0) {
+      layer.rule = PlanLayer::kDefault;
+      layer.format.format = *plan.default_weight;
+      layer.format.activation = plan.default_activation;
+    }
+    layer.changed = layer.format.format.quantized() || layer.format.activation.has_value();
+    if (!layer.changed) continue;
+    try {
+      layer_check(layer.format, c);
+    } catch (const Error& e) {
+      layer.error = e.what();
+    }
   }
+  a.rule_errors.resize(plan.rules.size());
   for (size_t i = 0; i < plan.rules.size(); ++i) {
-    if (used[i]) continue;
+    if (a.rule_matches[i] > 0) continue;
     const std::string& match = plan.rules[i].match;
-    if (tied && glob_matches(match, "lm_head"))
-      throw Error(ErrorKind::Invalid, "lm_head is tied to model.embed_tokens in this model; name model.embed_tokens "
-                                      "instead (plan rule '" + match + "')");
-    throw Error(ErrorKind::Invalid, "plan rule '" + match + "' matches no layer of " + model.source().string() + "; " +
-                                        kNameHint);
+    a.rule_errors[i] = tied && glob_matches(match, "lm_head")
+                           ? "lm_head is tied to model.embed_tokens in this model; name model.embed_tokens "
+                             "instead (plan rule '" + match + "')"
+                           : "plan rule '" + match + "' matches no layer of " + model.source().string() + "; " +
+                                 kNameHint;
   }
+  return a;
+}
+
+std::vector<LayerFormat> plan_resolve(const QuantPlan& plan, const Model& model) {
+  const PlanAssignment a = plan_assign(plan, model);
+  if (!a.error.empty()) throw Error(ErrorKind::Invalid, a.error);
+  std::vector<LayerFormat> result;
+  for (const PlanLayer& layer : a.layers) {
+    if (!layer.error.empty()) throw Error(ErrorKind::Invalid, layer.error);
+    if (layer.changed) result.push_back(layer.format);
+  }
+  for (const std::string& error : a.rule_errors)
+    if (!error.empty()) throw Error(ErrorKind::Invalid, error);
   return result;
+}
+
+PlanTotals plan_totals(const PlanAssignment& assignment, const Model& model) {
+  PlanTotals t;
+  t.model_bytes = model.stored_bytes();
+  t.bf16_bytes = uint64_t(model.parameter_count()) * 2;
+  uint64_t bits = 0;
+  for (const PlanLayer& layer : assignment.layers) {
+    if (!layer.error.empty() || !layer.format.format.quantized()) continue;
+    const uint64_t layer_bits = format_storage_bits(layer.format.format, layer.out, layer.in);
+    bits += layer_bits;
+    t.quantized_parameters += uint64_t(layer.out * layer.in);
+    t.model_bytes = t.model_bytes - model.tensor_stored_bytes(layer.name + ".weight") + (layer_bits + 7) / 8;
+    ++t.quantized_layers;
+  }
+  if (t.quantized_parameters > 0) t.bits_per_weight = double(bits) / double(t.quantized_parameters);
+  return t;
 }
 
 }  // namespace qs

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "quantscope/format.hpp"
+#include "quantscope/job.hpp"
 
 namespace qs {
 
@@ -25,6 +26,7 @@ struct QuantizerInput {
   // Skip the finite-weight check, which syncs a GPU once per call: QAT quantizes every layer on
   // every step and its loss check catches NaN weights instead.
   bool trusted = false;
+  const JobContext* job = nullptr;  // cancellation, asked between stages and rows
 };
 
 struct QuantizerOutput {

@@ -58,7 +58,8 @@ torch::Tensor fit_segments(const torch::Tensor& x, const torch::Tensor& m, int64
   const float* mp = mc.defined() ? mc.data_ptr<float>() : nullptr;
   float* bp = books.data_ptr<float>();
   rows_parallel(rows, cols, input.reference, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r)
+    for (int64_t r = b; r < e; ++r) {
+      if (input.job && input.job->cancelled()) return;  // the rows left are not wanted
       for (int64_t s = 0; s < per_row; ++s) {
         const int64_t begin = s * segment, n = std::min(segment, cols - begin), id = r * per_row + s;
         const float* u = xp + r * cols + begin;
@@ -77,7 +78,9 @@ torch::Tensor fit_segments(const torch::Tensor& x, const torch::Tensor& m, int64
         for (int j = 0; j < k; ++j) bp[id * k + j] = float(fit.centroids[j]);
         inertias[id] = fit.inertia;
       }
+    }
   });
+  if (input.job) input.job->check_cancelled();
   inertia = std::accumulate(inertias.begin(), inertias.end(), 0.0);
   return books.to(x.device());
 }
@@ -140,8 +143,10 @@ torch::Tensor fit_block(const torch::Tensor& x, const torch::Tensor& scales, int
     fit = fit_raw(u.data_ptr<float>(), mc.defined() ? mc.data_ptr<float>() : nullptr, u.numel(), k, spec, input.seed);
   } else {
     const auto [lo, hi] = range_collect(x, scales, block, input.reference);
+    if (input.job) input.job->check_cancelled();
     std::vector<double> sm(kHistogramBins), smu(kHistogramBins), smuu(kHistogramBins);
     histogram_collect(x, scales, m, block, lo, hi, input.reference, sm, smu, smuu);
+    if (input.job) input.job->check_cancelled();
     fit = kmeans_exact_binned(sm, smu, smuu, k);
   }
   inertia = fit.inertia;
@@ -208,7 +213,9 @@ QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInpu
     const int64_t block = kmeans_segment(spec, in);
     q.scales = torch::empty({out * kernels::blocks_per_row(in, block)}, x.options());
     block_scales(x, block, spec.scale == BlockScale::Absmean, input.reference, q.scales);
+    if (input.job) input.job->check_cancelled();
     q.codebooks = pinned ? books : fit_block(x, q.scales, block, m, k, spec, input, q.inertia);
+    if (input.job) input.job->check_cancelled();
     codebook_assign(x, q.scales, block, q.codebooks, 0, input.reference, q);
     if (input.want_normalized) q.normalized = groups_divide(x, q.scales, block);
   } else {

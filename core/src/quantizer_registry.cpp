@@ -2,6 +2,8 @@
 // block that divides the rows, importance where `:fisher` asks for it).
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "quantizer.hpp"
 #include "quantscope/error.hpp"
 
@@ -17,6 +19,16 @@ const QuantizerFamily kFamilies[] = {
 };
 
 std::string label(const QuantizerInput& input) { return input.name.empty() ? "weight" : input.name; }
+
+// NaN propagates through min and max and an infinity is one of them, so two reductions answer what
+// isfinite(w).sum() would, without a mask as large as the weight (2.5 s of a 4096 x 14336 layer on 2
+// cores went to that mask and its int64 sum).
+bool finite_all(const torch::Tensor& w) {
+  const auto [lo, hi] = torch::aminmax(w);
+  const torch::Tensor both = torch::stack({lo, hi}).cpu();
+  const float* v = both.data_ptr<float>();
+  return std::isfinite(v[0]) && std::isfinite(v[1]);
+}
 
 void hadamard_check(const FormatSpec& spec, int64_t in, const QuantizerInput& input) {
   const int64_t h = spec.hadamard;
@@ -55,10 +67,11 @@ QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& inpu
   if (w.dim() != 2 || w.scalar_type() != torch::kFloat32 || !w.is_contiguous())
     throw Error(ErrorKind::Invalid, label(input) + ": quantizers take a contiguous float32 [out, in] weight");
   if (w.numel() == 0) throw Error(ErrorKind::Invalid, label(input) + ": empty weight");
-  const int64_t bad = input.trusted ? 0 : w.numel() - torch::isfinite(w).sum().item<int64_t>();
-  if (bad > 0)
+  if (!input.trusted && !finite_all(w)) {
+    const int64_t bad = w.numel() - torch::isfinite(w).sum().item<int64_t>();
     throw Error(ErrorKind::Numeric, label(input) + ": " + std::to_string(bad) +
                                         " weights are NaN or Inf; quantization needs finite weights");
+  }
   if (spec.family == QuantFamily::Quest || spec.family == QuantFamily::KMeans) hadamard_check(spec, w.size(1), input);
   if (spec.family == QuantFamily::KMeans && input.codebooks.defined()) {
     const int64_t n = format_codebook_count(spec, w.size(0), w.size(1));

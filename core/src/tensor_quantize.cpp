@@ -9,6 +9,7 @@
 #include "model_state.hpp"
 #include "quantizer.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/job.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/quantize.hpp"
 
@@ -63,7 +64,9 @@ QuantizedTensor quantized_tensor_make(const FormatSpec& spec, const torch::Tenso
   input.want_normalized = true;
   input.seed = options.seed;
   input.name = options.name;
+  input.job = options.job;
   QuantizerOutput q = quantizer_run(spec, input);
+  if (options.job) options.job->check_cancelled();
 
   QuantizedTensor r;
   r.format = spec;
@@ -109,6 +112,7 @@ QuantizedTensor quantized_tensor_make(const FormatSpec& spec, const torch::Tenso
   const torch::Tensor w = weight.to(torch::kCPU).contiguous();
   const torch::Tensor dq = q.dequant.to(torch::kCPU).contiguous();
   q.dequant = torch::Tensor();
+  if (options.job) options.job->check_cancelled();
   r.metrics = metrics_compute(span_of(w), span_of(dq), r.storage_bits);
   r.weight_histogram = histogram_compute(span_of(w), bins);
   r.error_histogram = error_histogram(span_of(w), span_of(dq), bins);

@@ -157,7 +157,7 @@ TEST_F(LargeModel, StreamedOnCudaEqualsResidentOnCuda) {
   EXPECT_EQ(resident->residency(), Residency::Resident);
 
   c10::InferenceMode inference;
-  const torch::Tensor tokens = torch::randint(0, 32000, {1, 48}, torch::kInt64);
+  const torch::Tensor tokens = torch::randint(0, 32000, {1, 48}, torch::kInt64).to(torch::kCUDA);
   const torch::Tensor a = llama_forward(streamed->state(), tokens).cpu();
   const torch::Tensor b = llama_forward(resident->state(), tokens).cpu();
   EXPECT_TRUE(torch::isfinite(a).all().item<bool>());

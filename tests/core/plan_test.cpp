@@ -3,11 +3,13 @@
 // in-memory models (hidden 32, intermediate 48, two blocks).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <map>
 
 #include "quantscope/error.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/model_quantize.hpp"
 #include "quantscope/plan.hpp"
 #include "temp_dir.hpp"
 #include "tiny_model.hpp"
@@ -254,6 +256,56 @@ TEST(PlanResolve, ImpossibleFormatsAreErrorsNamingTheLayer) {
   e = resolve_error(R"({"layers": {"lm_head": "int4"}})", *tied);
   EXPECT_EQ(e.rfind("lm_head is tied to model.embed_tokens in this model; name model.embed_tokens instead", 0), 0u) << e;
   EXPECT_EQ(plan_resolve(plan_parse(R"({"layers": {"model.embed_tokens": "int4"}})", "p.json"), *tied).size(), 1u);
+}
+
+TEST(PlanAssign, EveryLayerAndRuleWithItsSourceAndError) {
+  const auto model = tiny_model(false);
+  const QuantPlan plan = plan_parse(R"({"default": "int4",
+      "layers": {"model.layers.*.mlp.*": "kmeans2:h32", "lm_head": "int8", "model.layers.9.*": "int2"}})",
+                                    "p.json");
+  const PlanAssignment a = plan_assign(plan, *model);
+  // The embedding, the decoder's linear layers, the head.
+  ASSERT_EQ(a.layers.size(), model->linear_layers().size() + 1);
+  EXPECT_EQ(a.layers.front().name, "model.embed_tokens");
+  EXPECT_EQ(a.layers.front().rule, PlanLayer::kNone);
+  EXPECT_FALSE(a.layers.front().changed);
+  std::map<std::string, PlanLayer> by;
+  for (const PlanLayer& l : a.layers) by[l.name] = l;
+  EXPECT_EQ(by.at("model.layers.0.self_attn.q_proj").rule, PlanLayer::kDefault);
+  EXPECT_EQ(by.at("lm_head").rule, 1);
+  EXPECT_EQ(format_print(by.at("lm_head").format.format), "int8");
+  // down_proj's 48 inputs do not divide by 32: an error on that layer alone, the one plan_resolve throws.
+  EXPECT_EQ(by.at("model.layers.0.mlp.up_proj").error, "");
+  EXPECT_EQ(by.at("model.layers.0.mlp.down_proj").error,
+            "model.layers.0.mlp.down_proj: kmeans2:h32 needs `in` (48) to be a multiple of its Hadamard block 32");
+  EXPECT_EQ(a.rule_matches, (std::vector<int64_t>{6, 1, 0}));
+  EXPECT_EQ(a.rule_errors[0], "");
+  EXPECT_EQ(a.rule_errors[2].rfind("plan rule 'model.layers.9.*' matches no layer of ", 0), 0u) << a.rule_errors[2];
+  EXPECT_EQ(resolve_error(plan_json(plan), *model), by.at("model.layers.0.mlp.down_proj").error);
+}
+
+TEST(PlanTotals, EqualWhatQuantizingTheModelReports) {
+  const auto model = tiny_model(false);
+  const QuantPlan plan = plan_parse(
+      R"({"default": "int4:g16", "layers": {"model.layers.1.*": "kmeans2", "lm_head": "nf4",
+          "model.layers.0.self_attn.q_proj": "bf16"}})",
+      "p.json");
+  const PlanTotals totals = plan_totals(plan_assign(plan, *model), *model);
+  ModelQuantizeReport report;
+  ModelQuantizeOptions options;
+  options.keep = ModelQuantizeOptions::Keep::None;
+  model_quantize(*model, plan_resolve(plan, *model), options, &report);
+  EXPECT_EQ(totals.model_bytes, report.bytes_after);
+  EXPECT_EQ(totals.quantized_parameters, report.quantized_parameters);
+  EXPECT_EQ(totals.quantized_layers, int64_t(report.layers.size()));
+  uint64_t bits = 0;
+  for (const LayerReport& l : report.layers) bits += format_storage_bits(l.format, l.out, l.in);
+  EXPECT_DOUBLE_EQ(totals.bits_per_weight, double(bits) / double(report.quantized_parameters));
+  EXPECT_EQ(totals.bf16_bytes, uint64_t(model->parameter_count()) * 2);
+
+  const PlanTotals none = plan_totals(plan_assign(QuantPlan{}, *model), *model);
+  EXPECT_EQ(none.model_bytes, model->stored_bytes());
+  EXPECT_TRUE(std::isnan(none.bits_per_weight));
 }
 
 }  // namespace

@@ -7,6 +7,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -15,6 +18,7 @@
 
 #include "core/tiny_model.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/job.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/quantize.hpp"
 
@@ -397,6 +401,35 @@ TEST(QuantizeKMeans, ExactInertiaNeverAboveLloydOnTheSameTensor) {
       const QuantizedTensor exact = quantize("kmeans" + b, w, out, in);
       const QuantizedTensor lloyd = quantize("kmeans" + b + ":lloyd", w, out, in);
       EXPECT_LE(exact.inertia, lloyd.inertia * (1 + 1e-12)) << "bits " << bits;
+    }
+  }
+}
+
+// The GUI cancels the quantization of a layer the user has moved away from: on a 4096 x 14336 layer
+// (Llama-3-8B's MLP) the work must stop within a second, in the tensor-wide and per-row k-means fits.
+TEST(QuantizeCancel, AKMeansQuantizationOfALargeLayerStopsWithinASecond) {
+  const int64_t out = 4096, in = 14336;
+  const std::vector<float> w = gaussian(out, in, 11);
+  for (const std::string spec : {"kmeans2", "kmeans2:channel"}) {
+    for (const int delay_ms : {50, 400}) {
+      JobQueue queue;
+      std::atomic<bool> started{false};
+      auto job = queue.submit("", "quantize", [&](JobContext& context) {
+        QuantizeOptions options;
+        options.job = &context;
+        options.summary_only = true;
+        started = true;
+        tensor_quantize(format_parse(spec), w, out, in, options);
+      });
+      while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      const auto cancel = std::chrono::steady_clock::now();
+      job->cancel();
+      job->wait();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - cancel).count();
+      std::cout << spec << " cancelled after " << delay_ms << " ms: stopped in " << seconds << " s\n";
+      EXPECT_EQ(job->state(), JobState::Cancelled) << spec;
+      EXPECT_LT(seconds, 1.0) << spec << " after " << delay_ms << " ms";
     }
   }
 }

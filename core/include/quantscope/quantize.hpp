@@ -14,6 +14,7 @@
 
 namespace qs {
 
+class JobContext;
 class Model;
 
 struct TensorMetrics {
@@ -43,6 +44,9 @@ struct QuantizeOptions {
   // Only what a plot needs (metrics, histograms, levels and codebooks, occupancy): dequantized, codes,
   // scales, zero_points and packed stay empty, which spares as much memory as the weight takes.
   bool summary_only = false;
+  // Asked between stages and, in k-means fits, between rows: a cancelled job stops within a fraction
+  // of a second even on a 4096 x 14336 layer (throws Error(Cancelled)).
+  const JobContext* job = nullptr;
 };
 
 struct QuantizedTensor {
