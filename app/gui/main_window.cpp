@@ -1,5 +1,4 @@
-// MainWindow: menus, drag and drop, settings, and the wiring of jobs to the layer table, the format box
-// and the plot.
+// MainWindow: docks from the panel table, menus, drag and drop, settings, and the load job.
 #include "main_window.hpp"
 
 #include <qcustomplot.h>
@@ -8,54 +7,34 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
-#include <QLineEdit>
-#include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QSettings>
-#include <QSortFilterProxyModel>
-#include <QSplitter>
 #include <QStatusBar>
-#include <QTableView>
 #include <QToolButton>
-#include <QVBoxLayout>
+#include <QUndoStack>
 #include <filesystem>
-#include <vector>
 
-#include "layer_table_model.hpp"
-#include "quantscope/dtype.hpp"
+#include "inspector_panel.hpp"
+#include "panel.hpp"
+#include "panel_registry.hpp"
 #include "quantscope/error.hpp"
-#include "quantscope/format.hpp"
 #include "quantscope/model.hpp"
-#include "quantscope/quantize.hpp"
-#include "quantscope/stats.hpp"
-#include "quantscope/weight_statistics.hpp"
-#include "weight_histogram_plot.hpp"
+#include "workbench.hpp"
 
 namespace qs {
 
 // What a load job hands to the UI thread.
 struct LoadResult {
   std::shared_ptr<Model> model;
-  std::vector<LayerRow> rows;
-};
-
-struct HistogramResult {
-  Histogram histogram;
-  TensorStats stats;
-};
-
-struct QuantizeResult {
-  QuantizedTensor tensor;
 };
 
 namespace {
@@ -64,168 +43,88 @@ const char* const kRecentKey = "recentModels";
 const char* const kDirectoryKey = "lastDirectory";
 const char* const kGeometryKey = "window/geometry";
 const char* const kStateKey = "window/state";
-const char* const kSplitterKey = "window/splitter";
-const char* const kLogScaleKey = "histogram/logScale";
 
 std::filesystem::path path_native(const QString& path) { return QFile::encodeName(path).toStdString(); }
-
-QString parameters_format(int64_t n) {
-  const double v = static_cast<double>(n);
-  if (v >= 1e9) return QString::number(v / 1e9, 'f', 2) + " B";
-  if (v >= 1e6) return QString::number(v / 1e6, 'f', 2) + " M";
-  if (v >= 1e3) return QString::number(v / 1e3, 'f', 1) + " K";
-  return QString::number(n);
-}
 
 QString display_name(const QString& path) {
   const QFileInfo info(path);
   return info.fileName().isEmpty() ? QDir(path).dirName() : info.fileName();
 }
 
-// "BF16", or "BF16 + F32" for a checkpoint that mixes dtypes.
-QString dtypes_text(const Model& model) {
-  QStringList names;
-  for (const DType dtype : model.stored_dtypes()) names << QString::fromLatin1(dtype_name(dtype));
-  return names.join(QStringLiteral(" + "));
-}
-
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-  runner_ = new JobRunner(this);
-  connect(runner_, &JobRunner::progress, this, &MainWindow::job_progress);
-  connect(runner_, &JobRunner::finished, this, &MainWindow::job_finished);
-  connect(runner_, &JobRunner::failed, this, &MainWindow::job_failed);
-  connect(runner_, &JobRunner::cancelled, this, &MainWindow::job_cancelled);
-  statistics_runner_ = new JobRunner(this);
-  connect(statistics_runner_, &JobRunner::progress, this, [this](JobRunner::JobId id, double fraction, const QString& message) {
-    if (id != statistics_id_ || load_id_ != 0) return;  // a load in progress owns the status bar
+  workbench_ = new Workbench(this);
+  loader_ = new JobRunner(this);
+  connect(loader_, &JobRunner::progress, this, &MainWindow::load_progress);
+  connect(loader_, &JobRunner::finished, this, &MainWindow::load_finished);
+  connect(loader_, &JobRunner::failed, this, &MainWindow::load_failed);
+  connect(loader_, &JobRunner::cancelled, this, [this](JobRunner::JobId id) {
+    if (id == load_id_) load_end(tr("Opening %1 cancelled").arg(display_name(load_path_)));
+  });
+  connect(workbench_, &Workbench::statistics_progress, this, [this](double fraction, const QString& message) {
+    if (load_id_ != 0) return;  // a load in progress owns the status bar
     job_label_->setText(message.left(1).toUpper() + message.mid(1));  // core's "weight statistics 3/225: …"
     progress_->setRange(0, 1000);
     progress_->setValue(static_cast<int>(fraction * 1000));
   });
-  connect(statistics_runner_, &JobRunner::finished, this, [this](JobRunner::JobId id) {
-    if (id != statistics_id_) return;
-    table_->statistics_set(*statistics_result_);
-    view_->resizeColumnsToContents();
-    statistics_end(QString());
-  });
-  connect(statistics_runner_, &JobRunner::failed, this, [this](JobRunner::JobId id, const QString& error) {
-    if (id == statistics_id_) statistics_end(error);
-  });
-  connect(statistics_runner_, &JobRunner::cancelled, this, [this](JobRunner::JobId id) {
-    if (id == statistics_id_) statistics_end(tr("The statistics were cancelled"));
-  });
+  connect(workbench_, &Workbench::statistics_done, this, &MainWindow::statistics_end);
+  connect(workbench_->undo_stack(), &QUndoStack::cleanChanged, this, &MainWindow::title_update);
 
-  // Left: the model's name and summary, a filter box and the layer table.
-  model_title_ = new QLabel(tr("No model open"));
-  QFont title_font = model_title_->font();
-  title_font.setPointSizeF(title_font.pointSizeF() * 1.25);
-  title_font.setBold(true);
-  model_title_->setFont(title_font);
-  model_summary_ = new QLabel(tr("File ▸ Open File… or Open Folder…, or drop a model onto this window"));
-  model_summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  model_summary_->setWordWrap(true);
-
-  filter_ = new QLineEdit;
-  filter_->setObjectName("layerFilter");
-  filter_->setPlaceholderText(tr("Filter layers (e.g. mlp, q_proj, layers.3.*)"));
-  filter_->setClearButtonEnabled(true);
-  filter_->setAcceptDrops(false);  // a dropped model opens; it is not text to filter by
-  layer_count_ = new QLabel;
-
-  table_ = new LayerTableModel(this);
-  proxy_ = new QSortFilterProxyModel(this);
-  proxy_->setSourceModel(table_);
-  proxy_->setSortRole(LayerTableModel::SortRole);
-  proxy_->setFilterKeyColumn(LayerTableModel::Name);
-  proxy_->setFilterCaseSensitivity(Qt::CaseInsensitive);
-
-  view_ = new QTableView;
-  view_->setObjectName("layerTable");
-  view_->setModel(proxy_);
-  view_->setSortingEnabled(true);
-  view_->sortByColumn(LayerTableModel::Name, Qt::AscendingOrder);
-  view_->setSelectionBehavior(QAbstractItemView::SelectRows);
-  view_->setSelectionMode(QAbstractItemView::SingleSelection);
-  view_->setAlternatingRowColors(true);
-  view_->setWordWrap(false);
-  view_->setCornerButtonEnabled(false);
-  view_->verticalHeader()->hide();
-  view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 8);
-  view_->horizontalHeader()->setHighlightSections(false);
-  view_->horizontalHeader()->setStretchLastSection(false);
-  view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-  view_->resizeColumnsToContents();  // with no rows yet, to the headers
-
-  auto* filter_row = new QHBoxLayout;
-  filter_row->addWidget(filter_, 1);
-  filter_row->addWidget(layer_count_);
-  auto* left = new QWidget;
-  auto* left_layout = new QVBoxLayout(left);
-  left_layout->setContentsMargins(10, 10, 6, 6);
-  left_layout->addWidget(model_title_);
-  left_layout->addWidget(model_summary_);
-  left_layout->addSpacing(4);
-  left_layout->addLayout(filter_row);
-  left_layout->addWidget(view_, 1);
-
-  // Right: a format box and the histogram of the selected layer, plain or quantized in that format.
-  format_edit_ = new QLineEdit;
-  format_edit_->setObjectName("formatEdit");
-  format_edit_->setPlaceholderText(tr("Quantization format: kmeans2, int4:g128, quest4, nf4 … (empty: weights)"));
-  format_edit_->setToolTip(QString::fromStdString(format_grammar()));
-  format_edit_->setClearButtonEnabled(true);
-  format_edit_->setAcceptDrops(false);
-  format_status_ = new QLabel;
-  format_status_->setObjectName("formatStatus");
-  format_status_->setWordWrap(true);
-  format_status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  format_status_->hide();
-  auto* format_label = new QLabel(tr("&Format"));
-  format_label->setBuddy(format_edit_);
-  auto* format_row = new QHBoxLayout;
-  format_row->addWidget(format_label);
-  format_row->addWidget(format_edit_, 1);
-
-  plot_ = new WeightHistogramPlot;
-  plot_->setObjectName("histogramPlot");
-  plot_->message_show(tr("Open a model to see the weight histogram of its layers"));
-
-  auto* right = new QWidget;
-  auto* right_layout = new QVBoxLayout(right);
-  right_layout->setContentsMargins(6, 10, 10, 6);
-  right_layout->addLayout(format_row);
-  right_layout->addWidget(format_status_);
-  right_layout->addWidget(plot_, 1);
-
-  splitter_ = new QSplitter(Qt::Horizontal);
-  splitter_->addWidget(left);
-  splitter_->addWidget(right);
-  splitter_->setStretchFactor(0, 5);
-  splitter_->setStretchFactor(1, 6);
-  splitter_->setChildrenCollapsible(false);
-  setCentralWidget(splitter_);
-
-  connect(filter_, &QLineEdit::textChanged, this, [this](const QString& text) {
-    proxy_->setFilterWildcard(text);
-    layer_count_update();
-  });
-  connect(view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
-          [this](const QModelIndex& current) { layer_show(current); });
-  connect(format_edit_, &QLineEdit::textChanged, this, &MainWindow::format_changed);
-  connect(plot_, &WeightHistogramPlot::log_scale_changed, this,
-          [](bool on) { QSettings().setValue(kLogScaleKey, on); });
-
+  docks_create();
   menus_create();
   status_bar_create();
   setAcceptDrops(true);
-  setWindowTitle(tr("Quantscope"));
+  title_update();
   settings_restore();
-  layer_count_update();
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::docks_create() {
+  setDockNestingEnabled(true);
+  setDockOptions(AnimatedDocks | AllowNestedDocks | AllowTabbedDocks);
+  std::map<Qt::DockWidgetArea, QDockWidget*> first_in_area;
+  for (const PanelInfo& info : panels_registered()) {
+    Panel* panel = info.make(*workbench_);
+    panel->setObjectName(info.id + "Panel");
+    auto* dock = new QDockWidget(info.title, this);
+    dock->setObjectName(info.id);  // what saveState keys the dock by
+    dock->setWidget(panel);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                      QDockWidget::DockWidgetClosable);
+    addDockWidget(info.area, dock);
+    if (auto it = first_in_area.find(info.area); it != first_in_area.end())
+      tabifyDockWidget(it->second, dock);
+    else
+      first_in_area[info.area] = dock;
+    panels_[info.id] = panel;
+    docks_[info.id] = dock;
+  }
+  // Tabs open on the first panel of each area.
+  for (const auto& [area, dock] : first_in_area) dock->raise();
+  resizeDocks({docks_.at("layers"), docks_.at("inspector")}, {720, 640}, Qt::Horizontal);
+  if (auto* inspector = qobject_cast<InspectorPanel*>(panel("inspector")))
+    connect(inspector, &InspectorPanel::histogram_shown, this, &MainWindow::histogram_shown);
+  default_layout_ = saveState(kLayoutVersion);
+}
+
+Panel* MainWindow::panel(const QString& id) const {
+  const auto it = panels_.find(id);
+  return it == panels_.end() ? nullptr : it->second;
+}
+
+QDockWidget* MainWindow::dock(const QString& id) const {
+  const auto it = docks_.find(id);
+  return it == docks_.end() ? nullptr : it->second;
+}
+
+void MainWindow::layout_restore_default() {
+  restoreState(default_layout_, kLayoutVersion);
+  for (const auto& [id, dock] : docks_) dock->setVisible(true);
+  for (const PanelInfo& info : panels_registered()) docks_.at(info.id)->raise();
+  docks_.at("layers")->raise();
+}
 
 void MainWindow::menus_create() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -238,8 +137,36 @@ void MainWindow::menus_create() {
   recent_menu_ = file->addMenu(tr("Open &Recent"));
   recent_menu_update();
   file->addSeparator();
+  file->addAction(tr("Open &Plan…"), this, &MainWindow::open_plan_dialog)
+      ->setStatusTip(tr("Load a plan JSON (docs/plans.md) into the layer table; undoable"));
+  QAction* save = file->addAction(tr("&Save Plan"), this, [this] {
+    if (workbench_->plan_path().isEmpty())
+      save_plan_dialog();
+    else
+      save_plan(workbench_->plan_path());
+  });
+  save->setShortcut(QKeySequence::Save);
+  file->addAction(tr("Save Plan &As…"), this, &MainWindow::save_plan_dialog)->setShortcut(QKeySequence::SaveAs);
+  file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
+
+  QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+  QAction* undo = workbench_->undo_stack()->createUndoAction(this, tr("&Undo"));
+  undo->setShortcut(QKeySequence::Undo);
+  QAction* redo = workbench_->undo_stack()->createRedoAction(this, tr("&Redo"));
+  redo->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
+  edit->addAction(undo);
+  edit->addAction(redo);
+
+  window_menu_ = menuBar()->addMenu(tr("&Window"));
+  for (const PanelInfo& info : panels_registered()) {
+    QAction* toggle = docks_.at(info.id)->toggleViewAction();
+    toggle->setShortcut(info.shortcut);
+    window_menu_->addAction(toggle);
+  }
+  window_menu_->addSeparator();
+  window_menu_->addAction(tr("Restore &Default Layout"), this, &MainWindow::layout_restore_default);
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About Quantscope"), this, &MainWindow::about_show);
@@ -257,38 +184,42 @@ void MainWindow::status_bar_create() {
   cancel_->setToolTip(tr("Stop loading the model, or computing its weight statistics"));
   connect(cancel_, &QToolButton::clicked, this, [this] {
     if (load_id_ != 0)
-      runner_->cancel(load_id_);
+      loader_->cancel(load_id_);
     else
-      statistics_runner_->cancel(statistics_id_);
+      workbench_->statistics_cancel();
   });
   statusBar()->addPermanentWidget(job_label_);
   statusBar()->addPermanentWidget(progress_);
   statusBar()->addPermanentWidget(cancel_);
-  for (QWidget* w :
-       {static_cast<QWidget*>(job_label_), static_cast<QWidget*>(progress_), static_cast<QWidget*>(cancel_)})
-    w->hide();
+  job_widgets_show(false);
 }
 
 void MainWindow::settings_restore() {
   QSettings settings;
-  if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1360, 820);
-  restoreState(settings.value(kStateKey).toByteArray());
-  if (!splitter_->restoreState(settings.value(kSplitterKey).toByteArray())) splitter_->setSizes({730, 630});
-  plot_->log_scale_set(settings.value(kLogScaleKey, false).toBool());
+  if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1400, 860);
+  restoreState(settings.value(kStateKey).toByteArray(), kLayoutVersion);  // an older version is ignored
 }
 
 void MainWindow::settings_save() const {
   QSettings settings;
   settings.setValue(kGeometryKey, saveGeometry());
-  settings.setValue(kStateKey, saveState());
-  settings.setValue(kSplitterKey, splitter_->saveState());
+  settings.setValue(kStateKey, saveState(kLayoutVersion));
+}
+
+void MainWindow::title_update() {
+  const QString model = workbench_->model() ? display_name(workbench_->model_path()) : QString();
+  const QString plan = workbench_->plan_path().isEmpty() ? QString() : display_name(workbench_->plan_path());
+  QString title = model.isEmpty() ? tr("Quantscope") : tr("%1 — Quantscope").arg(model);
+  if (!model.isEmpty()) title = (plan.isEmpty() ? tr("%1[*] — Quantscope") : tr("%1 · %2[*] — Quantscope").arg(plan)).arg(model);
+  setWindowTitle(title);
+  setWindowModified(!workbench_->undo_stack()->isClean());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
   settings_save();
   // A load still running would only delay the exit; JobRunner's destructor waits for it to stop.
-  runner_->cancel(load_id_);
-  statistics_runner_->cancel(statistics_id_);
+  loader_->cancel(load_id_);
+  workbench_->statistics_cancel();
   QMainWindow::closeEvent(event);
 }
 
@@ -301,11 +232,16 @@ void MainWindow::dropEvent(QDropEvent* event) {
   const QList<QUrl> urls = event->mimeData()->urls();
   if (urls.size() != 1 || !urls.first().isLocalFile()) return;
   event->acceptProposedAction();
-  model_open(urls.first().toLocalFile());
+  const QString path = urls.first().toLocalFile();
+  // A plan is JSON; a model is a folder, a .bin or a .safetensors.
+  if (QFileInfo(path).isFile() && path.endsWith(".json", Qt::CaseInsensitive))
+    plan_open(path);
+  else
+    model_open(path);
 }
 
 QString MainWindow::dialog_directory() const {
-  if (!model_path_.isEmpty()) return QFileInfo(model_path_).absolutePath();
+  if (!workbench_->model_path().isEmpty()) return QFileInfo(workbench_->model_path()).absolutePath();
   return QSettings().value(kDirectoryKey, QDir::homePath()).toString();
 }
 
@@ -325,6 +261,45 @@ void MainWindow::open_folder_dialog() {
   if (path.isEmpty()) return;
   QSettings().setValue(kDirectoryKey, QFileInfo(path).absolutePath());
   model_open(path);
+}
+
+void MainWindow::open_plan_dialog() {
+  const QString path =
+      QFileDialog::getOpenFileName(this, tr("Open Plan"), dialog_directory(), tr("Plans (*.json);;All files (*)"));
+  if (!path.isEmpty()) plan_open(path);
+}
+
+bool MainWindow::plan_open(const QString& path) {
+  try {
+    workbench_->plan_open(path);
+  } catch (const Error& e) {
+    error_show(tr("Could not load the plan %1").arg(display_name(path)), QString::fromStdString(e.what()));
+    return false;
+  }
+  statusBar()->showMessage(tr("Plan %1 loaded (Edit ▸ Undo takes it back)").arg(display_name(path)), 8000);
+  title_update();
+  return true;
+}
+
+bool MainWindow::save_plan(const QString& path) {
+  try {
+    workbench_->plan_save(path);
+  } catch (const Error& e) {
+    error_show(tr("Could not save the plan"), QString::fromStdString(e.what()));
+    return false;
+  }
+  statusBar()->showMessage(tr("Plan saved to %1; quantscope-cli eval --plan reads it").arg(path), 8000);
+  title_update();
+  return true;
+}
+
+bool MainWindow::save_plan_dialog() {
+  if (!workbench_->model()) return false;
+  QString path = QFileDialog::getSaveFileName(this, tr("Save Plan"), dialog_directory() + "/plan.json",
+                                              tr("Plans (*.json)"));
+  if (path.isEmpty()) return false;
+  if (!path.endsWith(".json", Qt::CaseInsensitive)) path += ".json";
+  return save_plan(path);
 }
 
 void MainWindow::about_show() {
@@ -384,23 +359,20 @@ void MainWindow::empty_state_show(const QString& reason) {
 void MainWindow::model_open(const QString& path) {
   if (path.isEmpty()) return;
   const QString absolute = QFileInfo(path).absoluteFilePath();
-  runner_->cancel(load_id_);  // the newer request wins over a load still running
+  loader_->cancel(load_id_);  // the newer request wins over a load still running
   auto result = std::make_shared<LoadResult>();
   const std::filesystem::path native = path_native(absolute);
   load_path_ = absolute;
   load_result_ = result;
-  load_id_ = runner_->submit("load", tr("Opening %1").arg(display_name(absolute)),
-                             [result, native](JobContext& job) {
-                               result->model = model_load(native, {}, &job);
-                               result->rows = LayerTableModel::rows_of(*result->model);
-                             });
+  load_id_ = loader_->submit("load", tr("Opening %1").arg(display_name(absolute)),
+                             [result, native](JobContext& job) { result->model = model_load(native, {}, &job); });
   job_label_->setText(tr("Opening %1…").arg(display_name(absolute)));
   progress_->setRange(0, 0);
   job_widgets_show(true);
   statusBar()->clearMessage();
 }
 
-void MainWindow::job_progress(JobRunner::JobId id, double fraction, const QString& message) {
+void MainWindow::load_progress(JobRunner::JobId id, double fraction, const QString& message) {
   if (id != load_id_) return;
   if (!message.isEmpty()) job_label_->setText(message);
   if (fraction < 0) {
@@ -411,48 +383,29 @@ void MainWindow::job_progress(JobRunner::JobId id, double fraction, const QStrin
   }
 }
 
-void MainWindow::job_finished(JobRunner::JobId id) {
-  if (id == load_id_) {
-    model_show(load_path_);
-  } else if (id == histogram_id_) {
-    histogram_id_ = 0;
-    plot_->histogram_show(histogram_layer_, histogram_result_->histogram, histogram_result_->stats);
-    histogram_result_.reset();
-    Q_EMIT histogram_shown(histogram_layer_);
-  } else if (id == quantize_id_) {
-    quantize_id_ = 0;
-    plot_->quantized_show(quantize_layer_, quantize_result_->tensor);
-    const int levels = static_cast<int>(quantize_result_->tensor.levels.size());
-    quantize_result_.reset();
-    format_status_set(QString(), false);
-    Q_EMIT quantized_shown(quantize_layer_, levels);
-  }
+void MainWindow::load_finished(JobRunner::JobId id) {
+  if (id != load_id_) return;
+  const std::shared_ptr<LoadResult> result = load_result_;
+  const QString path = load_path_;
+  load_end(tr("Opened %1").arg(path));
+  statusBar()->setToolTip(QString());
+  workbench_->model_set(result->model, path);
+  job_label_->setText(tr("Weight statistics…"));
+  progress_->setRange(0, 0);
+  job_widgets_show(true);
+  title_update();
+  recent_add(path);
+  Q_EMIT model_loaded(path);
 }
 
-void MainWindow::job_failed(JobRunner::JobId id, const QString& error) {
-  if (id == load_id_) {
-    const QString path = load_path_;
-    load_end(tr("Could not open %1").arg(display_name(path)));
-    // A recent entry that has gone away is no use in the menu.
-    if (!QFileInfo::exists(path)) recent_remove(path);
-    error_show(tr("Could not open %1").arg(display_name(path)), error);
-    Q_EMIT model_load_failed(error);
-  } else if (id == histogram_id_) {
-    histogram_id_ = 0;
-    histogram_result_.reset();
-    plot_->message_show(tr("No histogram for %1:\n%2").arg(histogram_layer_, error));
-  } else if (id == quantize_id_) {
-    quantize_id_ = 0;
-    quantize_result_.reset();
-    plot_->message_show(tr("Cannot quantize %1 as %2").arg(quantize_layer_, format_edit_->text().trimmed()));
-    format_status_set(error, true);
-    Q_EMIT quantize_failed(quantize_layer_, error);
-  }
-}
-
-void MainWindow::job_cancelled(JobRunner::JobId id) {
-  if (id == load_id_) load_end(tr("Opening %1 cancelled").arg(display_name(load_path_)));
-  // A cancelled histogram or quantization was replaced by a newer request, whose result is on its way.
+void MainWindow::load_failed(JobRunner::JobId id, const QString& error) {
+  if (id != load_id_) return;
+  const QString path = load_path_;
+  load_end(tr("Could not open %1").arg(display_name(path)));
+  // A recent entry that has gone away is no use in the menu.
+  if (!QFileInfo::exists(path)) recent_remove(path);
+  error_show(tr("Could not open %1").arg(display_name(path)), error);
+  Q_EMIT model_load_failed(error);
 }
 
 void MainWindow::job_widgets_show(bool on) {
@@ -464,74 +417,14 @@ void MainWindow::job_widgets_show(bool on) {
 void MainWindow::load_end(const QString& status) {
   load_id_ = 0;
   load_result_.reset();
-  job_widgets_show(statistics_id_ != 0);
+  job_widgets_show(workbench_->statistics_running());
   statusBar()->showMessage(status, 8000);
 }
 
-void MainWindow::statistics_request() {
-  statistics_runner_->cancel(statistics_id_);  // they belong to the previous model
-  auto result = std::make_shared<WeightStatistics>();
-  const std::shared_ptr<const Model> model = model_;
-  statistics_result_ = result;
-  statistics_id_ = statistics_runner_->submit("statistics", tr("Weight statistics"), [model, result](JobContext& job) {
-    *result = weight_statistics_compute(*model, weight_statistics_cache_dir(), &job);
-  });
-  job_label_->setText(tr("Weight statistics…"));
-  progress_->setRange(0, 0);
-  job_widgets_show(true);
-}
-
 void MainWindow::statistics_end(const QString& error) {
-  statistics_id_ = 0;
-  statistics_result_.reset();
-  if (!error.isEmpty()) {
-    table_->statistics_fail(error);
-    statusBar()->showMessage(tr("No weight statistics: %1").arg(error), 8000);
-  }
+  if (!error.isEmpty()) statusBar()->showMessage(tr("No weight statistics: %1").arg(error), 8000);
   job_widgets_show(load_id_ != 0);
   Q_EMIT statistics_shown(error.isEmpty());
-}
-
-void MainWindow::model_show(const QString& path) {
-  std::shared_ptr<LoadResult> result = load_result_;
-  load_end(tr("Opened %1").arg(path));
-  statusBar()->setToolTip(QString());
-  model_ = result->model;
-  model_path_ = path;
-  histogram_id_ = 0;  // a histogram or quantization still on its way belongs to the previous model
-  quantize_id_ = 0;
-  table_->rows_set(std::move(result->rows));
-  view_->resizeColumnsToContents();
-  layer_count_update();
-  statistics_request();
-
-  const ModelConfig& config = model_->config();
-  model_title_->setText(display_name(path));
-  model_title_->setToolTip(path);
-  const QString format =
-      model_->source_format() == "llama2c" ? tr("llama2.c checkpoint") : tr("Hugging Face");
-  // Architecture on the first line, size and origin on the second.
-  model_summary_->setText(
-      tr("%1 · %2 blocks · hidden %3 · %4 heads (%5 KV) · vocabulary %6\n%7 parameters · %8 %9 · %10")
-          .arg(QString::fromStdString(config.model_type))
-          .arg(config.num_hidden_layers)
-          .arg(config.hidden_size)
-          .arg(config.num_attention_heads)
-          .arg(config.num_key_value_heads)
-          .arg(config.vocab_size)
-          .arg(parameters_format(model_->parameter_count()))
-          .arg(QLocale(QLocale::English).formattedDataSize(static_cast<qint64>(model_->stored_bytes()), 1))
-          .arg(dtypes_text(*model_))
-          .arg(format));
-  setWindowTitle(tr("%1 — Quantscope").arg(display_name(path)));
-  recent_add(path);
-
-  if (proxy_->rowCount() > 0) {
-    view_->setCurrentIndex(proxy_->index(0, LayerTableModel::Name));
-  } else {
-    plot_->message_show(tr("This model has no linear layers"));
-  }
-  Q_EMIT model_loaded(path);
 }
 
 void MainWindow::error_show(const QString& text, const QString& detail) {
@@ -541,96 +434,6 @@ void MainWindow::error_show(const QString& text, const QString& detail) {
   box->setStyleSheet("QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 440px; }");
   box->setAttribute(Qt::WA_DeleteOnClose);
   box->open();  // window-modal but non-blocking: jobs keep reporting while it is up
-}
-
-void MainWindow::layer_show(const QModelIndex& proxy_index) {
-  if (format_edit_->text().trimmed().isEmpty())
-    histogram_request(proxy_index);
-  else
-    quantize_request(proxy_index);
-}
-
-void MainWindow::histogram_request(const QModelIndex& proxy_index) {
-  if (!proxy_index.isValid() || !model_) return;
-  quantize_id_ = 0;  // the plain histogram replaces a quantization still on its way
-  const LayerRow& layer_row = table_->row_at(proxy_->mapToSource(proxy_index).row());
-  const QString name = QString::fromStdString(layer_row.layer.name);
-  auto result = std::make_shared<HistogramResult>();
-  const std::shared_ptr<const Model> model = model_;
-  const std::string tensor = layer_row.layer.name + ".weight";
-  const int bins = WeightHistogramPlot::bins_choose(layer_row.layer.parameters());
-  histogram_layer_ = name;
-  histogram_result_ = result;
-  // Tagged: while the user runs through the table, only the latest pending request is computed.
-  histogram_id_ = runner_->submit("histogram", tr("Histogram of %1").arg(name),
-                                  [model, tensor, bins, result](JobContext& job) {
-                                    const std::vector<float> values = model->tensor_values(tensor);
-                                    job.check_cancelled();
-                                    result->stats = stats_compute(values);  // names NaN or Inf weights
-                                    result->histogram = histogram_compute(values, bins);
-                                  });
-}
-
-void MainWindow::format_changed() {
-  if (format_edit_->text().trimmed().isEmpty()) format_status_set(QString(), false);
-  layer_show(view_->currentIndex());
-}
-
-void MainWindow::quantize_request(const QModelIndex& proxy_index) {
-  const QString text = format_edit_->text().trimmed();
-  FormatSpec spec;
-  try {
-    spec = format_parse(text.toStdString());
-  } catch (const Error& e) {
-    // Half-typed specs pass through here on the way to a valid one: the plot keeps what it shows.
-    runner_->cancel(quantize_id_);
-    quantize_id_ = 0;
-    format_status_set(QString::fromStdString(e.what()), true);
-    return;
-  }
-  if (!proxy_index.isValid() || !model_) {
-    format_status_set(tr("Select a layer to quantize it as %1").arg(text), false);
-    return;
-  }
-  const LayerRow& layer_row = table_->row_at(proxy_->mapToSource(proxy_index).row());
-  const QString name = QString::fromStdString(layer_row.layer.name);
-  auto result = std::make_shared<QuantizeResult>();
-  const std::shared_ptr<const Model> model = model_;
-  const LinearLayer layer = layer_row.layer;
-  const int bins = WeightHistogramPlot::bins_choose(layer.parameters());
-  histogram_id_ = 0;  // the quantized view replaces a plain histogram still on its way
-  // A running quantization of an older request may stop at its next check; a pending one is replaced
-  // through the tag.
-  runner_->cancel(quantize_id_);
-  quantize_layer_ = name;
-  quantize_result_ = result;
-  quantize_id_ = runner_->submit("quantize", tr("Quantizing %1 as %2").arg(name, text),
-                                 [model, layer, spec, bins, result](JobContext& job) {
-                                   job.check_cancelled();
-                                   QuantizeOptions options;
-                                   options.name = layer.name;
-                                   options.histogram_bins = bins;
-                                   options.summary_only = true;  // the plot needs no per-weight arrays
-                                   result->tensor = layer_quantize(*model, layer.name, spec, options);
-                                 });
-  format_status_set(tr("Quantizing %1 as %2…").arg(name, QString::fromStdString(format_print(spec))), false);
-}
-
-void MainWindow::format_status_set(const QString& text, bool error) {
-  format_status_->setText(text);
-  format_status_->setStyleSheet(error ? QStringLiteral("color: #b3261e;") : QStringLiteral("color: #787878;"));
-  format_status_->setVisible(!text.isEmpty());
-}
-
-void MainWindow::layer_count_update() {
-  const int total = table_->rowCount();
-  const int shown = proxy_->rowCount();
-  if (total == 0)
-    layer_count_->clear();
-  else if (shown != total)
-    layer_count_->setText(tr("%1 of %2 layers").arg(shown).arg(total));
-  else
-    layer_count_->setText(total == 1 ? tr("1 linear layer") : tr("%1 linear layers").arg(total));
 }
 
 }  // namespace qs

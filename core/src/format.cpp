@@ -323,6 +323,13 @@ std::string format_grammar() {
          "Group and block sizes need not divide in (the last one is shorter); a Hadamard block must.\n";
 }
 
+const std::vector<std::string>& format_suggestions() {
+  static const std::vector<std::string> suggestions = {
+      "int8",   "int4:g128", "int4:g64", "int4",   "int3:g64", "int2:g64", "int2:g32:asym", "quest4", "quest3",
+      "quest2", "quest1",    "kmeans4",  "kmeans3", "kmeans2", "kmeans1",  "kmeans2:channel", "nf4",  "bf16"};
+  return suggestions;
+}
+
 int64_t format_codebook_count(const FormatSpec& spec, int64_t out, int64_t in) {
   if (spec.family != QuantFamily::KMeans) return 0;
   switch (spec.granularity) {

@@ -33,6 +33,13 @@ FormatSpec kmeans_spec(int bits, Granularity g, int64_t group, BlockScale scale)
   return s;
 }
 
+TEST(FormatSpec, SuggestionsParseAndPrintAsWritten) {
+  for (const std::string& text : format_suggestions()) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(format_print(format_parse(text)), text);
+  }
+}
+
 TEST(FormatSpec, FloatFamilies) {
   const FormatSpec bf16 = format_parse("bf16");
   EXPECT_EQ(bf16.family, QuantFamily::Float);

@@ -24,7 +24,8 @@
 #include <QTest>
 #include <filesystem>
 
-#include "layer_table_model.hpp"
+#include "inspector_panel.hpp"
+#include "plan_table_model.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/model_config.hpp"
 #include "weight_histogram_plot.hpp"
@@ -53,7 +54,7 @@ class MainWindowTest : public ::testing::Test {
 
   QTableView* view() { return window_.findChild<QTableView*>("layerTable"); }
   QSortFilterProxyModel* proxy() { return qobject_cast<QSortFilterProxyModel*>(view()->model()); }
-  LayerTableModel* table() { return qobject_cast<LayerTableModel*>(proxy()->sourceModel()); }
+  PlanTableModel* table() { return qobject_cast<PlanTableModel*>(proxy()->sourceModel()); }
   WeightHistogramPlot* plot() { return window_.findChild<WeightHistogramPlot*>("histogramPlot"); }
   QMessageBox* error_box() { return window_.findChild<QMessageBox*>(); }
 
@@ -74,7 +75,7 @@ class MainWindowTest : public ::testing::Test {
   // Makes proxy row `row` current and waits until its histogram is on screen; returns its layer row.
   const LayerRow* select_and_wait(int row) {
     QSignalSpy shown(&window_, &MainWindow::histogram_shown);
-    const QModelIndex index = proxy()->index(row, LayerTableModel::Name);
+    const QModelIndex index = proxy()->index(row, PlanTableModel::Name);
     const LayerRow& layer = table()->row_at(proxy()->mapToSource(index).row());
     const QString name = QString::fromStdString(layer.layer.name);
     view()->setCurrentIndex(index);
@@ -110,29 +111,32 @@ TEST_F(MainWindowTest, OpensStories260KAndPlotsTheSelectedLayer) {
   QString mean_when_loaded;
   QObject::connect(&window_, &MainWindow::model_loaded, [&] {
     for (const LayerRow& row : table()->rows()) pending_when_loaded += row.stats_pending && !row.stats;
-    mean_when_loaded = proxy()->index(0, LayerTableModel::Mean).data().toString();
+    mean_when_loaded = proxy()->index(0, PlanTableModel::Mean).data().toString();
   });
   ASSERT_TRUE(open(stories_path(), true));
-  EXPECT_EQ(pending_when_loaded, 35);
+  EXPECT_EQ(pending_when_loaded, 36);
   EXPECT_EQ(mean_when_loaded, "…");
 
-  // 5 decoder blocks x 7 linear layers; the head is tied to the embedding, so there is no lm_head row.
-  ASSERT_EQ(proxy()->rowCount(), 35);
+  // The embedding, then 5 decoder blocks x 7 linear layers; the head is tied to the embedding, so there is
+  // no lm_head row.
+  ASSERT_EQ(proxy()->rowCount(), 36);
   for (const LayerRow& row : table()->rows()) {
     EXPECT_NE(row.layer.role, "lm_head");
+    if (row.layer.role == "embedding") continue;  // statistics cover the linear layers
     ASSERT_TRUE(row.stats.has_value()) << row.layer.name;
     EXPECT_EQ(row.stats->count, row.layer.parameters()) << row.layer.name;
     EXPECT_GT(row.stats->std, 0) << row.layer.name;
   }
-  EXPECT_EQ(proxy()->index(0, LayerTableModel::Name).data().toString(), "model.layers.0.self_attn.q_proj");
-  EXPECT_EQ(proxy()->index(0, LayerTableModel::Shape).data().toString(), "64 × 64");
+  EXPECT_EQ(proxy()->index(0, PlanTableModel::Name).data().toString(), "model.embed_tokens");
+  EXPECT_EQ(proxy()->index(1, PlanTableModel::Name).data().toString(), "model.layers.0.self_attn.q_proj");
+  EXPECT_EQ(proxy()->index(1, PlanTableModel::Shape).data().toString(), "64 × 64");
   EXPECT_TRUE(window_.windowTitle().startsWith("stories260K.bin"));
   EXPECT_EQ(QSettings().value("recentModels").toStringList().value(0),
             QFileInfo(stories_path()).absoluteFilePath());
 
   // The first layer is selected and plotted on its own; then a down projection (64 x 172).
   ASSERT_TRUE(QTest::qWaitFor([&] { return !plot()->layer().isEmpty(); }, kLoadTimeoutMs));
-  const LayerRow* down = select_and_wait(6);
+  const LayerRow* down = select_and_wait(7);
   ASSERT_NE(down, nullptr);
   EXPECT_EQ(down->layer.role, "down_proj");
   expect_histogram_of(*down);
@@ -167,15 +171,16 @@ TEST_F(MainWindowTest, FilterAndSortTheLayerTable) {
   ASSERT_EQ(proxy()->rowCount(), 1);
   EXPECT_EQ(proxy()->index(0, 0).data().toString(), "model.layers.3.self_attn.q_proj");
   filter->clear();
-  EXPECT_EQ(proxy()->rowCount(), 35);
+  EXPECT_EQ(proxy()->rowCount(), 36);
 
   // By name is forward order (layers.10 would follow layers.9); by parameters the MLP layers lead.
-  view()->sortByColumn(LayerTableModel::Parameters, Qt::DescendingOrder);
-  EXPECT_GE(proxy()->index(0, LayerTableModel::Parameters).data(LayerTableModel::SortRole).toLongLong(),
-            proxy()->index(34, LayerTableModel::Parameters).data(LayerTableModel::SortRole).toLongLong());
-  EXPECT_TRUE(proxy()->index(0, 0).data().toString().contains("mlp"));
-  view()->sortByColumn(LayerTableModel::Name, Qt::AscendingOrder);
-  EXPECT_EQ(proxy()->index(34, 0).data().toString(), "model.layers.4.mlp.down_proj");
+  view()->sortByColumn(PlanTableModel::Parameters, Qt::DescendingOrder);
+  EXPECT_GE(proxy()->index(0, PlanTableModel::Parameters).data(PlanTableModel::SortRole).toLongLong(),
+            proxy()->index(35, PlanTableModel::Parameters).data(PlanTableModel::SortRole).toLongLong());
+  EXPECT_EQ(proxy()->index(0, 0).data().toString(), "model.embed_tokens");  // 512 x 64
+  EXPECT_TRUE(proxy()->index(1, 0).data().toString().contains("mlp"));
+  view()->sortByColumn(PlanTableModel::Name, Qt::AscendingOrder);
+  EXPECT_EQ(proxy()->index(35, 0).data().toString(), "model.layers.4.mlp.down_proj");
 }
 
 TEST_F(MainWindowTest, OpensTheDemoModel) {
@@ -184,7 +189,7 @@ TEST_F(MainWindowTest, OpensTheDemoModel) {
   window_.show();
   ASSERT_TRUE(open(demo_path()));
   const ModelConfig config = config_load(config_path.toStdString());
-  EXPECT_EQ(proxy()->rowCount(), config.num_hidden_layers * 7 + (config.tie_word_embeddings ? 0 : 1));
+  EXPECT_EQ(proxy()->rowCount(), 1 + config.num_hidden_layers * 7 + (config.tie_word_embeddings ? 0 : 1));
   const LayerRow* layer = select_and_wait(proxy()->rowCount() - 1);
   ASSERT_NE(layer, nullptr);
   expect_histogram_of(*layer);
@@ -199,8 +204,8 @@ TEST_F(MainWindowTest, OpensAHuggingFaceFolder) {
   const QString folder = dir.filePath("stories260K-hf");
   model_save(*model_load(stories_path().toStdString()), folder.toStdString(), DType::BF16);
   ASSERT_TRUE(open(folder));
-  ASSERT_EQ(proxy()->rowCount(), 35);
-  EXPECT_EQ(proxy()->index(0, LayerTableModel::Dtype).data().toString(), "BF16");
+  ASSERT_EQ(proxy()->rowCount(), 36);
+  EXPECT_EQ(proxy()->index(0, PlanTableModel::Dtype).data().toString(), "BF16");
   EXPECT_TRUE(window_.windowTitle().startsWith("stories260K-hf"));
   const LayerRow* layer = select_and_wait(34);
   ASSERT_NE(layer, nullptr);
@@ -255,7 +260,7 @@ TEST_F(MainWindowTest, CorruptFilesShowAnErrorAndKeepTheOpenModel) {
         << error_box()->informativeText().toStdString();
     error_box()->close();
     EXPECT_TRUE(QTest::qWaitFor([&] { return error_box() == nullptr; }, 5000));
-    EXPECT_EQ(proxy()->rowCount(), 35);  // the model that was open stays open
+    EXPECT_EQ(proxy()->rowCount(), 36);  // the model that was open stays open
     EXPECT_TRUE(window_.windowTitle().startsWith("stories260K.bin"));
   }
 }
@@ -303,7 +308,7 @@ TEST_F(MainWindowTest, OpensAModelDroppedOnTheWindow) {
   QDropEvent drop(QPointF(centre), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
   QApplication::sendEvent(&window_, &drop);
   ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, kLoadTimeoutMs));
-  EXPECT_EQ(proxy()->rowCount(), 35);
+  EXPECT_EQ(proxy()->rowCount(), 36);
 }
 
 TEST_F(MainWindowTest, QuantizesTheSelectedLayerInTheTypedFormat) {
@@ -311,7 +316,7 @@ TEST_F(MainWindowTest, QuantizesTheSelectedLayerInTheTypedFormat) {
   if (!QFile::exists(config_path)) GTEST_SKIP() << "demo model not built yet: " << config_path.toStdString();
   window_.show();
   ASSERT_TRUE(open(demo_path()));
-  const LayerRow* first = select_and_wait(0);
+  const LayerRow* first = select_and_wait(1);
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(plot()->level_count(), 0);
   auto* format = window_.findChild<QLineEdit*>("formatEdit");
@@ -325,8 +330,10 @@ TEST_F(MainWindowTest, QuantizesTheSelectedLayerInTheTypedFormat) {
   };
 
   // kmeans2: a 4-entry codebook over the layer's block-normalised weights.
-  QSignalSpy shown(&window_, &MainWindow::quantized_shown);
-  QSignalSpy failed(&window_, &MainWindow::quantize_failed);
+  auto* inspector = window_.findChild<InspectorPanel*>();
+  ASSERT_NE(inspector, nullptr);
+  QSignalSpy shown(inspector, &InspectorPanel::quantized_shown);
+  QSignalSpy failed(inspector, &InspectorPanel::quantize_failed);
   format->setText("kmeans2");
   ASSERT_TRUE(QTest::qWaitFor([&] { return shown.count() + failed.count() > 0; }, kLoadTimeoutMs));
   ASSERT_EQ(shown.count(), 1) << (failed.isEmpty() ? "" : failed[0][1].toString().toStdString());
@@ -343,7 +350,7 @@ TEST_F(MainWindowTest, QuantizesTheSelectedLayerInTheTypedFormat) {
   EXPECT_TRUE(window_.grab().save(QS_GUI_TEST_OUTPUT_DIR "/gui_quantized.png"));
 
   // With a format in the box, selecting another layer shows that layer quantized.
-  const QModelIndex last = proxy()->index(proxy()->rowCount() - 1, LayerTableModel::Name);
+  const QModelIndex last = proxy()->index(proxy()->rowCount() - 1, PlanTableModel::Name);
   const QString last_name = last.data().toString();
   view()->setCurrentIndex(last);
   ASSERT_TRUE(QTest::qWaitFor([&] { return shown.count() == 2; }, kLoadTimeoutMs));

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "quantscope/dtype.hpp"
 
@@ -41,6 +42,9 @@ FormatSpec format_parse(std::string_view text);
 std::string format_print(const FormatSpec& spec);
 // Multi-line description of the grammar, for --help and the GUI's tooltip.
 std::string format_grammar();
+
+// The formats an editor offers first, a few per family from 8 bits down to 1 (each parses).
+const std::vector<std::string>& format_suggestions();
 
 // Exact storage of an [out, in] weight in this format: codes, scales, zero points and codebooks.
 uint64_t format_storage_bits(const FormatSpec& spec, int64_t out, int64_t in);

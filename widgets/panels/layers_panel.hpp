@@ -1,0 +1,59 @@
+// The plan editor: the model's layers (embedding, linear layers, head) with their statistics and the
+// format the plan gives each, edited in the table (double-click the format, or select rows and Set
+// Format for all of them in one undo step), and a strip of the plan's totals updated on every edit.
+#pragma once
+#include <QStringList>
+
+#include "panel.hpp"
+
+class QLabel;
+class QLineEdit;
+class QSortFilterProxyModel;
+class QTableView;
+
+namespace qs {
+
+class FormatDelegate;
+class PlanTableModel;
+
+class LayersPanel : public Panel {
+  Q_OBJECT
+
+ public:
+  explicit LayersPanel(Workbench& workbench, QWidget* parent = nullptr);
+
+  QTableView* view() const { return view_; }
+  PlanTableModel* table() const { return table_; }
+  QSortFilterProxyModel* proxy() const { return proxy_; }
+  FormatDelegate* delegate() const { return delegate_; }
+  QStringList selected_layers() const;
+  // Sets (or, with empty text, resets) the format of every selected layer in one undo step; returns
+  // the reason it could not, also shown under the table.
+  QString selection_format_set(const QString& text);
+  // The selected rows as tab-separated text with a header line.
+  QString selection_tsv() const;
+  // The totals strip's text.
+  QString totals_text() const;
+
+ private:
+  void model_show();
+  void plan_show();
+  void statistics_show(const QString& error);
+  void message_show(const QString& text);
+  void count_update();
+  void context_menu(const QPoint& position);
+  void format_dialog();
+
+  QLabel* title_;
+  QLabel* summary_;
+  QLineEdit* filter_;
+  QLabel* count_;
+  PlanTableModel* table_;
+  QSortFilterProxyModel* proxy_;
+  QTableView* view_;
+  FormatDelegate* delegate_;
+  QLabel* totals_;
+  QLabel* message_;
+};
+
+}  // namespace qs

@@ -1,0 +1,24 @@
+// The panel table: every dock the window has.
+#include "panel_registry.hpp"
+
+#include <QObject>
+
+#include "inspector_panel.hpp"
+#include "layers_panel.hpp"
+#include "rules_panel.hpp"
+
+namespace qs {
+
+const std::vector<PanelInfo>& panels_registered() {
+  static const std::vector<PanelInfo> panels = {
+      {"layers", QObject::tr("Layers"), Qt::LeftDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_1),
+       [](Workbench& w) { return new LayersPanel(w); }},
+      {"rules", QObject::tr("Plan Rules"), Qt::LeftDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_2),
+       [](Workbench& w) { return new RulesPanel(w); }},
+      {"inspector", QObject::tr("Layer Inspector"), Qt::RightDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_3),
+       [](Workbench& w) { return new InspectorPanel(w); }},
+  };
+  return panels;
+}
+
+}  // namespace qs

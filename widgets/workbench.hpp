@@ -1,0 +1,108 @@
+// The workbench's document: the open model, the quantization plan being edited (with its undo stack),
+// how that plan applies to each layer, and the selected layer. Panels observe it through its signals
+// and change it through its methods, never through each other, so a panel can be added or removed
+// without touching the others. Every plan edit is one undoable command.
+#pragma once
+#include <QObject>
+#include <QtGlobal>
+#include <QString>
+#include <QStringList>
+#include <memory>
+#include <optional>
+
+#include "quantscope/plan.hpp"
+
+class QUndoStack;
+
+namespace qs {
+
+class JobRunner;
+class Model;
+struct WeightStatistics;
+
+class Workbench : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit Workbench(QObject* parent = nullptr);
+  ~Workbench() override;
+
+  // A new model starts with an empty plan (every layer as stored) and an empty undo history.
+  void model_set(std::shared_ptr<const Model> model, const QString& path);
+  const std::shared_ptr<const Model>& model() const { return model_; }
+  // Work a panel asks for about the selection (histograms, quantizations): tagged, so a newer request
+  // replaces a pending one.
+  JobRunner* jobs() const { return jobs_; }
+
+  // The weight statistics of every linear layer: a job of their own (minutes for an 8B model, so a
+  // layer's histogram never queues behind them), started by model_set. Null until they are in.
+  const std::shared_ptr<const WeightStatistics>& statistics() const { return statistics_; }
+  bool statistics_running() const { return statistics_id_ != 0; }
+  void statistics_cancel();
+  const QString& model_path() const { return model_path_; }
+
+  const QuantPlan& plan() const { return plan_; }
+  // How the plan applies to each layer (embedding, linear layers, head), with each layer's and rule's
+  // problem; recomputed on every edit from the checkpoint's headers alone.
+  const PlanAssignment& assignment() const { return assignment_; }
+  const PlanTotals& totals() const { return totals_; }
+  // The plan file it was last opened from or saved to; empty for a new plan.
+  const QString& plan_path() const { return plan_path_; }
+  QUndoStack* undo_stack() const { return undo_; }
+  // Layers whose format was set by name (an exact-name rule) rather than by a glob or the default.
+  int edited_count() const;
+
+  // Each returns the one-line reason the edit cannot apply (nothing changes then), or an empty string
+  // once it is on the undo stack. `layers` are names from assignment(); nullopt resets them to what
+  // the plan's globs and default give.
+  QString layers_format_set(const QStringList& layers, const std::optional<FormatSpec>& format);
+  // Replaces the whole plan (loading a file, applying an allocation); `label` names the undo entry.
+  QString plan_replace(const QuantPlan& plan, const QString& label);
+  QString rule_set(int index, const PlanRule& rule);  // index == rules.size() appends
+  QString rule_remove(int index);
+  QString rule_move(int from, int to);
+  QString default_set(const std::optional<FormatSpec>& format);
+
+  // The reason `format` cannot apply to `layer` (e.g. a Hadamard block that does not divide its
+  // inputs), or empty.
+  QString format_problem(const QString& layer, const FormatSpec& format) const;
+
+  // Plan files (docs/plans.md). Both throw qs::Error; opening is one undoable step.
+  void plan_open(const QString& path);
+  void plan_save(const QString& path);
+
+  const QString& selected_layer() const { return selected_; }
+  void layer_select(const QString& layer);
+
+ Q_SIGNALS:
+  void model_changed();
+  void plan_changed();
+  void selection_changed(const QString& layer);
+  void statistics_progress(double fraction, const QString& message);
+  // statistics() is set, or `error` says why there are none.
+  void statistics_done(const QString& error);
+
+ private:
+  friend class PlanEdit;
+  // The undo commands' one way in: sets the plan and recomputes the assignment.
+  void plan_apply(const QuantPlan& plan);
+  // Validates `next` (the whole plan must resolve except for rules that match nothing while they are
+  // being written) and pushes it.
+  QString plan_push(const QuantPlan& next, const QString& label);
+
+  std::shared_ptr<const Model> model_;
+  QString model_path_;
+  QuantPlan plan_;
+  PlanAssignment assignment_;
+  PlanTotals totals_;
+  QString plan_path_;
+  QUndoStack* undo_;
+  QString selected_;
+  JobRunner* jobs_;
+  JobRunner* statistics_jobs_;
+  quint64 statistics_id_ = 0;
+  std::shared_ptr<const WeightStatistics> statistics_;
+  std::shared_ptr<WeightStatistics> statistics_pending_;  // filled by the running job
+};
+
+}  // namespace qs
