@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "quantscope/format.hpp"
 #include "quantscope/quantize.hpp"
@@ -96,9 +97,13 @@ void WeightHistogramPlot::bars_set(const Histogram& histogram) {
     keys.push_back(histogram.bin_center(i));
     values.push_back(histogram.counts[i]);
   }
+  bars_set(keys, values, histogram.bin_width());
+}
+
+void WeightHistogramPlot::bars_set(const QVector<double>& keys, const QVector<double>& values, double width) {
   max_count_ = values.isEmpty() ? 0 : *std::max_element(values.begin(), values.end());
   bars_->setData(keys, values, true);
-  bars_->setWidth(histogram.bin_width());
+  bars_->setWidth(width);
   message_->setText(QString());
   message_->setVisible(false);
   axes_show(true);
@@ -133,26 +138,9 @@ void WeightHistogramPlot::histogram_show(const QString& layer, const Histogram& 
   plot_->replot();
 }
 
-void WeightHistogramPlot::quantized_show(const QString& layer, const QuantizedTensor& q) {
+void WeightHistogramPlot::quantized_show(const QString& layer, const QuantizedTensor& q, QuantizedView view) {
   layer_ = layer;
   levels_clear();
-  const Histogram& histogram = q.normalized_histogram;
-  bars_set(histogram);
-
-  // The lines span the axis rect vertically whatever the count scale, so their y is in rect ratios.
-  for (double level : q.levels) {
-    auto* line = new QCPItemLine(plot_);
-    line->setPen(QPen(kLevelPen, 1.4));
-    line->setClipToAxisRect(true);
-    for (QCPItemPosition* end : {line->start, line->end}) {
-      end->setTypeX(QCPItemPosition::ptPlotCoords);
-      end->setTypeY(QCPItemPosition::ptAxisRectRatio);
-    }
-    line->start->setCoords(level, 0);
-    line->end->setCoords(level, 1);
-    level_lines_.push_back(line);
-  }
-
   const TensorMetrics& m = q.metrics;
   const QString sqnr = std::isinf(m.sqnr_db) ? QStringLiteral("∞") : QString::number(m.sqnr_db, 'f', 2);
   title_->setText(layer);
@@ -162,17 +150,69 @@ void WeightHistogramPlot::quantized_show(const QString& layer, const QuantizedTe
                          .arg(sqnr)
                          .arg(QString::number(m.cosine, 'f', 5))
                          .arg(QString::number(m.relative_mse, 'e', 2)));
-  plot_->xAxis->setLabel(q.levels.empty()
-                             ? tr("Weight value (%1 bins)").arg(histogram.counts.size())
-                             : tr("Normalised value (%1 bins); lines: the %2 levels")
-                                   .arg(histogram.counts.size())
-                                   .arg(q.levels.size()));
-
-  // tensor_quantize's histogram range already covers every level.
-  const double pad = histogram.bin_width();
-  plot_->xAxis->setRange(histogram.lo - pad, histogram.hi + pad);
+  if (view == QuantizedView::Levels && !q.occupancy.empty()) {
+    levels_bars_set(q);
+  } else if (view == QuantizedView::Error) {
+    const Histogram& histogram = q.error_histogram;
+    bars_set(histogram);
+    plot_->xAxis->setLabel(tr("Error ŵ − w (%1 bins)").arg(histogram.counts.size()));
+    const double pad = histogram.bin_width();
+    plot_->xAxis->setRange(histogram.lo - pad, histogram.hi + pad);
+  } else {
+    const Histogram& histogram = q.normalized_histogram;
+    bars_set(histogram);
+    // The lines span the axis rect vertically whatever the count scale, so their y is in rect ratios.
+    for (double level : q.levels) {
+      auto* line = new QCPItemLine(plot_);
+      line->setPen(QPen(kLevelPen, 1.4));
+      line->setClipToAxisRect(true);
+      for (QCPItemPosition* end : {line->start, line->end}) {
+        end->setTypeX(QCPItemPosition::ptPlotCoords);
+        end->setTypeY(QCPItemPosition::ptAxisRectRatio);
+      }
+      line->start->setCoords(level, 0);
+      line->end->setCoords(level, 1);
+      level_lines_.push_back(line);
+    }
+    plot_->xAxis->setLabel(q.levels.empty()
+                               ? tr("Weight value (%1 bins)").arg(histogram.counts.size())
+                               : tr("Normalised value (%1 bins); lines: the %2 levels")
+                                     .arg(histogram.counts.size())
+                                     .arg(q.levels.size()));
+    // tensor_quantize's histogram range already covers every level.
+    const double pad = histogram.bin_width();
+    plot_->xAxis->setRange(histogram.lo - pad, histogram.hi + pad);
+  }
   value_axis_update();
   plot_->replot();
+}
+
+void WeightHistogramPlot::levels_bars_set(const QuantizedTensor& q) {
+  // One bar per code: at its level where one grid or codebook serves the whole tensor, else at the
+  // code's index (each row or group has codebook values of its own).
+  const bool shared = format_codebook_count(q.format, q.out, q.in) <= 1 && q.levels.size() == q.occupancy.size();
+  QVector<double> keys, values;
+  for (size_t code = 0; code < q.occupancy.size(); ++code) {
+    keys.push_back(shared ? q.levels[code] : double(code));
+    values.push_back(double(q.occupancy[code]));
+  }
+  double gap = 1.0;
+  if (shared && keys.size() > 1) {
+    QVector<double> sorted = keys;
+    std::sort(sorted.begin(), sorted.end());
+    gap = std::numeric_limits<double>::infinity();
+    for (qsizetype i = 1; i < sorted.size(); ++i)
+      if (sorted[i] > sorted[i - 1]) gap = std::min(gap, sorted[i] - sorted[i - 1]);
+    if (!std::isfinite(gap)) gap = 1.0;
+  }
+  bars_set(keys, values, 0.7 * gap);
+  const int used = int(std::count_if(values.begin(), values.end(), [](double v) { return v > 0; }));
+  plot_->xAxis->setLabel(shared ? tr("Level (normalised units); %1 of %2 levels used").arg(used).arg(keys.size())
+                                : tr("Code (each row or group has its own codebook); %1 of %2 codes used")
+                                      .arg(used)
+                                      .arg(keys.size()));
+  const double lo = *std::min_element(keys.begin(), keys.end()), hi = *std::max_element(keys.begin(), keys.end());
+  plot_->xAxis->setRange(lo - gap, hi + gap);
 }
 
 void WeightHistogramPlot::message_show(const QString& text) {

@@ -4,6 +4,7 @@
 // are computed in jobs by core (histogram_compute, tensor_quantize); this widget only draws them.
 #pragma once
 #include <QList>
+#include <QVector>
 #include <QString>
 #include <QWidget>
 #include <cstdint>
@@ -33,9 +34,12 @@ class WeightHistogramPlot : public QWidget {
 
   // Plots `histogram` of layer `layer`; the title shows the layer's statistics.
   void histogram_show(const QString& layer, const Histogram& histogram, const TensorStats& stats);
-  // Plots q's normalised values with a vertical line at each of its levels (grid or codebook); the
-  // caption gives the format, its bits per weight and the error metrics.
-  void quantized_show(const QString& layer, const QuantizedTensor& q);
+  // What a quantized layer shows. Grid: the values the grid or codebook applies to, with a vertical
+  // line at each level. Levels: one bar per level (or per code, for per-row and per-group
+  // codebooks) with how many weights use it, so an int2 layer shows at most 4 bars. Error: ŵ − w.
+  enum class QuantizedView { Grid, Levels, Error };
+  // The caption gives the format, its bits per weight and the error metrics.
+  void quantized_show(const QString& layer, const QuantizedTensor& q, QuantizedView view = QuantizedView::Grid);
   // Clears the bars and shows `text` in the plot area (an empty state, or why there is no histogram).
   void message_show(const QString& text);
 
@@ -55,6 +59,8 @@ class WeightHistogramPlot : public QWidget {
   void value_axis_update();
   void axes_show(bool on);
   void bars_set(const Histogram& histogram);
+  void bars_set(const QVector<double>& keys, const QVector<double>& values, double width);
+  void levels_bars_set(const QuantizedTensor& q);
   void levels_clear();
 
   QCheckBox* log_box_;

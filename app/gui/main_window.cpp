@@ -103,7 +103,7 @@ void MainWindow::docks_create() {
   }
   // Tabs open on the first panel of each area.
   for (const auto& [area, dock] : first_in_area) dock->raise();
-  resizeDocks({docks_.at("layers"), docks_.at("inspector")}, {720, 640}, Qt::Horizontal);
+  resizeDocks({docks_.at("layers"), docks_.at("inspector")}, {860, 540}, Qt::Horizontal);
   if (auto* inspector = qobject_cast<InspectorPanel*>(panel("inspector")))
     connect(inspector, &InspectorPanel::histogram_shown, this, &MainWindow::histogram_shown);
   default_layout_ = saveState(kLayoutVersion);

@@ -386,6 +386,38 @@ TEST_F(MainWindowTest, QuantizesTheSelectedLayerInTheTypedFormat) {
   EXPECT_EQ(shown.count(), 2);
 }
 
+// Quantized values get one bar per level: an int2 layer shows at most 4 bars, never a smooth bump.
+TEST_F(MainWindowTest, TheLevelsViewHasOneBarPerLevelAndTheErrorViewTheError) {
+  if (!QFile::exists(stories_path())) GTEST_SKIP() << "stories260K not found at " << stories_path().toStdString();
+  ASSERT_TRUE(open(stories_path()));
+  ASSERT_NE(select_and_wait(7), nullptr);  // model.layers.0.mlp.down_proj, 64 x 172
+  auto* inspector = window_.findChild<InspectorPanel*>();
+  ASSERT_NE(inspector, nullptr);
+  QSignalSpy shown(inspector, &InspectorPanel::quantized_shown);
+  auto non_empty = [&] {
+    int n = 0;
+    for (auto it = plot()->bars()->data()->constBegin(); it != plot()->bars()->data()->constEnd(); ++it) n += it->value > 0;
+    return n;
+  };
+  inspector->view_box()->setCurrentIndex(int(WeightHistogramPlot::QuantizedView::Levels));
+  for (const char* spec : {"int2:g32", "kmeans2", "kmeans2:channel", "quest2:h4"}) {
+    SCOPED_TRACE(spec);
+    const int before = shown.count();
+    inspector->format_edit()->setText(spec);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return shown.count() > before; }, kLoadTimeoutMs));
+    EXPECT_EQ(plot()->bars()->data()->size(), 4);
+    EXPECT_LE(non_empty(), 4);
+    EXPECT_GE(non_empty(), 2);
+    EXPECT_EQ(bars_total(), 64.0 * 172.0);  // every weight has one code
+  }
+  // The error view: a histogram of ŵ − w over every weight, around zero.
+  inspector->view_box()->setCurrentIndex(int(WeightHistogramPlot::QuantizedView::Error));
+  EXPECT_GT(plot()->bars()->data()->size(), 4);
+  EXPECT_EQ(bars_total(), 64.0 * 172.0);
+  EXPECT_LT(plot()->plot()->xAxis->range().lower, 0);
+  EXPECT_GT(plot()->plot()->xAxis->range().upper, 0);
+}
+
 // The icon is an SVG compiled into the window's resources; drawing it needs Qt's SVG plugin at run time.
 TEST(MainWindowResources, AppIconRenders) {
   const QPixmap icon = QIcon(":/icons/quantscope.svg").pixmap(128, 128);

@@ -28,6 +28,7 @@
 #include "quantscope/format.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/plan.hpp"
+#include "quantscope/quantize.hpp"
 #include "rule_table_model.hpp"
 #include "rules_panel.hpp"
 #include "workbench.hpp"
@@ -219,6 +220,30 @@ TEST_F(WorkbenchTest, PlanFilesRoundTripAndLoadingIsOneUndoStep) {
   EXPECT_EQ(plan_json(other.plan()), plan_json(QuantPlan{}));
 }
 
+TEST_F(WorkbenchTest, MetricsOfTheRowsInViewComeFromJobsKeyedByLayerAndFormat) {
+  QSignalSpy shown(&panel_, &LayersPanel::metrics_shown);
+  const QString layer = "model.layers.0.mlp.up_proj";
+  EXPECT_EQ(workbench_.layers_format_set({layer}, format_parse("kmeans2")), "");
+  const int row = panel_.table()->row_of(layer);
+  EXPECT_EQ(cell(row, PlanTableModel::Sqnr), "…");
+  EXPECT_EQ(cell(row - 1, PlanTableModel::Sqnr), "—");  // as stored: nothing lost
+  ASSERT_TRUE(QTest::qWaitFor([&] { return shown.count() == 1; }, 30000));
+  // The same numbers as quantizing the layer's weight directly.
+  const std::vector<float> w = model_->tensor_values(layer.toStdString() + ".weight");
+  const TensorMetrics m = tensor_quantize(format_parse("kmeans2"), w, 172, 64).metrics;
+  EXPECT_EQ(cell(row, PlanTableModel::RelativeMse), QString::number(m.relative_mse, 'e', 2));
+  EXPECT_EQ(cell(row, PlanTableModel::Sqnr), QString::number(m.sqnr_db, 'f', 2));
+  EXPECT_EQ(cell(row, PlanTableModel::Cosine), QString::number(m.cosine, 'f', 5));
+
+  // An edit undone at once: whatever its job computed stays keyed to that format, the row shows its own.
+  EXPECT_EQ(workbench_.layers_format_set({layer}, format_parse("int3:g16")), "");
+  workbench_.undo_stack()->undo();
+  QTest::qWait(50);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return panel_.metrics_pending() == 0; }, 30000));
+  EXPECT_EQ(cell(row, PlanTableModel::Format), "kmeans2");
+  EXPECT_EQ(cell(row, PlanTableModel::Sqnr), QString::number(m.sqnr_db, 'f', 2));
+}
+
 TEST(WorkbenchWindow, DocksComeFromTheRegistryAndTheLayoutPersists) {
   QSettings().clear();
   {
@@ -270,6 +295,10 @@ TEST(WorkbenchWindow, ADroppedPlanLoadsAsOneUndoStep) {
   EXPECT_EQ(window.workbench().plan().rules.size(), 1u);
   EXPECT_EQ(window.workbench().undo_stack()->count(), 1);
   EXPECT_TRUE(window.windowTitle().contains("mlp.json")) << window.windowTitle().toStdString();
+  auto* layers = qobject_cast<LayersPanel*>(window.panel("layers"));
+  ASSERT_NE(layers, nullptr);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return layers->metrics_pending() == 0; }, 60000));
+  EXPECT_TRUE(window.grab().save(QS_GUI_TEST_OUTPUT_DIR "/gui_plan.png"));
   window.close();
 }
 

@@ -3,6 +3,7 @@
 
 #include <QColor>
 #include <QLocale>
+#include <cmath>
 #include <limits>
 
 #include "quantscope/dtype.hpp"
@@ -31,6 +32,12 @@ int alignment(int column) {
 }
 
 bool quantized(const LayerRow& row) { return row.plan.error.empty() && row.plan.format.format.quantized(); }
+
+QString format_text(const LayerRow& row) { return QString::fromStdString(format_print(row.plan.format.format)); }
+
+bool metric_column(int column) {
+  return column == PlanTableModel::RelativeMse || column == PlanTableModel::Sqnr || column == PlanTableModel::Cosine;
+}
 
 }  // namespace
 
@@ -61,6 +68,8 @@ std::vector<LayerRow> PlanTableModel::rows_of(const Model& model) {
 void PlanTableModel::rows_set(std::vector<LayerRow> rows) {
   beginResetModel();
   rows_ = std::move(rows);
+  metrics_.clear();
+  metrics_errors_.clear();
   endResetModel();
 }
 
@@ -124,6 +133,33 @@ void PlanTableModel::statistics_fail(const QString& error) {
   if (!rows_.empty()) Q_EMIT dataChanged(index(0, Mean), index(rowCount() - 1, ColumnCount - 1));
 }
 
+const TensorMetrics* PlanTableModel::metrics_of(const LayerRow& row) const {
+  if (!quantized(row)) return nullptr;
+  const auto it = metrics_.find({QString::fromStdString(row.layer.name), format_text(row)});
+  return it == metrics_.end() ? nullptr : &it->second;
+}
+
+QString PlanTableModel::metrics_error_of(const LayerRow& row) const {
+  if (!quantized(row)) return {};
+  const auto it = metrics_errors_.find({QString::fromStdString(row.layer.name), format_text(row)});
+  return it == metrics_errors_.end() ? QString() : it->second;
+}
+
+bool PlanTableModel::metrics_missing(int row) const {
+  const LayerRow& r = rows_.at(size_t(row));
+  return quantized(r) && !metrics_of(r) && metrics_error_of(r).isEmpty();
+}
+
+void PlanTableModel::metrics_set(const QString& layer, const QString& format, const TensorMetrics& metrics) {
+  metrics_[{layer, format}] = metrics;
+  if (const int row = row_of(layer); row >= 0) Q_EMIT dataChanged(index(row, RelativeMse), index(row, Cosine));
+}
+
+void PlanTableModel::metrics_fail(const QString& layer, const QString& format, const QString& error) {
+  metrics_errors_[{layer, format}] = error;
+  if (const int row = row_of(layer); row >= 0) Q_EMIT dataChanged(index(row, RelativeMse), index(row, Cosine));
+}
+
 int PlanTableModel::rowCount(const QModelIndex& parent) const {
   return parent.isValid() ? 0 : static_cast<int>(rows_.size());
 }
@@ -181,6 +217,14 @@ QVariant PlanTableModel::tooltip(const LayerRow& row, int column) const {
   }
   if (column == Bits) return tr("Storage bits per weight under this format: codes, scales, zero points and codebooks");
   if (column == Bytes) return tr("Bytes of this weight under this format (as stored when it stays so)");
+  if (metric_column(column)) {
+    if (!quantized(row)) return tr("The layer stays as stored: nothing is lost");
+    if (const QString error = metrics_error_of(row); !error.isEmpty()) return error;
+    if (!metrics_of(row)) return tr("Being computed for the rows in view");
+  }
+  if (column == RelativeMse) return tr("Mean squared error of the quantized weight over the mean square of the weight");
+  if (column == Sqnr) return tr("Signal-to-quantization-noise ratio: 10·log10(Σw² / Σ(w − ŵ)²), in dB");
+  if (column == Cosine) return tr("Cosine similarity between the weight and its quantized version, over all weights");
   if (column == Source) return tr("What sets the format: a plan rule's glob, \"edited\" for a rule naming this "
                                   "layer, the plan's default, or nothing (as stored)");
   if (!row.stats && column >= Mean)
@@ -216,6 +260,13 @@ QVariant PlanTableModel::display(const LayerRow& row, int column) const {
       return row.plan_source;
     default:
       break;
+  }
+  if (metric_column(column)) {
+    const TensorMetrics* m = metrics_of(row);
+    if (!m) return !quantized(row) ? QStringLiteral("—") : metrics_error_of(row).isEmpty() ? QStringLiteral("…") : QStringLiteral("⚠");
+    if (column == RelativeMse) return QString::number(m->relative_mse, 'e', 2);
+    if (column == Sqnr) return std::isinf(m->sqnr_db) ? QStringLiteral("∞") : QString::number(m->sqnr_db, 'f', 2);
+    return QString::number(m->cosine, 'f', 5);
   }
   if (!row.stats) return row.stats_pending ? QStringLiteral("…") : QStringLiteral("—");
   const TensorStats& s = *row.stats;
@@ -256,6 +307,11 @@ QVariant PlanTableModel::sort_key(const LayerRow& row, int index, int column) co
     default:
       break;
   }
+  if (metric_column(column)) {
+    const TensorMetrics* m = metrics_of(row);
+    if (!m) return -std::numeric_limits<double>::infinity();
+    return column == RelativeMse ? m->relative_mse : column == Sqnr ? m->sqnr_db : m->cosine;
+  }
   // Layers without statistics sort before all others.
   if (!row.stats) return -std::numeric_limits<double>::infinity();
   switch (column) {
@@ -283,6 +339,9 @@ QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, in
       case Format: return tr("Format");
       case Bits: return tr("Bits/w");
       case Bytes: return tr("Bytes");
+      case RelativeMse: return tr("Rel. MSE");
+      case Sqnr: return tr("SQNR dB");
+      case Cosine: return tr("Cosine");
       case Source: return tr("Set by");
       case Mean: return tr("Mean");
       case Std: return tr("Std");
@@ -300,6 +359,9 @@ QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, in
                              "the inspector's format box)");
       case Bits: return tr("Storage bits per weight: codes, scales, zero points and codebooks (bits)");
       case Bytes: return tr("Storage of this weight in bytes under its format");
+      case RelativeMse: return tr("Relative mean squared error of the weight under its format: MSE / mean(w²)");
+      case Sqnr: return tr("Signal-to-quantization-noise ratio of the weight under its format, in dB");
+      case Cosine: return tr("Cosine similarity of the weight and its quantized version");
       case Source: return tr("Which plan rule sets the format");
       case Mean: return tr("Mean of the weights");
       case Std: return tr("Standard deviation of the weights");

@@ -7,11 +7,14 @@
 #pragma once
 #include <QAbstractTableModel>
 #include <QString>
+#include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "quantscope/model.hpp"
 #include "quantscope/plan.hpp"
+#include "quantscope/quantize.hpp"
 #include "quantscope/stats.hpp"
 #include "quantscope/weight_statistics.hpp"
 
@@ -31,7 +34,10 @@ class PlanTableModel : public QAbstractTableModel {
   Q_OBJECT
 
  public:
-  enum Column { Name, Shape, Parameters, Dtype, Format, Bits, Bytes, Source, Mean, Std, AbsMax, Kurtosis, ColumnCount };
+  enum Column {
+    Name, Shape, Parameters, Dtype, Format, Bits, Bytes, RelativeMse, Sqnr, Cosine, Source,
+    Mean, Std, AbsMax, Kurtosis, ColumnCount
+  };
   // Raw values for sorting: numbers as double, and the name column as the forward-pass position so
   // that "model.layers.10" sorts after "model.layers.9".
   static constexpr int SortRole = Qt::UserRole;
@@ -50,6 +56,12 @@ class PlanTableModel : public QAbstractTableModel {
   // Fills the statistics columns of the linear layers; a failed or cancelled job leaves `error`.
   void statistics_set(const WeightStatistics& statistics);
   void statistics_fail(const QString& error);
+  // What a layer's weight loses under a format (relative MSE, SQNR, cosine), computed in jobs for the
+  // rows in view and kept per (layer, format), so undoing an edit shows the earlier numbers at once.
+  void metrics_set(const QString& layer, const QString& format, const TensorMetrics& metrics);
+  void metrics_fail(const QString& layer, const QString& format, const QString& error);
+  // Rows whose format is quantized and whose metrics are neither known nor failed: (layer, format).
+  bool metrics_missing(int row) const;
   const std::vector<LayerRow>& rows() const { return rows_; }
   const LayerRow& row_at(int row) const { return rows_.at(static_cast<size_t>(row)); }
   int row_of(const QString& layer) const;  // -1 when absent
@@ -69,7 +81,14 @@ class PlanTableModel : public QAbstractTableModel {
   QVariant sort_key(const LayerRow& row, int index, int column) const;
   QVariant tooltip(const LayerRow& row, int column) const;
 
+  // Keyed by layer and format text; an error string when the quantization failed.
+  using MetricsKey = std::pair<QString, QString>;
+  const TensorMetrics* metrics_of(const LayerRow& row) const;
+  QString metrics_error_of(const LayerRow& row) const;
+
   std::vector<LayerRow> rows_;
+  std::map<MetricsKey, TensorMetrics> metrics_;
+  std::map<MetricsKey, QString> metrics_errors_;
 };
 
 }  // namespace qs

@@ -1,6 +1,7 @@
 // InspectorPanel: the format box and the histogram plot, fed by tagged jobs on the Workbench's runner.
 #include "inspector_panel.hpp"
 
+#include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -45,9 +46,17 @@ InspectorPanel::InspectorPanel(Workbench& workbench, QWidget* parent) : Panel(wo
   format_status_->hide();
   auto* format_label = new QLabel(tr("&Format"));
   format_label->setBuddy(format_edit_);
+  view_box_ = new QComboBox;
+  view_box_->setObjectName("quantizedView");
+  view_box_->addItems({tr("Values and grid"), tr("Levels used"), tr("Error ŵ − w")});
+  view_box_->setToolTip(tr("Values and grid: what the grid or codebook applies to, with its levels drawn over them\n"
+                           "Levels used: one bar per level (or code) with the weights that use it\n"
+                           "Error: the histogram of ŵ − w"));
+  view_box_->setEnabled(false);
   auto* format_row = new QHBoxLayout;
   format_row->addWidget(format_label);
   format_row->addWidget(format_edit_, 1);
+  format_row->addWidget(view_box_);
 
   plot_ = new WeightHistogramPlot;
   plot_->setObjectName("histogramPlot");
@@ -64,6 +73,7 @@ InspectorPanel::InspectorPanel(Workbench& workbench, QWidget* parent) : Panel(wo
     if (format_edit_->text().trimmed().isEmpty()) format_status_set(QString(), false);
     layer_show();
   });
+  connect(view_box_, &QComboBox::currentIndexChanged, this, &InspectorPanel::quantized_draw);
   connect(plot_, &WeightHistogramPlot::log_scale_changed, this, [](bool on) { QSettings().setValue(kLogScaleKey, on); });
   connect(&workbench_, &Workbench::selection_changed, this, &InspectorPanel::layer_show);
   connect(&workbench_, &Workbench::model_changed, this, [this] {
@@ -75,9 +85,19 @@ InspectorPanel::InspectorPanel(Workbench& workbench, QWidget* parent) : Panel(wo
   connect(jobs, &JobRunner::failed, this, &InspectorPanel::job_failed);
 }
 
-QJsonObject InspectorPanel::state_save() const { return {{"format", format_edit_->text()}}; }
+QJsonObject InspectorPanel::state_save() const {
+  return {{"format", format_edit_->text()}, {"view", view_box_->currentIndex()}};
+}
 
-void InspectorPanel::state_restore(const QJsonObject& state) { format_edit_->setText(state.value("format").toString()); }
+void InspectorPanel::state_restore(const QJsonObject& state) {
+  view_box_->setCurrentIndex(state.value("view").toInt());
+  format_edit_->setText(state.value("format").toString());
+}
+
+void InspectorPanel::quantized_draw() {
+  if (!shown_) return;
+  plot_->quantized_show(shown_layer_, *shown_, WeightHistogramPlot::QuantizedView(view_box_->currentIndex()));
+}
 
 void InspectorPanel::layer_show() {
   const QString layer = workbench_.selected_layer();
@@ -152,14 +172,18 @@ void InspectorPanel::job_finished(JobRunner::JobId id) {
   if (requested_for_ != workbench_.model().get()) return;
   if (id != 0 && id == histogram_id_) {
     histogram_id_ = 0;
+    shown_.reset();
+    view_box_->setEnabled(false);
     plot_->histogram_show(histogram_layer_, histogram_result_->histogram, histogram_result_->stats);
     histogram_result_.reset();
     Q_EMIT histogram_shown(histogram_layer_);
   } else if (id != 0 && id == quantize_id_) {
     quantize_id_ = 0;
-    plot_->quantized_show(quantize_layer_, *quantize_result_);
-    const int levels = static_cast<int>(quantize_result_->levels.size());
-    quantize_result_.reset();
+    shown_ = std::move(quantize_result_);
+    shown_layer_ = quantize_layer_;
+    view_box_->setEnabled(true);
+    quantized_draw();
+    const int levels = static_cast<int>(shown_->levels.size());
     format_status_set(QString(), false);
     Q_EMIT quantized_shown(quantize_layer_, levels);
   }
@@ -173,6 +197,8 @@ void InspectorPanel::job_failed(JobRunner::JobId id, const QString& error) {
   } else if (id != 0 && id == quantize_id_) {
     quantize_id_ = 0;
     quantize_result_.reset();
+    shown_.reset();
+    view_box_->setEnabled(false);
     plot_->message_show(tr("Cannot quantize %1 as %2").arg(quantize_layer_, format_edit_->text().trimmed()));
     format_status_set(error, true);
     Q_EMIT quantize_failed(quantize_layer_, error);

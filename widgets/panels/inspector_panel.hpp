@@ -8,6 +8,7 @@
 #include "job_runner.hpp"
 #include "panel.hpp"
 
+class QComboBox;
 class QLabel;
 class QLineEdit;
 
@@ -25,6 +26,8 @@ class InspectorPanel : public Panel {
 
   WeightHistogramPlot* plot() const { return plot_; }
   QLineEdit* format_edit() const { return format_edit_; }
+  // Grid over the values, levels used, or error (WeightHistogramPlot::QuantizedView's order).
+  QComboBox* view_box() const { return view_box_; }
   QJsonObject state_save() const override;
   void state_restore(const QJsonObject& state) override;
 
@@ -41,11 +44,15 @@ class InspectorPanel : public Panel {
   void histogram_request(const QString& layer);
   void quantize_request(const QString& layer);
   void format_status_set(const QString& text, bool error);
+  void quantized_draw();
   void job_finished(JobRunner::JobId id);
   void job_failed(JobRunner::JobId id, const QString& error);
 
   QLineEdit* format_edit_;
   QLabel* format_status_;
+  QComboBox* view_box_;
+  std::shared_ptr<const QuantizedTensor> shown_;  // the quantized layer on screen, redrawn per view
+  QString shown_layer_;
   WeightHistogramPlot* plot_;
 
   JobRunner::JobId histogram_id_ = 0;

@@ -13,6 +13,7 @@
 #include <QLineEdit>
 #include <QLocale>
 #include <QMenu>
+#include <QScrollBar>
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -25,6 +26,7 @@
 #include "quantscope/error.hpp"
 #include "quantscope/format.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/quantize.hpp"
 #include "quantscope/weight_statistics.hpp"
 #include "workbench.hpp"
 
@@ -141,9 +143,34 @@ LayersPanel::LayersPanel(Workbench& workbench, QWidget* parent) : Panel(workbenc
   connect(copy, &QAction::triggered, this, [this] { QApplication::clipboard()->setText(selection_tsv()); });
   addAction(copy);
 
-  connect(filter_, &QLineEdit::textChanged, this, [this](const QString& text) {
+  metrics_runner_ = new JobRunner(this);
+  metrics_timer_.setSingleShot(true);
+  metrics_timer_.setInterval(80);
+  connect(&metrics_timer_, &QTimer::timeout, this, &LayersPanel::metrics_request);
+  const auto metrics_later = [this] { metrics_timer_.start(); };
+  connect(view_->verticalScrollBar(), &QScrollBar::valueChanged, this, metrics_later);
+  connect(proxy_, &QAbstractItemModel::layoutChanged, this, metrics_later);  // sorting
+  // Results are kept by what they were computed for, whatever the plan has become since.
+  connect(metrics_runner_, &JobRunner::finished, this, [this](JobRunner::JobId id) {
+    const auto it = metrics_jobs_.find(id);
+    if (it == metrics_jobs_.end()) return;
+    table_->metrics_set(it->second.layer, it->second.format, *it->second.result);
+    Q_EMIT metrics_shown(it->second.layer, it->second.format);
+    metrics_jobs_.erase(it);
+  });
+  connect(metrics_runner_, &JobRunner::failed, this, [this](JobRunner::JobId id, const QString& error) {
+    const auto it = metrics_jobs_.find(id);
+    if (it == metrics_jobs_.end()) return;
+    table_->metrics_fail(it->second.layer, it->second.format, error);
+    Q_EMIT metrics_shown(it->second.layer, it->second.format);
+    metrics_jobs_.erase(it);
+  });
+  connect(metrics_runner_, &JobRunner::cancelled, this, [this](JobRunner::JobId id) { metrics_jobs_.erase(id); });
+
+  connect(filter_, &QLineEdit::textChanged, this, [this, metrics_later](const QString& text) {
     proxy_->setFilterWildcard(text);
     count_update();
+    metrics_later();
   });
   connect(view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& current) {
     if (current.isValid()) workbench_.layer_select(current.data(PlanTableModel::LayerRole).toString());
@@ -198,6 +225,49 @@ void LayersPanel::model_show() {
 void LayersPanel::plan_show() {
   if (workbench_.model() && table_->rowCount() > 0) table_->plan_set(workbench_.plan(), workbench_.assignment());
   totals_->setText(totals_text());
+  metrics_timer_.start();
+}
+
+void LayersPanel::metrics_request() {
+  const std::shared_ptr<const Model> model = workbench_.model();
+  if (!model) return;
+  // The rows in view, a few beyond, in the order they are shown.
+  int first = view_->rowAt(0), last = view_->rowAt(view_->viewport()->height() - 1);
+  if (first < 0) first = 0;
+  if (last < 0) last = proxy_->rowCount() - 1;
+  last = std::min(proxy_->rowCount() - 1, last + 4);
+  std::map<std::pair<QString, QString>, bool> wanted;
+  std::vector<std::pair<QString, QString>> order;
+  for (int r = first; r <= last; ++r) {
+    const int source = proxy_->mapToSource(proxy_->index(r, 0)).row();
+    if (!table_->metrics_missing(source)) continue;
+    const LayerRow& row = table_->row_at(source);
+    const std::pair<QString, QString> key{QString::fromStdString(row.layer.name),
+                                          QString::fromStdString(format_print(row.plan.format.format))};
+    wanted[key] = true;
+    order.push_back(key);
+  }
+  // Jobs for rows no longer wanted stop (a running quantization within a second).
+  for (const auto& [id, job] : metrics_jobs_)
+    if (!wanted.count({job.layer, job.format})) metrics_runner_->cancel(id);
+  for (const auto& [id, job] : metrics_jobs_) wanted.erase({job.layer, job.format});
+  for (const auto& key : order) {
+    if (!wanted.count(key)) continue;  // already on its way
+    const std::string layer = key.first.toStdString();
+    const FormatSpec spec = format_parse(key.second.toStdString());
+    auto metrics = std::make_shared<TensorMetrics>();
+    const JobRunner::JobId id = metrics_runner_->submit(
+        QString(), tr("Metrics of %1 as %2").arg(key.first, key.second), [model, layer, spec, metrics](JobContext& job) {
+          job.check_cancelled();
+          QuantizeOptions options;
+          options.name = layer;
+          options.summary_only = true;
+          options.histogram_bins = 1;
+          options.job = &job;
+          *metrics = layer_quantize(*model, layer, spec, options).metrics;
+        });
+    metrics_jobs_[id] = MetricsJob{key.first, key.second, metrics};
+  }
 }
 
 QString LayersPanel::totals_text() const {

@@ -3,7 +3,11 @@
 // Format for all of them in one undo step), and a strip of the plan's totals updated on every edit.
 #pragma once
 #include <QStringList>
+#include <QTimer>
+#include <map>
+#include <memory>
 
+#include "job_runner.hpp"
 #include "panel.hpp"
 
 class QLabel;
@@ -14,6 +18,7 @@ class QTableView;
 namespace qs {
 
 class FormatDelegate;
+struct TensorMetrics;
 class PlanTableModel;
 
 class LayersPanel : public Panel {
@@ -34,6 +39,12 @@ class LayersPanel : public Panel {
   QString selection_tsv() const;
   // The totals strip's text.
   QString totals_text() const;
+  // Metric jobs submitted and not yet reported.
+  size_t metrics_pending() const { return metrics_jobs_.size(); }
+
+ Q_SIGNALS:
+  // The metrics of `layer` under `format` are in the table (or failed).
+  void metrics_shown(const QString& layer, const QString& format);
 
  private:
   void model_show();
@@ -43,6 +54,9 @@ class LayersPanel : public Panel {
   void count_update();
   void context_menu(const QPoint& position);
   void format_dialog();
+  // Submits a job for each row in view whose metrics are missing, and cancels those of rows no longer
+  // wanted (scrolled away, or their format changed).
+  void metrics_request();
 
   QLabel* title_;
   QLabel* summary_;
@@ -54,6 +68,14 @@ class LayersPanel : public Panel {
   FormatDelegate* delegate_;
   QLabel* totals_;
   QLabel* message_;
+  // A worker of its own, so a histogram in the inspector never waits behind a screenful of layers.
+  JobRunner* metrics_runner_;
+  QTimer metrics_timer_;  // coalesces scrolling and edits into one request
+  struct MetricsJob {
+    QString layer, format;
+    std::shared_ptr<TensorMetrics> result;
+  };
+  std::map<JobRunner::JobId, MetricsJob> metrics_jobs_;
 };
 
 }  // namespace qs
