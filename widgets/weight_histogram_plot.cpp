@@ -144,7 +144,8 @@ void WeightHistogramPlot::quantized_show(const QString& layer, const QuantizedTe
   const TensorMetrics& m = q.metrics;
   const QString sqnr = std::isinf(m.sqnr_db) ? QStringLiteral("∞") : QString::number(m.sqnr_db, 'f', 2);
   title_->setText(layer);
-  subtitle_->setText(tr("%1    %2 bits/weight    SQNR = %3 dB    cosine = %4    relative MSE = %5")
+  // Two lines, so the caption fits a narrow dock.
+  subtitle_->setText(tr("%1    %2 bits/weight\nSQNR = %3 dB    cosine = %4    relative MSE = %5")
                          .arg(QString::fromStdString(format_print(q.format)))
                          .arg(QString::number(m.bits_per_weight, 'f', 3))
                          .arg(sqnr)

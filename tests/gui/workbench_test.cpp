@@ -12,7 +12,10 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QLocale>
 #include <QMimeData>
+#include <QProcess>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
@@ -242,6 +245,45 @@ TEST_F(WorkbenchTest, MetricsOfTheRowsInViewComeFromJobsKeyedByLayerAndFormat) {
   ASSERT_TRUE(QTest::qWaitFor([&] { return panel_.metrics_pending() == 0; }, 30000));
   EXPECT_EQ(cell(row, PlanTableModel::Format), "kmeans2");
   EXPECT_EQ(cell(row, PlanTableModel::Sqnr), QString::number(m.sqnr_db, 'f', 2));
+}
+
+TEST(WorkbenchWindow, APlanSavedByTheWindowGivesTheCliTheSameTotals) {
+  const QString demo = QS_SOURCE_DIR "/resources/models/demo";
+  if (!QFile::exists(demo + "/config.json")) GTEST_SKIP() << "demo model not built yet";
+  QSettings().clear();
+  MainWindow window;
+  QSignalSpy loaded(&window, &MainWindow::model_loaded);
+  window.model_open(demo);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, 60000));
+  Workbench& workbench = window.workbench();
+  ASSERT_EQ(workbench.default_set(format_parse("int4:g64")), "");
+  ASSERT_EQ(workbench.layers_format_set({"model.layers.1.mlp.down_proj", "model.embed_tokens"}, format_parse("kmeans2")), "");
+  QTemporaryDir dir;
+  const QString path = dir.filePath("plan.json");
+  workbench.plan_save(path);
+
+  QProcess cli;
+  cli.start(QS_CLI_PATH, {"plan", demo, "--plan", path});
+  ASSERT_TRUE(cli.waitForFinished(120000));
+  ASSERT_EQ(cli.exitCode(), 0) << cli.readAllStandardError().toStdString();
+  const QString out = QString::fromUtf8(cli.readAllStandardOutput());
+  const PlanTotals& t = workbench.totals();
+  const QString bits = QString::number(t.bits_per_weight, 'f', 3) + " bits/weight";
+  EXPECT_TRUE(out.contains(bits)) << bits.toStdString() << " not in\n" << out.toStdString();
+  const QString parameters = QLocale(QLocale::English).toString(qulonglong(t.quantized_parameters)) + " weights";
+  EXPECT_TRUE(out.contains(parameters)) << parameters.toStdString() << " not in\n" << out.toStdString();
+  // Each quantized layer's bytes, as the table shows them.
+  auto* layers = qobject_cast<LayersPanel*>(window.panel("layers"));
+  for (int row = 0; row < layers->table()->rowCount(); ++row) {
+    const QString name = layers->table()->index(row, PlanTableModel::Name).data().toString();
+    const QString bytes = layers->table()->index(row, PlanTableModel::Bytes).data().toString();
+    const QRegularExpression line("^" + QRegularExpression::escape(name) + "\\s.*\\s" +
+                                  QRegularExpression::escape(bytes) + "$",
+                                  QRegularExpression::MultilineOption);
+    if (layers->table()->index(row, PlanTableModel::Format).data().toString() != "as stored")
+      EXPECT_TRUE(line.match(out).hasMatch()) << name.toStdString() << " " << bytes.toStdString();
+  }
+  window.close();
 }
 
 TEST(WorkbenchWindow, DocksComeFromTheRegistryAndTheLayoutPersists) {

@@ -1,0 +1,79 @@
+// The pictures of docs/gui.md: a session on the demo model, grabbed offscreen at each step into
+// $QS_GUI_TEST_OUTPUT_DIR/user-guide/ (docs/gui-screenshots.sh copies them into docs/images/). The
+// assertions are what each picture claims to show.
+#include <gtest/gtest.h>
+
+#include <QComboBox>
+#include <QDir>
+#include <QDockWidget>
+#include <QFile>
+#include <QItemSelectionModel>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUndoStack>
+
+#include "inspector_panel.hpp"
+#include "layers_panel.hpp"
+#include "main_window.hpp"
+#include "plan_table_model.hpp"
+#include "quantscope/format.hpp"
+#include "weight_histogram_plot.hpp"
+#include "workbench.hpp"
+
+namespace qs {
+namespace {
+
+QString demo_path() { return QS_SOURCE_DIR "/resources/models/demo"; }
+
+bool shot(QWidget& window, const char* name) {
+  const QString dir = QS_GUI_TEST_OUTPUT_DIR "/user-guide";
+  QDir().mkpath(dir);
+  QTest::qWait(50);  // pending layout and paint requests settle first
+  return window.grab().save(dir + "/" + name);
+}
+
+TEST(UserGuide, ASessionOnTheDemoModel) {
+  if (!QFile::exists(demo_path() + "/config.json")) GTEST_SKIP() << "demo model not built yet";
+  MainWindow window;
+  window.resize(1400, 860);
+  window.show();
+  QSignalSpy statistics(&window, &MainWindow::statistics_shown);
+  QSignalSpy histogram(&window, &MainWindow::histogram_shown);
+  window.model_open(demo_path());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return statistics.count() == 1 && histogram.count() >= 1; }, 120000));
+  EXPECT_TRUE(shot(window, "gui-open.png"));
+
+  // Inspect: the inspector tries kmeans2 on the selected layer, levels used.
+  auto* inspector = window.findChild<InspectorPanel*>();
+  QSignalSpy quantized(inspector, &InspectorPanel::quantized_shown);
+  inspector->view_box()->setCurrentIndex(int(WeightHistogramPlot::QuantizedView::Grid));
+  inspector->format_edit()->setText("kmeans2");
+  ASSERT_TRUE(QTest::qWaitFor([&] { return quantized.count() == 1; }, 60000));
+  EXPECT_TRUE(shot(window, "gui-inspect.png"));
+
+  // Edit a plan: int4:g64 by default, the MLP down projections in int8, two layers in kmeans2.
+  Workbench& workbench = window.workbench();
+  ASSERT_EQ(workbench.default_set(format_parse("int4:g64")), "");
+  ASSERT_EQ(workbench.rule_set(0, PlanRule{"model.layers.*.mlp.down_proj", format_parse("int8"), std::nullopt, {}}), "");
+  auto* layers = qobject_cast<LayersPanel*>(window.panel("layers"));
+  layers->view()->selectionModel()->select(
+      QItemSelection(layers->proxy()->index(1, 0), layers->proxy()->index(2, 0)),
+      QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+  ASSERT_EQ(layers->selection_format_set("kmeans2"), "");
+  EXPECT_EQ(workbench.undo_stack()->count(), 3);
+  QTest::qWait(200);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return layers->metrics_pending() == 0; }, 120000));
+  EXPECT_TRUE(shot(window, "gui-plan.png"));
+
+  // The rules that plan is made of.
+  window.dock("rules")->raise();
+  EXPECT_TRUE(shot(window, "gui-rules.png"));
+  window.close();
+}
+
+}  // namespace
+}  // namespace qs
