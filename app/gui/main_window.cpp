@@ -103,7 +103,6 @@ void MainWindow::docks_create() {
   }
   // Tabs open on the first panel of each area.
   for (const auto& [area, dock] : first_in_area) dock->raise();
-  resizeDocks({docks_.at("layers"), docks_.at("inspector")}, {860, 540}, Qt::Horizontal);
   if (auto* inspector = qobject_cast<InspectorPanel*>(panel("inspector")))
     connect(inspector, &InspectorPanel::histogram_shown, this, &MainWindow::histogram_shown);
   default_layout_ = saveState(kLayoutVersion);
@@ -119,8 +118,21 @@ QDockWidget* MainWindow::dock(const QString& id) const {
   return it == docks_.end() ? nullptr : it->second;
 }
 
+void MainWindow::dock_sizes_default() {
+  // Dock sizes only take once the window has its size, hence on the first show, not at construction.
+  resizeDocks({docks_.at("layers"), docks_.at("inspector")}, {width() * 3 / 5, width() * 2 / 5}, Qt::Horizontal);
+  resizeDocks({docks_.at("layers"), docks_.at("evaluation")}, {height() * 7 / 10, height() * 3 / 10}, Qt::Vertical);
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+  QMainWindow::showEvent(event);
+  if (!shown_ && !layout_restored_) dock_sizes_default();
+  shown_ = true;
+}
+
 void MainWindow::layout_restore_default() {
   restoreState(default_layout_, kLayoutVersion);
+  dock_sizes_default();
   for (const auto& [id, dock] : docks_) dock->setVisible(true);
   for (const PanelInfo& info : panels_registered()) docks_.at(info.id)->raise();
   docks_.at("layers")->raise();
@@ -197,7 +209,7 @@ void MainWindow::status_bar_create() {
 void MainWindow::settings_restore() {
   QSettings settings;
   if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) resize(1400, 860);
-  restoreState(settings.value(kStateKey).toByteArray(), kLayoutVersion);  // an older version is ignored
+  layout_restored_ = restoreState(settings.value(kStateKey).toByteArray(), kLayoutVersion);  // an older version is ignored
 }
 
 void MainWindow::settings_save() const {

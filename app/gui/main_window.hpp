@@ -30,7 +30,7 @@ class MainWindow : public QMainWindow {
  public:
   static constexpr int kRecentMax = 10;
   // Bumped whenever the set of panels changes, so an older saved layout is ignored.
-  static constexpr int kLayoutVersion = 2;
+  static constexpr int kLayoutVersion = 3;
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
@@ -44,7 +44,7 @@ class MainWindow : public QMainWindow {
   void empty_state_show(const QString& reason);
 
   Workbench& workbench() const { return *workbench_; }
-  // The panel of a registered id ("layers", "rules", "inspector"), and its dock.
+  // The panel of a registered id ("layers", "rules", "inspector", "evaluation"), and its dock.
   Panel* panel(const QString& id) const;
   QDockWidget* dock(const QString& id) const;
   void layout_restore_default();
@@ -59,11 +59,13 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void showEvent(QShowEvent* event) override;
   void dragEnterEvent(QDragEnterEvent* event) override;
   void dropEvent(QDropEvent* event) override;
 
  private:
   void docks_create();
+  void dock_sizes_default();
   void menus_create();
   void status_bar_create();
   void settings_restore();
@@ -94,6 +96,8 @@ class MainWindow : public QMainWindow {
   std::map<QString, Panel*> panels_;
   std::map<QString, QDockWidget*> docks_;
   QByteArray default_layout_;
+  bool layout_restored_ = false;  // the user's layout came back from the settings
+  bool shown_ = false;
   QMenu* recent_menu_ = nullptr;
   QMenu* window_menu_ = nullptr;
   QLabel* job_label_ = nullptr;

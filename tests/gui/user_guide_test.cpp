@@ -11,16 +11,19 @@
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QSpinBox>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUndoStack>
 
+#include "evaluation_panel.hpp"
 #include "inspector_panel.hpp"
 #include "layers_panel.hpp"
 #include "main_window.hpp"
 #include "plan_table_model.hpp"
 #include "quantscope/format.hpp"
+#include "quantscope/plan.hpp"
 #include "weight_histogram_plot.hpp"
 #include "workbench.hpp"
 
@@ -72,6 +75,19 @@ TEST(UserGuide, ASessionOnTheDemoModel) {
   // The rules that plan is made of.
   window.dock("rules")->raise();
   EXPECT_TRUE(shot(window, "gui-rules.png"));
+  window.dock("layers")->raise();
+
+  // Evaluate it (F5) on the first 2,048 tokens of the held-out text, then int8 everywhere, for the history.
+  auto* evaluation = qobject_cast<EvaluationPanel*>(window.panel("evaluation"));
+  QSignalSpy evaluated(evaluation, &EvaluationPanel::evaluated);
+  evaluation->max_tokens_box()->setValue(2048);
+  ASSERT_TRUE(evaluation->evaluate());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return evaluated.count() == 1; }, 120000));
+  ASSERT_EQ(workbench.plan_replace(plan_uniform(format_parse("int8")), "int8 everywhere"), "");
+  ASSERT_TRUE(evaluation->evaluate());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return evaluated.count() == 2; }, 120000));
+  evaluation->history_view()->selectAll();
+  EXPECT_TRUE(shot(window, "gui-evaluate.png"));
   window.close();
 }
 

@@ -3,6 +3,7 @@
 
 #include <QObject>
 
+#include "evaluation_panel.hpp"
 #include "inspector_panel.hpp"
 #include "layers_panel.hpp"
 #include "rules_panel.hpp"
@@ -17,6 +18,8 @@ const std::vector<PanelInfo>& panels_registered() {
        [](Workbench& w) { return new RulesPanel(w); }},
       {"inspector", QObject::tr("Layer Inspector"), Qt::RightDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_3),
        [](Workbench& w) { return new InspectorPanel(w); }},
+      {"evaluation", QObject::tr("Evaluation"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_4),
+       [](Workbench& w) { return new EvaluationPanel(w); }},
   };
   return panels;
 }

@@ -1,0 +1,116 @@
+// EvalHistoryModel: the numbers of each evaluation, formatted as the CLI's `eval` prints them.
+#include "eval_history_model.hpp"
+
+#include <QLocale>
+#include <cmath>
+#include <limits>
+
+namespace qs {
+
+EvalHistoryModel::EvalHistoryModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void EvalHistoryModel::record_add(EvalRecord record) {
+  const int row = rowCount();
+  beginInsertRows({}, row, row);
+  records_.push_back(std::move(record));
+  endInsertRows();
+}
+
+void EvalHistoryModel::clear() {
+  beginResetModel();
+  records_.clear();
+  endResetModel();
+}
+
+int EvalHistoryModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(records_.size()); }
+
+int EvalHistoryModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+double EvalHistoryModel::value(const EvalRecord& r, int column) {
+  const PlanMetrics& m = r.metrics;
+  switch (column) {
+    case BitsPerWeight: return m.bits_per_weight;
+    case ModelBytes: return double(m.model_bytes);
+    case Perplexity: return m.kl.model.perplexity;
+    case BaseDelta: return m.kl.model.perplexity - m.kl.reference.perplexity;
+    case BitsPerByte: return m.kl.model.bits_per_byte;
+    case KlMean: return m.kl.mean;
+    case KlMedian: return m.kl.median;
+    case KlP99: return m.kl.p99;
+    case KlMax: return m.kl.max;
+    case Top1: return 100.0 * m.kl.top1_agreement;
+    case Tokens: return double(m.kl.tokens);
+    default: return std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+QVariant EvalHistoryModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= rowCount()) return {};
+  const EvalRecord& r = records_[size_t(index.row())];
+  const int column = index.column();
+  if (role == SortRole) return column == Label ? QVariant(index.row()) : QVariant(value(r, column));
+  if (role == Qt::TextAlignmentRole) return int((column == Label ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter);
+  if (role == Qt::ToolTipRole) {
+    if (column == Label) return tr("%1\non %2%3").arg(r.plan_json.trimmed(), r.text_path,
+                                                     r.max_tokens > 0 ? tr(" (first %1 tokens)").arg(r.max_tokens) : QString());
+    return headerData(column, Qt::Horizontal, Qt::ToolTipRole);
+  }
+  if (role != Qt::DisplayRole) return {};
+  const double v = value(r, column);
+  switch (column) {
+    case Label: return r.label;
+    case BitsPerWeight: return std::isnan(v) ? tr("as stored") : QString::number(v, 'f', 3);
+    case ModelBytes: return QLocale(QLocale::English).formattedDataSize(qint64(v), 2);
+    case Perplexity:
+    case BitsPerByte: return QString::number(v, 'f', 4);
+    case BaseDelta: return (v >= 0 ? "+" : "") + QString::number(v, 'f', 4);
+    case KlMean:
+    case KlMedian:
+    case KlP99:
+    case KlMax: return QString::number(v, 'f', 6);
+    case Top1: return QString::number(v, 'f', 2) + " %";
+    case Tokens: return QLocale(QLocale::English).toString(qlonglong(v));
+    default: return {};
+  }
+}
+
+QVariant EvalHistoryModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal) return {};
+  if (role == Qt::DisplayRole) {
+    switch (section) {
+      case Label: return tr("Plan");
+      case BitsPerWeight: return tr("Bits/w");
+      case ModelBytes: return tr("Model");
+      case Perplexity: return tr("Perplexity");
+      case BaseDelta: return tr("Δ base");
+      case BitsPerByte: return tr("Bits/byte");
+      case KlMean: return tr("KL mean");
+      case KlMedian: return tr("KL median");
+      case KlP99: return tr("KL p99");
+      case KlMax: return tr("KL max");
+      case Top1: return tr("Top-1");
+      case Tokens: return tr("Tokens");
+      default: return {};
+    }
+  }
+  if (role == Qt::ToolTipRole) {
+    switch (section) {
+      case BitsPerWeight: return tr("Storage bits per weight over the layers the plan quantizes");
+      case ModelBytes: return tr("Every tensor, each quantized weight at its exact size");
+      case Perplexity: return tr("exp(mean negative log-likelihood per token) of the quantized model on the text");
+      case BaseDelta: return tr("Perplexity of the quantized model minus the base model's on the same tokens");
+      case BitsPerByte: return tr("Total negative log-likelihood in bits over the text's UTF-8 bytes");
+      case KlMean: return tr("Mean per-token KL(base ‖ quantized) of the next-token distributions, nats");
+      case KlMedian: return tr("Median per-token KL divergence, nats");
+      case KlP99: return tr("99th percentile of the per-token KL divergence, nats");
+      case KlMax: return tr("Largest per-token KL divergence, nats");
+      case Top1: return tr("Tokens where the quantized and the base model's most likely next token agree");
+      case Tokens: return tr("Tokens scored");
+      default: return {};
+    }
+  }
+  if (role == Qt::TextAlignmentRole) return int((section == Label ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter);
+  return {};
+}
+
+}  // namespace qs

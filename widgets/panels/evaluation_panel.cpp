@@ -1,0 +1,320 @@
+// EvaluationPanel: the plan evaluation job, its history, the difference of two rows and the CLI line.
+#include "evaluation_panel.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QRegularExpression>
+#include <QTableView>
+#include <QUndoStack>
+#include <QVBoxLayout>
+#include <filesystem>
+
+#include "eval_history_model.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/eval.hpp"
+#include "quantscope/file_read.hpp"
+#include "quantscope/model.hpp"
+#include "quantscope/plan.hpp"
+#include "quantscope/plan_evaluate.hpp"
+#include "quantscope/weight_statistics.hpp"
+#include "workbench.hpp"
+
+namespace qs {
+
+// What the job is given and gives back; the panel keeps it until the job reports.
+struct EvaluationJob {
+  std::shared_ptr<const Model> model;  // the base model, which `reference` refers to
+  EvalRecord record;
+  QString reference_key;
+  std::shared_ptr<const KlReference> reference;  // in: reused when set; out: prepared
+};
+
+namespace {
+
+std::filesystem::path path_native(const QString& path) { return QFile::encodeName(path).toStdString(); }
+
+QString quoted(const QString& s) {
+  static const QRegularExpression plain("^[A-Za-z0-9_./:=@%+-]+$");
+  return plain.match(s).hasMatch() ? s : "'" + QString(s).replace("'", "'\\''") + "'";
+}
+
+}  // namespace
+
+EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(workbench, parent) {
+  text_edit_ = new QLineEdit;
+  text_edit_->setObjectName("evalText");
+  text_edit_->setPlaceholderText(tr("A text file to evaluate on (wikitext-2, TinyStories, …)"));
+  text_edit_->setClearButtonEnabled(true);
+  auto* browse = new QPushButton(tr("Browse…"));
+  max_tokens_ = new QSpinBox;
+  max_tokens_->setObjectName("evalMaxTokens");
+  max_tokens_->setRange(0, 100000000);
+  max_tokens_->setSingleStep(1024);
+  max_tokens_->setSpecialValueText(tr("whole text"));
+  max_tokens_->setToolTip(tr("Tokens read from the start of the text (quantscope-cli eval --max-tokens)"));
+  evaluate_ = new QPushButton(tr("Evaluate Plan (F5)"));
+  evaluate_->setObjectName("evalButton");
+  cancel_ = new QPushButton(tr("Cancel"));
+  cancel_->setEnabled(false);
+  progress_ = new QProgressBar;
+  progress_->setTextVisible(false);
+  progress_->setMaximumHeight(fontMetrics().height());
+  progress_->hide();
+  status_ = new QLabel(tr("Open a model, choose a text, then Evaluate Plan (F5): the plan is applied to a copy of "
+                          "the model and compared with the model as stored"));
+  status_->setObjectName("evalStatus");
+  status_->setWordWrap(true);
+  status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+  history_ = new EvalHistoryModel(this);
+  view_ = new QTableView;
+  view_->setObjectName("evalHistory");
+  view_->setModel(history_);
+  view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  view_->verticalHeader()->hide();
+  view_->setAlternatingRowColors(true);
+  view_->setWordWrap(false);
+  view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 8);
+  view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+  difference_ = new QLabel;
+  difference_->setObjectName("evalDifference");
+  difference_->setWordWrap(true);
+  difference_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  auto* copy = new QPushButton(tr("Copy as Command"));
+  copy->setToolTip(tr("The quantscope-cli eval line that prints the selected row's numbers"));
+
+  // One row of inputs and actions, so the history keeps the height.
+  auto* row = new QHBoxLayout;
+  auto* text_label = new QLabel(tr("&Text:"));
+  text_label->setBuddy(text_edit_);
+  auto* tokens_label = new QLabel(tr("To&kens:"));
+  tokens_label->setBuddy(max_tokens_);
+  row->addWidget(text_label);
+  row->addWidget(text_edit_, 1);
+  row->addWidget(browse);
+  row->addSpacing(8);
+  row->addWidget(tokens_label);
+  row->addWidget(max_tokens_);
+  row->addSpacing(8);
+  row->addWidget(evaluate_);
+  row->addWidget(cancel_);
+  row->addWidget(progress_);
+  progress_->setFixedWidth(120);
+  auto* history_buttons = new QHBoxLayout;
+  history_buttons->addWidget(difference_, 1);
+  history_buttons->addWidget(copy);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(8, 8, 8, 4);
+  layout->addLayout(row);
+  layout->addWidget(status_);
+  layout->addWidget(view_, 1);
+  layout->addLayout(history_buttons);
+
+  auto* f5 = new QAction(tr("Evaluate Plan"), this);
+  f5->setShortcut(QKeySequence(Qt::Key_F5));
+  f5->setShortcutContext(Qt::ApplicationShortcut);
+  connect(f5, &QAction::triggered, this, [this] { evaluate(); });
+  addAction(f5);
+  auto* esc = new QAction(this);
+  esc->setShortcut(QKeySequence(Qt::Key_Escape));
+  esc->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  connect(esc, &QAction::triggered, this, &EvaluationPanel::cancel);
+  addAction(esc);
+
+  runner_ = new JobRunner(this);
+  connect(runner_, &JobRunner::progress, this, [this](JobRunner::JobId id, double fraction, const QString& message) {
+    if (id != id_) return;
+    progress_->setRange(0, fraction < 0 ? 0 : 1000);
+    progress_->setValue(int(std::max(0.0, fraction) * 1000));
+    if (!message.isEmpty()) status_set(message.left(1).toUpper() + message.mid(1), false);
+  });
+  connect(runner_, &JobRunner::finished, this, [this](JobRunner::JobId id) {
+    if (id != id_) return;
+    const std::shared_ptr<EvaluationJob> job = job_;
+    job_end();
+    reference_ = job->reference;
+    reference_model_ = job->model;
+    reference_key_ = job->reference_key;
+    // Kept whatever the plan has become since: the row says which plan it measured.
+    const PlanMetrics& m = job->record.metrics;
+    history_->record_add(job->record);
+    view_->resizeColumnsToContents();
+    status_set(tr("%1: perplexity %2 (base %3), KL mean %4 nats/token, top-1 %5 % over %6 tokens")
+                   .arg(job->record.label)
+                   .arg(m.kl.model.perplexity, 0, 'f', 4)
+                   .arg(m.kl.reference.perplexity, 0, 'f', 4)
+                   .arg(m.kl.mean, 0, 'f', 6)
+                   .arg(100 * m.kl.top1_agreement, 0, 'f', 2)
+                   .arg(m.kl.tokens),
+               false);
+    view_->selectRow(history_->rowCount() - 1);
+    Q_EMIT evaluated(history_->rowCount() - 1);
+  });
+  connect(runner_, &JobRunner::failed, this, [this](JobRunner::JobId id, const QString& error) {
+    if (id != id_) return;
+    job_end();
+    status_set(error, true);
+    Q_EMIT evaluation_failed(error);
+  });
+  connect(runner_, &JobRunner::cancelled, this, [this](JobRunner::JobId id) {
+    if (id != id_) return;
+    job_end();
+    status_set(tr("Evaluation cancelled"), false);
+  });
+  connect(evaluate_, &QPushButton::clicked, this, [this] { evaluate(); });
+  connect(cancel_, &QPushButton::clicked, this, &EvaluationPanel::cancel);
+  connect(browse, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, tr("Text to Evaluate On"), QFileInfo(text_edit_->text()).absolutePath(),
+                                                      tr("Text (*.txt);;All files (*)"));
+    if (!path.isEmpty()) text_edit_->setText(path);
+  });
+  connect(copy, &QPushButton::clicked, this, [this] {
+    const QModelIndex current = view_->currentIndex();
+    if (current.isValid()) QApplication::clipboard()->setText(command(current.row()));
+  });
+  connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &EvaluationPanel::selection_show);
+  connect(&workbench_, &Workbench::model_changed, this, &EvaluationPanel::model_show);
+}
+
+QSize EvaluationPanel::sizeHint() const {
+  // A strip under the table and the inspector, not half the window.
+  return {900, 230};
+}
+
+void EvaluationPanel::model_show() {
+  cancel();
+  reference_.reset();
+  reference_model_.reset();
+  reference_key_.clear();
+  history_->clear();
+  plan_count_ = 0;
+  // The demo model ships a held-out text beside it.
+  const QString beside = QDir(workbench_.model_path()).filePath("heldout-sample.txt");
+  if (text_edit_->text().isEmpty() && QFileInfo(beside).isFile()) text_edit_->setText(beside);
+}
+
+void EvaluationPanel::status_set(const QString& text, bool error) {
+  status_->setText(text);
+  status_->setStyleSheet(error ? QStringLiteral("color: #b3261e;") : QString());
+}
+
+bool EvaluationPanel::evaluate() {
+  const std::shared_ptr<const Model> model = workbench_.model();
+  if (!model) {
+    status_set(tr("Open a model first"), true);
+    return false;
+  }
+  const QString text_path = QFileInfo(text_edit_->text().trimmed()).absoluteFilePath();
+  if (text_edit_->text().trimmed().isEmpty() || !QFileInfo(text_path).isFile()) {
+    status_set(text_edit_->text().trimmed().isEmpty() ? tr("Choose a text file to evaluate on")
+                                                      : tr("%1: no such file").arg(text_path),
+               true);
+    return false;
+  }
+  runner_->cancel(id_);
+  auto job = std::make_shared<EvaluationJob>();
+  job->record.plan_json = QString::fromStdString(plan_json(workbench_.plan()));
+  job->model = model;
+  job->record.label = workbench_.plan_path().isEmpty() || !workbench_.undo_stack()->isClean()
+                          ? tr("plan %1").arg(++plan_count_)
+                          : QFileInfo(workbench_.plan_path()).fileName();
+  job->record.text_path = text_path;
+  job->record.max_tokens = max_tokens_->value();
+  job->reference_key = text_path + "|" + QString::number(job->record.max_tokens);
+  if (job->reference_key == reference_key_ && reference_model_ == model) job->reference = reference_;
+  const QuantPlan plan = workbench_.plan();
+  id_ = runner_->submit("evaluation", tr("Evaluating %1").arg(job->record.label), [job, model, plan](JobContext& context) {
+    const std::string text = file_read(path_native(job->record.text_path));
+    EvalOptions options;  // the CLI's defaults
+    options.max_tokens = job->record.max_tokens;
+    eval_options_check(options, *model);
+    if (!job->reference) job->reference = kl_reference_prepare(*model, text, options, &context);
+    PlanEvalSetup setup;
+    setup.text = job->reference;
+    job->record.metrics = plan_evaluate(*model, plan, setup, &context);
+  });
+  job_ = job;
+  evaluate_->setEnabled(false);
+  cancel_->setEnabled(true);
+  progress_->setRange(0, 0);
+  progress_->show();
+  status_set(tr("Evaluating %1 on %2…").arg(job->record.label, QFileInfo(text_path).fileName()), false);
+  return true;
+}
+
+void EvaluationPanel::cancel() { runner_->cancel(id_); }
+
+void EvaluationPanel::job_end() {
+  id_ = 0;
+  job_.reset();
+  evaluate_->setEnabled(true);
+  cancel_->setEnabled(false);
+  progress_->hide();
+}
+
+QString EvaluationPanel::command(int row) const {
+  const EvalRecord& r = history_->records().at(size_t(row));
+  QString plan_path = workbench_.plan_path();
+  bool saved = false;
+  try {
+    saved = !plan_path.isEmpty() && QString::fromStdString(plan_json(plan_load(path_native(plan_path)))) == r.plan_json;
+  } catch (const Error&) {  // moved or rewritten since: the row's plan gets a file of its own
+  }
+  if (!saved) {
+    // The row's plan as a file of its own, named by its content, beside the statistics cache.
+    const QByteArray hash = QCryptographicHash::hash(r.plan_json.toUtf8(), QCryptographicHash::Sha256).toHex().left(12);
+    const QString dir = QString::fromStdString(weight_statistics_cache_dir().parent_path().string()) + "/plans";
+    QDir().mkpath(dir);
+    plan_path = dir + "/plan-" + QString::fromLatin1(hash) + ".json";
+    plan_save(plan_parse(r.plan_json.toStdString(), "history"), path_native(plan_path));
+  }
+  QString line = QStringLiteral("quantscope-cli eval %1 --plan %2 --text %3")
+                     .arg(quoted(workbench_.model_path()), quoted(plan_path), quoted(r.text_path));
+  if (r.max_tokens > 0) line += QStringLiteral(" --max-tokens %1").arg(r.max_tokens);
+  return line;
+}
+
+QString EvaluationPanel::difference(int a, int b) const {
+  const EvalRecord& x = history_->records().at(size_t(a));
+  const EvalRecord& y = history_->records().at(size_t(b));
+  QStringList parts;
+  for (int column : {EvalHistoryModel::BitsPerWeight, EvalHistoryModel::Perplexity, EvalHistoryModel::KlMean,
+                     EvalHistoryModel::Top1}) {
+    const double d = EvalHistoryModel::value(y, column) - EvalHistoryModel::value(x, column);
+    const QString name = history_->headerData(column, Qt::Horizontal).toString();
+    const int digits = column == EvalHistoryModel::KlMean ? 6 : column == EvalHistoryModel::Perplexity ? 4 : 3;
+    parts << QStringLiteral("%1 %2%3").arg(name, d >= 0 ? "+" : "", QString::number(d, 'f', digits));
+  }
+  return tr("%1 − %2: %3").arg(y.label, x.label, parts.join(QStringLiteral(" · ")));
+}
+
+void EvaluationPanel::selection_show() {
+  const QModelIndexList rows = view_->selectionModel()->selectedRows();
+  difference_->setText(rows.size() == 2 ? difference(std::min(rows[0].row(), rows[1].row()),
+                                                     std::max(rows[0].row(), rows[1].row()))
+                                        : QString());
+}
+
+QJsonObject EvaluationPanel::state_save() const {
+  return {{"text", text_edit_->text()}, {"max_tokens", max_tokens_->value()}};
+}
+
+void EvaluationPanel::state_restore(const QJsonObject& state) {
+  text_edit_->setText(state.value("text").toString());
+  max_tokens_->setValue(state.value("max_tokens").toInt());
+}
+
+}  // namespace qs
