@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <QAbstractItemModelTester>
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
 #include <QFile>
 #include <QItemSelectionModel>
 #include <QLabel>
@@ -90,6 +93,17 @@ TEST(EvaluationPanel, NumbersEqualTheCliOnTheSavedPlan) {
       QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
   const QString difference = panel->findChild<QLabel*>("evalDifference")->text();
   EXPECT_TRUE(difference.startsWith("plan 1 − plan.json: Bits/w +")) << difference.toStdString();
+  // Ctrl+C on the history: a header and the two rows, tab-separated.
+  QAction* copy = nullptr;
+  for (QAction* action : panel->history_view()->actions())
+    if (action->shortcut() == QKeySequence(QKeySequence::Copy)) copy = action;
+  ASSERT_NE(copy, nullptr);
+  copy->trigger();
+  const QStringList lines = QApplication::clipboard()->text().split('\n', Qt::SkipEmptyParts);
+  ASSERT_EQ(lines.size(), 3);
+  EXPECT_TRUE(lines[0].startsWith("Plan\tBits/w\tModel\tPerplexity")) << lines[0].toStdString();
+  EXPECT_TRUE(lines[1].startsWith("plan.json\t")) << lines[1].toStdString();
+  EXPECT_TRUE(lines[2].startsWith("plan 1\t")) << lines[2].toStdString();
   // The unsaved plan's command names a file holding exactly that plan.
   const QString second = panel->command(1);
   const QString written = QRegularExpression("--plan (\\S+)").match(second).captured(1);

@@ -29,6 +29,7 @@
 #include "quantscope/plan.hpp"
 #include "quantscope/plan_evaluate.hpp"
 #include "quantscope/weight_statistics.hpp"
+#include "table_copy.hpp"
 #include "workbench.hpp"
 
 namespace qs {
@@ -85,6 +86,7 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   view_->setSelectionBehavior(QAbstractItemView::SelectRows);
   view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   view_->verticalHeader()->hide();
+  table_copy_install(*view_);
   view_->setAlternatingRowColors(true);
   view_->setWordWrap(false);
   view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 8);

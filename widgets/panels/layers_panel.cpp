@@ -22,6 +22,7 @@
 
 #include "format_delegate.hpp"
 #include "plan_table_model.hpp"
+#include "table_copy.hpp"
 #include "quantscope/dtype.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/format.hpp"
@@ -137,11 +138,7 @@ LayersPanel::LayersPanel(Workbench& workbench, QWidget* parent) : Panel(workbenc
   set_format->setShortcutContext(Qt::WidgetWithChildrenShortcut);
   connect(set_format, &QAction::triggered, this, &LayersPanel::format_dialog);
   addAction(set_format);
-  auto* copy = new QAction(tr("Copy Rows"), this);
-  copy->setShortcut(QKeySequence::Copy);
-  copy->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-  connect(copy, &QAction::triggered, this, [this] { QApplication::clipboard()->setText(selection_tsv()); });
-  addAction(copy);
+  table_copy_install(*view_);
 
   metrics_runner_ = new JobRunner(this);
   metrics_timer_.setSingleShot(true);
@@ -337,20 +334,7 @@ QString LayersPanel::selection_format_set(const QString& text) {
   return error;
 }
 
-QString LayersPanel::selection_tsv() const {
-  QStringList lines;
-  QStringList header;
-  for (int c = 0; c < PlanTableModel::ColumnCount; ++c) header << table_->headerData(c, Qt::Horizontal).toString();
-  lines << header.join('\t');
-  QModelIndexList rows = view_->selectionModel()->selectedRows();
-  std::sort(rows.begin(), rows.end(), [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
-  for (const QModelIndex& row : rows) {
-    QStringList cells;
-    for (int c = 0; c < PlanTableModel::ColumnCount; ++c) cells << proxy_->index(row.row(), c).data().toString();
-    lines << cells.join('\t');
-  }
-  return lines.join('\n') + '\n';
-}
+QString LayersPanel::selection_tsv() const { return table_rows_tsv(*view_); }
 
 void LayersPanel::format_dialog() {
   const QStringList layers = selected_layers();

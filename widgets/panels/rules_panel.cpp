@@ -14,6 +14,7 @@
 #include "quantscope/error.hpp"
 #include "quantscope/format.hpp"
 #include "rule_table_model.hpp"
+#include "table_copy.hpp"
 #include "workbench.hpp"
 
 namespace qs {
@@ -30,6 +31,7 @@ RulesPanel::RulesPanel(Workbench& workbench, QWidget* parent) : Panel(workbench,
   view_->setSelectionBehavior(QAbstractItemView::SelectRows);
   view_->setSelectionMode(QAbstractItemView::SingleSelection);
   view_->verticalHeader()->hide();
+  table_copy_install(*view_);
   view_->horizontalHeader()->setStretchLastSection(true);
 
   match_edit_ = new QLineEdit;
