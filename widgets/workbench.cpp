@@ -102,13 +102,14 @@ void Workbench::plan_apply(const QuantPlan& plan) {
 
 QString Workbench::plan_push(const QuantPlan& next, const QString& label) {
   if (!model_) return tr("Open a model first");
+  std::string text;
   try {
     plan_resolve(next, *model_);  // every check the CLI's --plan makes
-    plan_json(next);               // and those of writing it out
+    text = plan_json(next);       // and those of writing it out
   } catch (const Error& e) {
     return text_of(e.what());
   }
-  if (plan_json(next) == plan_json(plan_)) return {};  // nothing changes: no undo entry
+  if (text == plan_json(plan_)) return {};  // nothing changes: no undo entry
   undo_->push(new PlanEdit(*this, plan_, next, label));
   return {};
 }
@@ -168,18 +169,6 @@ QString Workbench::default_set(const std::optional<FormatSpec>& format) {
   if (!format) next.default_activation.reset();
   return plan_push(next, format ? tr("Set the default format to %1").arg(text_of(format_print(*format)))
                                 : tr("Remove the default format"));
-}
-
-QString Workbench::format_problem(const QString& layer, const FormatSpec& format) const {
-  if (!model_) return tr("Open a model first");
-  QuantPlan next = plan_;
-  const std::string name = layer.toStdString();
-  std::erase_if(next.rules, [&](const PlanRule& rule) { return rule.match == name; });
-  next.rules.push_back(PlanRule{name, format, std::nullopt, {}});
-  const PlanAssignment a = plan_assign(next, *model_);
-  for (const PlanLayer& l : a.layers)
-    if (l.name == name) return text_of(l.error);
-  return tr("%1: no such layer in this model").arg(layer);
 }
 
 void Workbench::plan_open(const QString& path) {

@@ -63,10 +63,6 @@ class Workbench : public QObject {
   QString rule_move(int from, int to);
   QString default_set(const std::optional<FormatSpec>& format);
 
-  // The reason `format` cannot apply to `layer` (e.g. a Hadamard block that does not divide its
-  // inputs), or empty.
-  QString format_problem(const QString& layer, const FormatSpec& format) const;
-
   // Plan files (docs/plans.md). Both throw qs::Error; opening is one undoable step.
   void plan_open(const QString& path);
   void plan_save(const QString& path);

@@ -219,11 +219,11 @@ void MainWindow::settings_save() const {
 }
 
 void MainWindow::title_update() {
-  const QString model = workbench_->model() ? display_name(workbench_->model_path()) : QString();
-  const QString plan = workbench_->plan_path().isEmpty() ? QString() : display_name(workbench_->plan_path());
-  QString title = model.isEmpty() ? tr("Quantscope") : tr("%1 — Quantscope").arg(model);
-  if (!model.isEmpty()) title = (plan.isEmpty() ? tr("%1[*] — Quantscope") : tr("%1 · %2[*] — Quantscope").arg(plan)).arg(model);
-  setWindowTitle(title);
+  // "model · plan.json[*] — Quantscope"; [*] shows as "*" while the plan has unsaved edits.
+  QStringList names;
+  if (workbench_->model()) names << display_name(workbench_->model_path());
+  if (!workbench_->plan_path().isEmpty()) names << display_name(workbench_->plan_path());
+  setWindowTitle(names.isEmpty() ? tr("Quantscope") : tr("%1[*] — Quantscope").arg(names.join(QStringLiteral(" · "))));
   setWindowModified(!workbench_->undo_stack()->isClean());
 }
 

@@ -17,8 +17,9 @@ class RuleTableModel : public QAbstractTableModel {
   // The default, when the plan has one, is the first row ("default", decoder layers no rule matches).
   void plan_set(const QuantPlan& plan, const PlanAssignment& assignment);
   bool has_default() const { return plan_.default_weight.has_value(); }
-  // The rule index of a row, or -1 for the default's row.
+  // The rule index of a row, or -1 for the default's row; and the row of a rule.
   int rule_of(int row) const { return has_default() ? row - 1 : row; }
+  int row_of(int rule) const { return has_default() ? rule + 1 : rule; }
 
   int rowCount(const QModelIndex& parent = {}) const override;
   int columnCount(const QModelIndex& parent = {}) const override;

@@ -310,13 +310,4 @@ void EvaluationPanel::selection_show() {
                                         : QString());
 }
 
-QJsonObject EvaluationPanel::state_save() const {
-  return {{"text", text_edit_->text()}, {"max_tokens", max_tokens_->value()}};
-}
-
-void EvaluationPanel::state_restore(const QJsonObject& state) {
-  text_edit_->setText(state.value("text").toString());
-  max_tokens_->setValue(state.value("max_tokens").toInt());
-}
-
 }  // namespace qs

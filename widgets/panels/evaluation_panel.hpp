@@ -44,8 +44,6 @@ class EvaluationPanel : public Panel {
   // The difference of two history rows, as shown when two are selected.
   QString difference(int a, int b) const;
   QSize sizeHint() const override;
-  QJsonObject state_save() const override;
-  void state_restore(const QJsonObject& state) override;
 
  Q_SIGNALS:
   void evaluated(int row);

@@ -85,15 +85,6 @@ InspectorPanel::InspectorPanel(Workbench& workbench, QWidget* parent) : Panel(wo
   connect(jobs, &JobRunner::failed, this, &InspectorPanel::job_failed);
 }
 
-QJsonObject InspectorPanel::state_save() const {
-  return {{"format", format_edit_->text()}, {"view", view_box_->currentIndex()}};
-}
-
-void InspectorPanel::state_restore(const QJsonObject& state) {
-  view_box_->setCurrentIndex(state.value("view").toInt());
-  format_edit_->setText(state.value("format").toString());
-}
-
 void InspectorPanel::quantized_draw() {
   if (!shown_) return;
   plot_->quantized_show(shown_layer_, *shown_, WeightHistogramPlot::QuantizedView(view_box_->currentIndex()));

@@ -28,8 +28,6 @@ class InspectorPanel : public Panel {
   QLineEdit* format_edit() const { return format_edit_; }
   // Grid over the values, levels used, or error (WeightHistogramPlot::QuantizedView's order).
   QComboBox* view_box() const { return view_box_; }
-  QJsonObject state_save() const override;
-  void state_restore(const QJsonObject& state) override;
 
  Q_SIGNALS:
   // The histogram of `layer` is on screen.

@@ -19,6 +19,7 @@
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "format_delegate.hpp"
 #include "plan_table_model.hpp"
@@ -233,7 +234,7 @@ void LayersPanel::metrics_request() {
   if (first < 0) first = 0;
   if (last < 0) last = proxy_->rowCount() - 1;
   last = std::min(proxy_->rowCount() - 1, last + 4);
-  std::map<std::pair<QString, QString>, bool> wanted;
+  std::set<std::pair<QString, QString>> wanted;
   std::vector<std::pair<QString, QString>> order;
   for (int r = first; r <= last; ++r) {
     const int source = proxy_->mapToSource(proxy_->index(r, 0)).row();
@@ -241,7 +242,7 @@ void LayersPanel::metrics_request() {
     const LayerRow& row = table_->row_at(source);
     const std::pair<QString, QString> key{QString::fromStdString(row.layer.name),
                                           QString::fromStdString(format_print(row.plan.format.format))};
-    wanted[key] = true;
+    wanted.insert(key);
     order.push_back(key);
   }
   // Jobs for rows no longer wanted stop (a running quantization within a second).

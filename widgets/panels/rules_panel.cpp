@@ -86,7 +86,7 @@ void RulesPanel::plan_show() {
   view_->resizeColumnsToContents();
   const std::optional<FormatSpec>& d = workbench_.plan().default_weight;
   if (!default_edit_->hasFocus()) default_edit_->setText(d ? QString::fromStdString(format_print(*d)) : QString());
-  const int row = selected + (rules_->has_default() ? 1 : 0);
+  const int row = rules_->row_of(selected);
   if (selected >= 0 && row < rules_->rowCount()) view_->selectRow(row);
 }
 
@@ -151,7 +151,7 @@ QString RulesPanel::rule_move_selected(int delta) {
   const int to = rule + delta;
   if (to < 0 || to >= int(workbench_.plan().rules.size())) return report(QString());
   const QString error = workbench_.rule_move(rule, to);
-  if (error.isEmpty()) view_->selectRow(to + (rules_->has_default() ? 1 : 0));
+  if (error.isEmpty()) view_->selectRow(rules_->row_of(to));
   return report(error);
 }
 
