@@ -36,6 +36,8 @@ std::filesystem::path path_native(const QString& path) { return QFile::encodeNam
 
 Workbench::Workbench(QObject* parent)
     : QObject(parent), undo_(new QUndoStack(this)), jobs_(new JobRunner(this)), statistics_jobs_(new JobRunner(this)) {
+  // One format of each family to start from: what a first comparison usually asks.
+  compare_slots_ = {"int4:g128", "quest4", "kmeans2", QString()};
   connect(statistics_jobs_, &JobRunner::progress, this, [this](JobRunner::JobId id, double fraction, const QString& m) {
     if (id == statistics_id_) Q_EMIT statistics_progress(fraction, m);
   });
@@ -64,6 +66,7 @@ void Workbench::model_set(std::shared_ptr<const Model> model, const QString& pat
   model_path_ = path;
   plan_path_.clear();
   selected_.clear();
+  selected_layers_.clear();
   undo_->clear();
   plan_ = QuantPlan{};
   assignment_ = model_ ? plan_assign(plan_, *model_) : PlanAssignment{};
@@ -189,6 +192,20 @@ void Workbench::layer_select(const QString& layer) {
   if (layer == selected_) return;
   selected_ = layer;
   Q_EMIT selection_changed(layer);
+}
+
+void Workbench::layers_select(const QStringList& layers) {
+  if (layers == selected_layers_) return;
+  selected_layers_ = layers;
+  Q_EMIT layers_selection_changed(layers);
+}
+
+void Workbench::compare_slots_set(const QStringList& slot_texts) {
+  QStringList padded = slot_texts.mid(0, kCompareSlots);
+  while (padded.size() < kCompareSlots) padded << QString();
+  if (padded == compare_slots_) return;
+  compare_slots_ = padded;
+  Q_EMIT compare_slots_changed(compare_slots_);
 }
 
 }  // namespace qs

@@ -67,13 +67,28 @@ class Workbench : public QObject {
   void plan_open(const QString& path);
   void plan_save(const QString& path);
 
+  // The current layer (what the inspector and compare show) and the rows selected in the layer table
+  // (what "Apply to Selection" and "Compare Across Layers" act on).
   const QString& selected_layer() const { return selected_; }
   void layer_select(const QString& layer);
+  const QStringList& selected_layers() const { return selected_layers_; }
+  void layers_select(const QStringList& layers);
+
+  // The formats in the compare panel's slots (kCompareSlots of them; empty text for an unused slot).
+  static constexpr int kCompareSlots = 4;
+  const QStringList& compare_slots() const { return compare_slots_; }
+  void compare_slots_set(const QStringList& slot_texts);
+
+  // Asks the window to show and raise a panel (panel_registry's id), e.g. "Compare" in the table's menu.
+  void panel_show(const QString& id) { Q_EMIT panel_show_requested(id); }
 
  Q_SIGNALS:
   void model_changed();
   void plan_changed();
   void selection_changed(const QString& layer);
+  void layers_selection_changed(const QStringList& layers);
+  void compare_slots_changed(const QStringList& slot_texts);
+  void panel_show_requested(const QString& id);
   void statistics_progress(double fraction, const QString& message);
   // statistics() is set, or `error` says why there are none.
   void statistics_done(const QString& error);
@@ -94,6 +109,8 @@ class Workbench : public QObject {
   QString plan_path_;
   QUndoStack* undo_;
   QString selected_;
+  QStringList selected_layers_;
+  QStringList compare_slots_;
   JobRunner* jobs_;
   JobRunner* statistics_jobs_;
   quint64 statistics_id_ = 0;

@@ -26,6 +26,7 @@
 #include "inspector_panel.hpp"
 #include "panel.hpp"
 #include "panel_registry.hpp"
+#include "plot_view.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/model.hpp"
 #include "workbench.hpp"
@@ -106,6 +107,29 @@ void MainWindow::docks_create() {
   if (auto* inspector = qobject_cast<InspectorPanel*>(panel("inspector")))
     connect(inspector, &InspectorPanel::histogram_shown, this, &MainWindow::histogram_shown);
   default_layout_ = saveState(kLayoutVersion);
+  connect(workbench_, &Workbench::panel_show_requested, this, [this](const QString& id) {
+    if (QDockWidget* d = dock(id)) {
+      d->show();
+      d->raise();
+    }
+  });
+}
+
+PlotView* MainWindow::plot_focused() const {
+  for (QWidget* w = QApplication::focusWidget(); w; w = w->parentWidget())
+    if (auto* view = qobject_cast<PlotView*>(w)) return view;
+  for (QWidget* w = QApplication::widgetAt(QCursor::pos()); w; w = w->parentWidget())
+    if (auto* view = qobject_cast<PlotView*>(w)) return view;
+  return nullptr;
+}
+
+void MainWindow::plot_copy() {
+  if (PlotView* view = plot_focused()) {
+    view->image_copy();
+    statusBar()->showMessage(tr("Plot copied to the clipboard"), 3000);
+  } else {
+    statusBar()->showMessage(tr("Click a plot first, then copy it"), 3000);
+  }
 }
 
 Panel* MainWindow::panel(const QString& id) const {
@@ -134,8 +158,8 @@ void MainWindow::layout_restore_default() {
   restoreState(default_layout_, kLayoutVersion);
   dock_sizes_default();
   for (const auto& [id, dock] : docks_) dock->setVisible(true);
-  for (const PanelInfo& info : panels_registered()) docks_.at(info.id)->raise();
-  docks_.at("layers")->raise();
+  // Raised last to first, so each area's tabs end on its first panel.
+  for (auto info = panels_registered().rbegin(); info != panels_registered().rend(); ++info) docks_.at(info->id)->raise();
 }
 
 void MainWindow::menus_create() {
@@ -170,6 +194,10 @@ void MainWindow::menus_create() {
   redo->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
   edit->addAction(undo);
   edit->addAction(redo);
+  edit->addSeparator();
+  QAction* copy_plot = edit->addAction(tr("Copy &Plot Image"), this, &MainWindow::plot_copy);
+  copy_plot->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+  copy_plot->setStatusTip(tr("Copy the plot last clicked (or under the mouse) to the clipboard as an image"));
 
   window_menu_ = menuBar()->addMenu(tr("&Window"));
   for (const PanelInfo& info : panels_registered()) {

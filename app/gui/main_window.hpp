@@ -21,6 +21,7 @@ namespace qs {
 
 class Model;
 class Panel;
+class PlotView;
 class Workbench;
 struct LoadResult;
 
@@ -30,7 +31,7 @@ class MainWindow : public QMainWindow {
  public:
   static constexpr int kRecentMax = 10;
   // Bumped whenever the set of panels changes, so an older saved layout is ignored.
-  static constexpr int kLayoutVersion = 3;
+  static constexpr int kLayoutVersion = 4;
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
@@ -44,10 +45,14 @@ class MainWindow : public QMainWindow {
   void empty_state_show(const QString& reason);
 
   Workbench& workbench() const { return *workbench_; }
-  // The panel of a registered id ("layers", "rules", "inspector", "evaluation"), and its dock.
+  // The panel of a registered id (panel_registry.cpp: "layers", "inspector", "compare", …), and its dock.
   Panel* panel(const QString& id) const;
   QDockWidget* dock(const QString& id) const;
   void layout_restore_default();
+  // The plot Ctrl+Shift+C copies: the one holding the keyboard focus (a click focuses a plot), else
+  // the one under the mouse; null when neither is a plot.
+  PlotView* plot_focused() const;
+  void plot_copy();
 
  Q_SIGNALS:
   void model_loaded(const QString& path);

@@ -173,6 +173,8 @@ LayersPanel::LayersPanel(Workbench& workbench, QWidget* parent) : Panel(workbenc
   connect(view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& current) {
     if (current.isValid()) workbench_.layer_select(current.data(PlanTableModel::LayerRole).toString());
   });
+  connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+          [this] { workbench_.layers_select(selected_layers()); });
   connect(view_, &QWidget::customContextMenuRequested, this, &LayersPanel::context_menu);
   connect(delegate_, &FormatDelegate::refused, this, &LayersPanel::message_show);
   connect(&workbench_, &Workbench::model_changed, this, &LayersPanel::model_show);
@@ -359,8 +361,12 @@ void LayersPanel::context_menu(const QPoint& position) {
   menu.addAction(tr("Set Format for %n Layer(s)…", nullptr, n), this, &LayersPanel::format_dialog);
   menu.addAction(tr("Reset %n Layer(s) to the Plan's Rules", nullptr, n), this,
                  [this] { selection_format_set(QString()); });
-  menu.addSeparator();
   const QString name = index.data(PlanTableModel::LayerRole).toString();
+  menu.addAction(tr("Compare Formats on This Layer"), this, [this, name] {
+    workbench_.layer_select(name);
+    workbench_.panel_show("compare");
+  });
+  menu.addSeparator();
   menu.addAction(tr("Copy Layer Name"), this, [name] { QApplication::clipboard()->setText(name); });
   menu.addAction(tr("Copy Rows"), this, [this] { QApplication::clipboard()->setText(selection_tsv()); });
   menu.exec(view_->viewport()->mapToGlobal(position));

@@ -3,6 +3,7 @@
 
 #include <QObject>
 
+#include "compare_panel.hpp"
 #include "evaluation_panel.hpp"
 #include "inspector_panel.hpp"
 #include "layers_panel.hpp"
@@ -18,7 +19,9 @@ const std::vector<PanelInfo>& panels_registered() {
        [](Workbench& w) { return new RulesPanel(w); }},
       {"inspector", QObject::tr("Layer Inspector"), Qt::RightDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_3),
        [](Workbench& w) { return new InspectorPanel(w); }},
-      {"evaluation", QObject::tr("Evaluation"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_4),
+      {"compare", QObject::tr("Compare"), Qt::RightDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_4),
+       [](Workbench& w) { return new ComparePanel(w); }},
+      {"evaluation", QObject::tr("Evaluation"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_5),
        [](Workbench& w) { return new EvaluationPanel(w); }},
   };
   return panels;

@@ -12,6 +12,8 @@
 #include <cmath>
 #include <limits>
 
+#include "plot_style.hpp"
+#include "plot_view.hpp"
 #include "quantscope/format.hpp"
 #include "quantscope/quantize.hpp"
 
@@ -21,8 +23,6 @@ namespace {
 
 const QColor kBarFill(70, 130, 190, 210);
 const QColor kBarPen(40, 90, 145);
-const QColor kGrid(225, 225, 225);
-const QColor kMutedText(120, 120, 120);
 const QColor kLevelPen(200, 60, 40);
 
 }  // namespace
@@ -30,28 +30,15 @@ const QColor kLevelPen(200, 60, 40);
 WeightHistogramPlot::WeightHistogramPlot(QWidget* parent) : QWidget(parent) {
   log_box_ = new QCheckBox(tr("Logarithmic counts"), this);
   log_box_->setToolTip(tr("Show counts on a log scale to make the tails and outliers visible"));
-  plot_ = new QCustomPlot(this);
+  view_ = new PlotView(this);
+  plot_ = view_->plot();
   plot_->setMinimumSize(320, 240);
-  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot_->axisRect()->setRangeDrag(Qt::Horizontal);
   plot_->axisRect()->setRangeZoom(Qt::Horizontal);
-
-  plot_->plotLayout()->insertRow(0);
-  plot_->plotLayout()->insertRow(1);
-  QFont title_font = font();
-  title_font.setPointSizeF(title_font.pointSizeF() * 1.2);
-  title_font.setBold(true);
-  title_ = new QCPTextElement(plot_, QString(), title_font);
-  subtitle_ = new QCPTextElement(plot_, QString(), font());
-  subtitle_->setTextColor(kMutedText);
-  plot_->plotLayout()->addElement(0, 0, title_);
-  plot_->plotLayout()->addElement(1, 0, subtitle_);
-
+  const PlotTitles titles = plot_titles_add(*plot_, QString(), QString(), 1.2);
+  title_ = titles.title;
+  subtitle_ = titles.subtitle;
   plot_->yAxis->setLabel(tr("Count"));
-  for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
-    axis->grid()->setPen(QPen(kGrid, 1, Qt::SolidLine));
-    axis->grid()->setSubGridVisible(false);
-  }
 
   bars_ = new QCPBars(plot_->xAxis, plot_->yAxis);
   bars_->setName(tr("weights"));
@@ -63,7 +50,7 @@ WeightHistogramPlot::WeightHistogramPlot(QWidget* parent) : QWidget(parent) {
   message_->position->setType(QCPItemPosition::ptAxisRectRatio);
   message_->position->setCoords(0.5, 0.5);
   message_->setPositionAlignment(Qt::AlignCenter);
-  message_->setColor(kMutedText);
+  message_->setColor(kPlotMutedText);
   message_->setClipToAxisRect(true);
 
   auto* bar = new QHBoxLayout;
@@ -74,11 +61,14 @@ WeightHistogramPlot::WeightHistogramPlot(QWidget* parent) : QWidget(parent) {
   layout->setContentsMargins(0, 0, 0, 0);
   layout->setSpacing(0);
   layout->addLayout(bar);
-  layout->addWidget(plot_, 1);
+  layout->addWidget(view_, 1);
 
-  connect(log_box_, &QCheckBox::toggled, this, [this](bool on) {
+  connect(log_box_, &QCheckBox::toggled, view_, &PlotView::log_y_set);
+  // The menu's log scale and the box are one setting; the histogram's own range replaces the view's.
+  connect(view_, &PlotView::log_y_changed, this, [this](bool on) {
+    const QSignalBlocker block(log_box_);
+    log_box_->setChecked(on);
     value_axis_update();
-    plot_->replot();
     Q_EMIT log_scale_changed(on);
   });
   message_show(tr("No layer selected"));
@@ -135,6 +125,7 @@ void WeightHistogramPlot::histogram_show(const QString& layer, const Histogram& 
   const double pad = histogram.bin_width();
   plot_->xAxis->setRange(histogram.lo - pad, histogram.hi + pad);
   value_axis_update();
+  view_->home_save();
   plot_->replot();
 }
 
@@ -185,6 +176,7 @@ void WeightHistogramPlot::quantized_show(const QString& layer, const QuantizedTe
     plot_->xAxis->setRange(histogram.lo - pad, histogram.hi + pad);
   }
   value_axis_update();
+  view_->home_save();
   plot_->replot();
 }
 
@@ -237,29 +229,18 @@ void WeightHistogramPlot::axes_show(bool on) {
   }
 }
 
-bool WeightHistogramPlot::log_scale() const { return log_box_->isChecked(); }
+bool WeightHistogramPlot::log_scale() const { return view_->log_y(); }
 
-void WeightHistogramPlot::log_scale_set(bool on) { log_box_->setChecked(on); }
+void WeightHistogramPlot::log_scale_set(bool on) { view_->log_y_set(on); }
+
+void WeightHistogramPlot::log_box_show(bool on) { log_box_->setVisible(on); }
 
 void WeightHistogramPlot::value_axis_update() {
   QCPAxis* axis = plot_->yAxis;
   const double top = std::max(max_count_, 1.0);
-  if (log_scale()) {
-    axis->setScaleType(QCPAxis::stLogarithmic);
-    auto ticker = QSharedPointer<QCPAxisTickerLog>::create();
-    ticker->setLogBase(10);
-    axis->setTicker(ticker);
-    axis->setNumberFormat("eb");
-    axis->setNumberPrecision(0);
-    // Empty bins have no place on a log axis; the axis starts just below a count of one.
-    axis->setRange(0.7, top * 2.0);
-  } else {
-    axis->setScaleType(QCPAxis::stLinear);
-    axis->setTicker(QSharedPointer<QCPAxisTicker>::create());
-    axis->setNumberFormat("g");
-    axis->setNumberPrecision(6);
-    axis->setRange(0, top * 1.05);
-  }
+  // Empty bins have no place on a log axis; it starts just below a count of one.
+  axis_log_set(axis, log_scale());
+  axis->setRange(log_scale() ? QCPRange(0.7, top * 2.0) : QCPRange(0, top * 1.05));
 }
 
 }  // namespace qs

@@ -3,30 +3,25 @@
 #include "results_plots.hpp"
 
 #include <qcustomplot.h>
-#include <unistd.h>
 
 #include <QApplication>
 #include <QThread>
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <functional>
 #include <memory>
 #include <numeric>
 #include <string>
 #include <system_error>
 
+#include "plot_export.hpp"
+#include "plot_style.hpp"
 #include "quantscope/error.hpp"
+#include "rate_distortion_plot.hpp"
 
 namespace qs {
 namespace {
 
 constexpr int kWidth = 1200, kHeight = 800;
-// The ten colours of matplotlib's default cycle: familiar to readers of papers and told apart easily.
-const QColor kPalette[] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},   {148, 103, 189},
-                           {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
-const QColor kGrid(225, 225, 225);
-const QColor kMutedText(110, 110, 110);
 
 // Widgets need a QApplication. The CLI has none and no display, so one is made on the offscreen
 // platform. It is kept until the process ends and never deleted: the runner draws plots more than once
@@ -59,19 +54,14 @@ QString label(const ResultColumn& column) {
   return QString::fromStdString(column.name + (column.unit.empty() ? "" : " (" + column.unit + ")"));
 }
 
-struct Series {
-  QString name;
-  QVector<double> x, y;
-};
-
 // The points of (x, y) split by the text column "family" in order of first appearance, each sorted by
 // x. A row without a family (a mixed plan) goes by its "kind" ("allocated"). Points with a missing
 // coordinate are left out; so are non-positive ones on a logarithmic axis, counted in `hidden`.
-std::vector<Series> series_split(const ResultTable& table, const ResultColumn& x, const ResultColumn& y, bool log_x,
+std::vector<PlotSeries> series_split(const ResultTable& table, const ResultColumn& x, const ResultColumn& y, bool log_x,
                                  bool log_y, size_t& hidden) {
   const ResultColumn* family = column_find(table, "family", true);
   const ResultColumn* kind = column_find(table, "kind", true);
-  std::vector<Series> series;
+  std::vector<PlotSeries> series;
   hidden = 0;
   for (size_t row = 0; row < table.rows(); ++row) {
     const double px = x.numbers()[row], py = y.numbers()[row];
@@ -83,12 +73,12 @@ std::vector<Series> series_split(const ResultTable& table, const ResultColumn& x
     std::string group = family ? family->texts()[row] : "";
     if (group.empty() && kind) group = kind->texts()[row];
     const QString name = QString::fromStdString(group);
-    auto it = std::find_if(series.begin(), series.end(), [&](const Series& s) { return s.name == name; });
-    if (it == series.end()) it = series.insert(series.end(), Series{name, {}, {}});
+    auto it = std::find_if(series.begin(), series.end(), [&](const PlotSeries& s) { return s.name == name; });
+    if (it == series.end()) it = series.insert(series.end(), PlotSeries{name, {}, {}});
     it->x.push_back(px);
     it->y.push_back(py);
   }
-  for (Series& s : series) {
+  for (PlotSeries& s : series) {
     std::vector<int> order(size_t(s.x.size()));
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return s.x[a] < s.x[b]; });
@@ -103,52 +93,18 @@ std::vector<Series> series_split(const ResultTable& table, const ResultColumn& x
   return series;
 }
 
-std::unique_ptr<QCustomPlot> plot_create(const ResultTable& table, const QString& what, const QString& note) {
-  auto plot = std::make_unique<QCustomPlot>();
-  plot->plotLayout()->insertRow(0);
-  QFont title_font = plot->font();
-  title_font.setPointSizeF(title_font.pointSizeF() * 1.4);
-  title_font.setBold(true);
-  plot->plotLayout()->addElement(0, 0, new QCPTextElement(plot.get(), QString::fromStdString(table.name) + ": " + what,
-                                                           title_font));
+// The table's description over a note about the plot.
+QString subtitle(const ResultTable& table, const QString& note) {
   QStringList lines;
   if (!table.description.empty()) lines << QString::fromStdString(table.description);
   if (!note.isEmpty()) lines << note;
-  if (!lines.isEmpty()) {
-    plot->plotLayout()->insertRow(1);
-    auto* subtitle = new QCPTextElement(plot.get(), lines.join("\n"), plot->font());
-    subtitle->setTextColor(kMutedText);
-    plot->plotLayout()->addElement(1, 0, subtitle);
-  }
-  for (QCPAxis* axis : {plot->xAxis, plot->yAxis}) {
-    axis->grid()->setPen(QPen(kGrid, 1, Qt::SolidLine));
-    axis->grid()->setSubGridVisible(false);
-  }
+  return lines.join("\n");
+}
+
+std::unique_ptr<QCustomPlot> plot_create(const ResultTable& table, const QString& what, const QString& note) {
+  auto plot = std::make_unique<QCustomPlot>();
+  plot_titles_add(*plot, QString::fromStdString(table.name) + ": " + what, subtitle(table, note));
   return plot;
-}
-
-void axis_log(QCPAxis* axis) {
-  axis->setScaleType(QCPAxis::stLogarithmic);
-  auto ticker = QSharedPointer<QCPAxisTickerLog>::create();
-  ticker->setLogBase(10);
-  axis->setTicker(ticker);
-}
-
-// Leaves a margin around the data: a factor on a logarithmic axis, a fraction of the span on a linear one.
-// A logarithmic axis over two decades or more is labelled in powers of ten (10⁻³); a narrower one
-// gets ticks between the powers, which only plain numbers (0.025) label exactly.
-void axis_pad(QCPAxis* axis) {
-  const QCPRange range = axis->range();
-  if (axis->scaleType() == QCPAxis::stLogarithmic) {
-    const double factor = std::max(std::pow(range.upper / range.lower, 0.05), 1.5);
-    axis->setRange(range.lower / factor, range.upper * factor);
-    const bool decades = axis->range().upper / axis->range().lower >= 100;
-    axis->setNumberFormat(decades ? "eb" : "g");
-    axis->setNumberPrecision(decades ? 0 : 3);
-  } else {
-    const double pad = range.size() > 0 ? range.size() * 0.05 : std::max(std::abs(range.center()) * 0.1, 1.0);
-    axis->setRange(range.lower - pad, range.upper + pad);
-  }
 }
 
 QString hidden_note(size_t hidden) {
@@ -158,43 +114,6 @@ QString hidden_note(size_t hidden) {
                            .arg(hidden == 1 ? "" : "s");
 }
 
-// A series without a family takes the name of what it plots (`unnamed`).
-void series_draw(QCustomPlot& plot, const std::vector<Series>& series, QCPGraph::LineStyle line,
-                 const QString& unnamed) {
-  for (size_t i = 0; i < series.size(); ++i) {
-    const QColor color = kPalette[i % std::size(kPalette)];
-    QCPGraph* graph = plot.addGraph();
-    graph->setName(series[i].name.isEmpty() ? unnamed : series[i].name);
-    graph->setData(series[i].x, series[i].y, true);
-    graph->setLineStyle(line);
-    graph->setPen(QPen(color, 2));
-    graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, color, 7));
-  }
-  const bool named = series.size() > 1 || (series.size() == 1 && !series.front().name.isEmpty());
-  plot.legend->setVisible(named);
-}
-
-// Writes one rendering under a temporary name in the destination's folder, then renames it over the
-// destination: a reader never sees half a file.
-void file_render(const std::filesystem::path& path, const std::function<bool(const QString&)>& render) {
-  static std::atomic<int> counter{0};
-  // The name pattern of core's atomic writes (atomic_file.hpp): NAME.tmp-PID-N.
-  const std::filesystem::path temp =
-      path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  auto fail = [&](const std::string& problem) {
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    throw Error(ErrorKind::Io, path.string() + ": " + problem);
-  };
-  if (!render(QString::fromStdString(temp.string()))) fail("cannot render the plot");
-  QFile file(QString::fromStdString(temp.string()));
-  if (!file.open(QIODevice::ReadOnly) || ::fsync(file.handle()) != 0) fail("cannot flush the plot");
-  file.close();
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) fail("cannot rename the temporary file onto it (" + ec.message() + ")");
-}
-
 class PlotWriter {
  public:
   explicit PlotWriter(const std::filesystem::path& dir) : dir_(dir) {}
@@ -202,10 +121,8 @@ class PlotWriter {
   void save(QCustomPlot& plot, const ResultTable& table, const std::string& what, int width = kWidth) {
     const std::string stem = table.name + "_" + what;
     const std::filesystem::path png = dir_ / (stem + ".png"), pdf = dir_ / (stem + ".pdf");
-    file_render(png, [&](const QString& temp) { return plot.savePng(temp, width, kHeight, 1.0); });
-    file_render(pdf, [&](const QString& temp) {
-      return plot.savePdf(temp, width, kHeight, QCP::epAllowCosmetic, "Quantscope", QString::fromStdString(stem));
-    });
+    plot_file_write(plot, png, width, kHeight);
+    plot_file_write(plot, pdf, width, kHeight);
     written_.push_back(png);
     written_.push_back(pdf);
   }
@@ -216,15 +133,9 @@ class PlotWriter {
     size_t hidden = 0;
     const auto series = series_split(table, bits, y, false, true, hidden);
     if (series.empty()) return;
-    auto plot = plot_create(table, what, hidden_note(hidden));
-    series_draw(*plot, series, QCPGraph::lsLine, QString::fromStdString(y.name));
-    plot->xAxis->setLabel(label(bits));
-    plot->yAxis->setLabel(label(y));
-    axis_log(plot->yAxis);
-    plot->rescaleAxes();
-    axis_pad(plot->xAxis);
-    axis_pad(plot->yAxis);
-    plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    auto plot = std::make_unique<QCustomPlot>();
+    rate_distortion_draw(*plot, {QString::fromStdString(table.name) + ": " + what, subtitle(table, hidden_note(hidden)), label(bits),
+                                 label(y), series, true, true, false});
     save(*plot, table, file_what);
   }
 
@@ -243,8 +154,8 @@ class PlotWriter {
     auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
     bars->setData(keys, values, true);
     bars->setWidth(0.7);
-    bars->setPen(QPen(kPalette[0].darker(130), 0.8));
-    bars->setBrush(kPalette[0]);
+    bars->setPen(QPen(plot_color(0).darker(130), 0.8));
+    bars->setBrush(plot_color(0));
     plot->xAxis->setTicker(ticker);
     plot->xAxis->setTickLabelRotation(90);
     plot->xAxis->setSubTicks(false);
@@ -272,9 +183,9 @@ class PlotWriter {
     const auto series = series_split(table, predicted, measured, positive, positive, hidden);
     if (series.empty()) return;
     auto plot = plot_create(table, "predicted against measured KL", QString());
-    series_draw(*plot, series, QCPGraph::lsNone, QString::fromStdString(measured.name));
+    series_draw(*plot, series, false, QString::fromStdString(measured.name));
     double lo = INFINITY, hi = -INFINITY;
-    for (const Series& s : series)
+    for (const PlotSeries& s : series)
       for (const QVector<double>* values : {&s.x, &s.y})
         for (const double v : *values) {
           lo = std::min(lo, v);
@@ -283,13 +194,13 @@ class PlotWriter {
     QCPGraph* diagonal = plot->addGraph();
     diagonal->setName("y = x");
     diagonal->setData({lo, hi}, {lo, hi}, true);
-    diagonal->setPen(QPen(kMutedText, 1.5, Qt::DashLine));
+    diagonal->setPen(QPen(kPlotMutedText, 1.5, Qt::DashLine));
     plot->legend->setVisible(true);
     plot->xAxis->setLabel(label(predicted));
     plot->yAxis->setLabel(label(measured));
     if (positive) {
-      axis_log(plot->xAxis);
-      axis_log(plot->yAxis);
+      axis_log_set(plot->xAxis, true);
+      axis_log_set(plot->yAxis, true);
     }
     plot->rescaleAxes();
     axis_pad(plot->xAxis);

@@ -20,6 +20,7 @@ class QCPTextElement;
 
 namespace qs {
 
+class PlotView;
 struct QuantizedTensor;
 
 class WeightHistogramPlot : public QWidget {
@@ -45,9 +46,12 @@ class WeightHistogramPlot : public QWidget {
 
   bool log_scale() const;
   void log_scale_set(bool on);
+  // Small multiples share one box (and the context menu's entry) instead of one each.
+  void log_box_show(bool on);
 
   const QString& layer() const { return layer_; }  // the plotted layer; empty when none
   QCustomPlot* plot() const { return plot_; }
+  PlotView* view() const { return view_; }
   QCPBars* bars() const { return bars_; }
   // Level lines on screen: the quantized view's grid or codebook; 0 in the weight-histogram view.
   int level_count() const { return static_cast<int>(level_lines_.size()); }
@@ -64,6 +68,7 @@ class WeightHistogramPlot : public QWidget {
   void levels_clear();
 
   QCheckBox* log_box_;
+  PlotView* view_;
   QCustomPlot* plot_;
   QCPBars* bars_;
   QCPTextElement* title_;
