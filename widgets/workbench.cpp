@@ -7,6 +7,7 @@
 #include <QUndoStack>
 #include <algorithm>
 
+#include "eval_history_model.hpp"
 #include "job_runner.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/model.hpp"
@@ -35,7 +36,8 @@ std::filesystem::path path_native(const QString& path) { return QFile::encodeNam
 }  // namespace
 
 Workbench::Workbench(QObject* parent)
-    : QObject(parent), undo_(new QUndoStack(this)), jobs_(new JobRunner(this)), statistics_jobs_(new JobRunner(this)) {
+    : QObject(parent), undo_(new QUndoStack(this)), jobs_(new JobRunner(this)), statistics_jobs_(new JobRunner(this)),
+      history_(new EvalHistoryModel(this)) {
   // One format of each family to start from: what a first comparison usually asks.
   compare_slots_ = {"int4:g128", "quest4", "kmeans2", QString()};
   connect(statistics_jobs_, &JobRunner::progress, this, [this](JobRunner::JobId id, double fraction, const QString& m) {
@@ -67,6 +69,7 @@ void Workbench::model_set(std::shared_ptr<const Model> model, const QString& pat
   plan_path_.clear();
   selected_.clear();
   selected_layers_.clear();
+  history_->clear();
   undo_->clear();
   plan_ = QuantPlan{};
   assignment_ = model_ ? plan_assign(plan_, *model_) : PlanAssignment{};

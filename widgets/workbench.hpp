@@ -16,6 +16,7 @@ class QUndoStack;
 
 namespace qs {
 
+class EvalHistoryModel;
 class JobRunner;
 class Model;
 struct WeightStatistics;
@@ -79,6 +80,9 @@ class Workbench : public QObject {
   const QStringList& compare_slots() const { return compare_slots_; }
   void compare_slots_set(const QStringList& slot_texts);
 
+  // Every plan evaluated on this model, in the order evaluated; cleared when another model opens.
+  EvalHistoryModel* history() const { return history_; }
+
   // Asks the window to show and raise a panel (panel_registry's id), e.g. "Compare" in the table's menu.
   void panel_show(const QString& id) { Q_EMIT panel_show_requested(id); }
 
@@ -111,6 +115,7 @@ class Workbench : public QObject {
   QString selected_;
   QStringList selected_layers_;
   QStringList compare_slots_;
+  EvalHistoryModel* history_;
   JobRunner* jobs_;
   JobRunner* statistics_jobs_;
   quint64 statistics_id_ = 0;

@@ -79,7 +79,7 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   status_->setWordWrap(true);
   status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
-  history_ = new EvalHistoryModel(this);
+  history_ = workbench_.history();
   view_ = new QTableView;
   view_->setObjectName("evalHistory");
   view_->setModel(history_);
@@ -201,7 +201,6 @@ void EvaluationPanel::model_show() {
   reference_.reset();
   reference_model_.reset();
   reference_key_.clear();
-  history_->clear();
   plan_count_ = 0;
   // The demo model ships a held-out text beside it.
   const QString beside = QDir(workbench_.model_path()).filePath("heldout-sample.txt");
