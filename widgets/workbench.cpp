@@ -185,6 +185,13 @@ void Workbench::plan_open(const QString& path) {
   plan_path_ = path;
 }
 
+void Workbench::plan_restore(const QuantPlan& plan, const QString& plan_path) {
+  if (!model_) return;  // a session whose model is missing keeps no plan
+  undo_->clear();
+  plan_apply(plan);
+  plan_path_ = plan_path;
+}
+
 void Workbench::plan_save(const QString& path) {
   qs::plan_save(plan_, path_native(path));
   plan_path_ = path;

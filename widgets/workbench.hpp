@@ -64,6 +64,9 @@ class Workbench : public QObject {
   QString rule_move(int from, int to);
   QString default_set(const std::optional<FormatSpec>& format);
 
+  // A session's plan: applied without an undo entry, the history emptied and the plan clean.
+  void plan_restore(const QuantPlan& plan, const QString& plan_path);
+
   // Plan files (docs/plans.md). Both throw qs::Error; opening is one undoable step.
   void plan_open(const QString& path);
   void plan_save(const QString& path);

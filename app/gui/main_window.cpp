@@ -28,7 +28,11 @@
 #include "panel_registry.hpp"
 #include "plot_view.hpp"
 #include "quantscope/error.hpp"
+#include "eval_history_model.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/plan.hpp"
+#include "recent_menu.hpp"
+#include "session_file.hpp"
 #include "workbench.hpp"
 
 namespace qs {
@@ -41,6 +45,8 @@ struct LoadResult {
 namespace {
 
 const char* const kRecentKey = "recentModels";
+const char* const kRecentSessionsKey = "recentSessions";
+const char* const kSessionSuffix = ".qscope.json";
 const char* const kDirectoryKey = "lastDirectory";
 const char* const kGeometryKey = "window/geometry";
 const char* const kStateKey = "window/state";
@@ -170,8 +176,18 @@ void MainWindow::menus_create() {
   QAction* open_folder = file->addAction(tr("Open &Folder…"), this, &MainWindow::open_folder_dialog);
   open_folder->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
   open_folder->setStatusTip(tr("Open a Hugging Face model directory (config.json and safetensors)"));
-  recent_menu_ = file->addMenu(tr("Open &Recent"));
-  recent_menu_update();
+  recent_models_ = new RecentMenu(tr("Open &Recent"), kRecentKey, tr("No recent models"),
+                                  [this](const QString& path) { model_open(path); }, file);
+  file->addMenu(recent_models_);
+  file->addSeparator();
+  file->addAction(tr("Open Sess&ion…"), this, &MainWindow::session_open_dialog)
+      ->setStatusTip(tr("Open a saved session: model, plan, selection, compare slots, evaluations and layout"));
+  recent_sessions_ = new RecentMenu(tr("Recent Sessions"), kRecentSessionsKey, tr("No recent sessions"),
+                                    [this](const QString& path) { session_open(path); }, file);
+  file->addMenu(recent_sessions_);
+  QAction* save_session = file->addAction(tr("Save Sessio&n…"), this, &MainWindow::session_save_dialog);
+  save_session->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_S));
+  save_session->setStatusTip(tr("Save everything open in the window to a .qscope.json session file"));
   file->addSeparator();
   file->addAction(tr("Open &Plan…"), this, &MainWindow::open_plan_dialog)
       ->setStatusTip(tr("Load a plan JSON (docs/plans.md) into the layer table; undoable"));
@@ -273,8 +289,10 @@ void MainWindow::dropEvent(QDropEvent* event) {
   if (urls.size() != 1 || !urls.first().isLocalFile()) return;
   event->acceptProposedAction();
   const QString path = urls.first().toLocalFile();
-  // A plan is JSON; a model is a folder, a .bin or a .safetensors.
-  if (QFileInfo(path).isFile() && path.endsWith(".json", Qt::CaseInsensitive))
+  // A session is .qscope.json, a plan other JSON; a model is a folder, a .bin or a .safetensors.
+  if (QFileInfo(path).isFile() && path.endsWith(kSessionSuffix, Qt::CaseInsensitive))
+    session_open(path);
+  else if (QFileInfo(path).isFile() && path.endsWith(".json", Qt::CaseInsensitive))
     plan_open(path);
   else
     model_open(path);
@@ -354,43 +372,6 @@ void MainWindow::about_show() {
                QStringLiteral(QCUSTOMPLOT_VERSION_STR)));
 }
 
-QStringList MainWindow::recent_files() const { return QSettings().value(kRecentKey).toStringList(); }
-
-void MainWindow::recent_add(const QString& path) {
-  QStringList files = recent_files();
-  files.removeAll(path);
-  files.prepend(path);
-  while (files.size() > kRecentMax) files.removeLast();
-  QSettings().setValue(kRecentKey, files);
-  recent_menu_update();
-}
-
-void MainWindow::recent_remove(const QString& path) {
-  QStringList files = recent_files();
-  if (files.removeAll(path) == 0) return;
-  QSettings().setValue(kRecentKey, files);
-  recent_menu_update();
-}
-
-void MainWindow::recent_menu_update() {
-  recent_menu_->clear();
-  const QStringList files = recent_files();
-  for (int i = 0; i < files.size(); ++i) {
-    const QString& path = files[i];
-    const QString label = fontMetrics().elidedText(path, Qt::ElideMiddle, 480);
-    QAction* action = recent_menu_->addAction(QString("&%1  %2").arg((i + 1) % 10).arg(label));
-    action->setToolTip(path);
-    connect(action, &QAction::triggered, this, [this, path] { model_open(path); });
-  }
-  if (files.isEmpty()) recent_menu_->addAction(tr("No recent models"))->setEnabled(false);
-  recent_menu_->addSeparator();
-  QAction* clear = recent_menu_->addAction(tr("&Clear Menu"), this, [this] {
-    QSettings().remove(kRecentKey);
-    recent_menu_update();
-  });
-  clear->setEnabled(!files.isEmpty());
-}
-
 void MainWindow::empty_state_show(const QString& reason) {
   statusBar()->showMessage(tr("No model open: use File ▸ Open or drop a model onto the window"));
   statusBar()->setToolTip(reason);
@@ -434,7 +415,8 @@ void MainWindow::load_finished(JobRunner::JobId id) {
   progress_->setRange(0, 0);
   job_widgets_show(true);
   title_update();
-  recent_add(path);
+  recent_models_->add(path);
+  session_model_parts_apply();
   Q_EMIT model_loaded(path);
 }
 
@@ -443,7 +425,7 @@ void MainWindow::load_failed(JobRunner::JobId id, const QString& error) {
   const QString path = load_path_;
   load_end(tr("Could not open %1").arg(display_name(path)));
   // A recent entry that has gone away is no use in the menu.
-  if (!QFileInfo::exists(path)) recent_remove(path);
+  if (!QFileInfo::exists(path)) recent_models_->remove(path);
   error_show(tr("Could not open %1").arg(display_name(path)), error);
   Q_EMIT model_load_failed(error);
 }
@@ -474,6 +456,96 @@ void MainWindow::error_show(const QString& text, const QString& detail) {
   box->setStyleSheet("QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 440px; }");
   box->setAttribute(Qt::WA_DeleteOnClose);
   box->open();  // window-modal but non-blocking: jobs keep reporting while it is up
+}
+
+void MainWindow::session_save(const QString& path) {
+  Session session;
+  session.model_path = workbench_->model_path();
+  session.device = QStringLiteral("cpu");
+  if (workbench_->model()) session.plan_json = QString::fromStdString(plan_json(workbench_->plan()));
+  session.plan_path = workbench_->plan_path();
+  session.selected_layer = workbench_->selected_layer();
+  session.selected_layers = workbench_->selected_layers();
+  session.compare_slots = workbench_->compare_slots();
+  session.history = workbench_->history()->records();
+  for (const auto& [id, panel] : panels_) session.panels[id] = panel->state();
+  session.layout = saveState(kLayoutVersion);
+  session.geometry = saveGeometry();
+  session_write(session, path);
+  session_path_ = path;
+  recent_sessions_->add(path);
+  statusBar()->showMessage(tr("Session saved to %1").arg(path), 8000);
+}
+
+QString MainWindow::session_open(const QString& path) {
+  Session session;
+  try {
+    session = session_read(path);
+  } catch (const Error& e) {
+    if (!QFileInfo::exists(path)) recent_sessions_->remove(path);
+    error_show(tr("Could not open the session %1").arg(display_name(path)), QString::fromStdString(e.what()));
+    return QString::fromStdString(e.what());
+  }
+  session_path_ = path;
+  recent_sessions_->add(path);
+  restoreGeometry(session.geometry);
+  restoreState(session.layout, kLayoutVersion);
+  for (const auto& [id, panel] : panels_) panel->state_restore(session.panels[id].toObject());
+  workbench_->compare_slots_set(session.compare_slots);
+  const bool model_there = !session.model_path.isEmpty() && QFileInfo::exists(session.model_path);
+  QString missing;
+  if (model_there) {
+    session_pending_ = std::make_unique<Session>(std::move(session));
+    model_open(session_pending_->model_path);
+  } else if (!session.model_path.isEmpty()) {
+    missing = tr("%1: the model %2 is missing; the layout, compare slots and evaluation history are restored, the "
+                 "plan and selection need the model")
+                  .arg(path, session.model_path);
+    for (EvalRecord& record : session.history) workbench_->history()->record_add(std::move(record));
+    error_show(tr("The session's model is missing"), missing);
+  }
+  return missing;
+}
+
+void MainWindow::session_model_parts_apply() {
+  if (!session_pending_) return;
+  const std::unique_ptr<Session> session = std::move(session_pending_);
+  if (QFileInfo(session->model_path).absoluteFilePath() != QFileInfo(workbench_->model_path()).absoluteFilePath()) return;
+  QStringList problems;
+  if (!session->plan_json.isEmpty()) {
+    try {
+      workbench_->plan_restore(plan_parse(session->plan_json.toStdString(), session_path_.toStdString()),
+                               session->plan_path);
+    } catch (const Error& e) {
+      problems << QString::fromStdString(e.what());
+    }
+  }
+  for (EvalRecord& record : session->history) workbench_->history()->record_add(std::move(record));
+  workbench_->layers_select(session->selected_layers);
+  if (!session->selected_layer.isEmpty()) workbench_->layer_select(session->selected_layer);
+  title_update();
+  if (!problems.isEmpty()) error_show(tr("Part of the session could not be restored"), problems.join("\n"));
+}
+
+void MainWindow::session_open_dialog() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open Session"), dialog_directory(),
+                                                    tr("Quantscope sessions (*.qscope.json);;All files (*)"));
+  if (!path.isEmpty()) session_open(path);
+}
+
+bool MainWindow::session_save_dialog() {
+  QString path = QFileDialog::getSaveFileName(
+      this, tr("Save Session"), session_path_.isEmpty() ? QDir(dialog_directory()).filePath("session.qscope.json") : session_path_,
+      tr("Quantscope sessions (*.qscope.json)"));
+  if (path.isEmpty()) return false;
+  if (!path.endsWith(kSessionSuffix, Qt::CaseInsensitive)) path += kSessionSuffix;
+  try {
+    session_save(path);
+    return true;
+  } catch (const Error& e) {
+    error_show(tr("Could not save the session"), QString::fromStdString(e.what()));
+    return false;
+  }
 }
 
 }  // namespace qs

@@ -1,5 +1,5 @@
 // The workbench window: the docks of panels_registered() around one Workbench document, the menus
-// (File: models, plans, recent; Edit: undo and redo of plan edits; Window: each panel and the default
+// (File: models, plans, sessions, recent; Edit: undo and redo of plan edits; Window: each panel and the default
 // layout), drag and drop (a model opens, a plan JSON loads), and the status bar with the running
 // jobs. Loading runs as a job; the window submits it and hands the model to the Workbench.
 #pragma once
@@ -22,14 +22,15 @@ namespace qs {
 class Model;
 class Panel;
 class PlotView;
+class RecentMenu;
 class Workbench;
 struct LoadResult;
+struct Session;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
 
  public:
-  static constexpr int kRecentMax = 10;
   // Bumped whenever the set of panels changes, so an older saved layout is ignored.
   static constexpr int kLayoutVersion = 4;
 
@@ -41,6 +42,14 @@ class MainWindow : public QMainWindow {
   void model_open(const QString& path);
   // Loads a plan file as one undo step; a failure is shown in a message box. True when it loaded.
   bool plan_open(const QString& path);
+  // Sessions (.qscope.json, session_file.hpp). Saving throws qs::Error naming the file. Opening shows
+  // a message box when the file cannot be read; otherwise it restores the layout, panels and compare
+  // slots at once and loads the model, then restores the plan, selection and evaluation history; a
+  // session whose model is missing opens without them and says so. Returns what was missing (empty
+  // when nothing was).
+  void session_save(const QString& path);
+  QString session_open(const QString& path);
+
   // Shows that no model is open, with `reason` (e.g. why the demo model could not be found).
   void empty_state_show(const QString& reason);
 
@@ -81,10 +90,10 @@ class MainWindow : public QMainWindow {
   bool save_plan(const QString& path);
   bool save_plan_dialog();
   void about_show();
-  void recent_add(const QString& path);
-  void recent_remove(const QString& path);
-  void recent_menu_update();
-  QStringList recent_files() const;
+  void session_open_dialog();
+  bool session_save_dialog();
+  // The parts of a pending session that need its model, once the model has loaded.
+  void session_model_parts_apply();
   QString dialog_directory() const;
   void title_update();
 
@@ -103,7 +112,10 @@ class MainWindow : public QMainWindow {
   QByteArray default_layout_;
   bool layout_restored_ = false;  // the user's layout came back from the settings
   bool shown_ = false;
-  QMenu* recent_menu_ = nullptr;
+  RecentMenu* recent_models_ = nullptr;
+  RecentMenu* recent_sessions_ = nullptr;
+  QString session_path_;                      // the session last opened or saved
+  std::unique_ptr<Session> session_pending_;  // opened, waiting for its model
   QMenu* window_menu_ = nullptr;
   QLabel* job_label_ = nullptr;
   QProgressBar* progress_ = nullptr;

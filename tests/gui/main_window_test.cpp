@@ -2,6 +2,7 @@
 // function (and by drag and drop) fills the layer table, selecting a layer draws its histogram, a typed
 // format shows the layer quantized, and bad input ends in the core's one-line message, never a crash.
 #include "main_window.hpp"
+#include "recent_menu.hpp"
 
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
@@ -272,7 +273,7 @@ TEST_F(MainWindowTest, RecentModelsKeepTheLastTenMostRecentFirst) {
   QTemporaryDir dir;
   ASSERT_TRUE(dir.isValid());
   QStringList opened;
-  for (int i = 0; i < MainWindow::kRecentMax + 2; ++i) {
+  for (int i = 0; i < RecentMenu::kMax + 2; ++i) {
     const QString copy = dir.filePath(QString("model%1.bin").arg(i));
     ASSERT_TRUE(QFile::copy(stories_path(), copy));
     ASSERT_TRUE(open(copy)) << copy.toStdString();
@@ -282,7 +283,7 @@ TEST_F(MainWindowTest, RecentModelsKeepTheLastTenMostRecentFirst) {
   ASSERT_TRUE(open(again));
   opened.removeAll(again);
   opened.prepend(again);
-  const QStringList expected = opened.mid(0, MainWindow::kRecentMax);
+  const QStringList expected = opened.mid(0, RecentMenu::kMax);
   EXPECT_EQ(QSettings().value("recentModels").toStringList(), expected);
 
   QMenu* recent = nullptr;

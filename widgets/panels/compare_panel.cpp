@@ -17,6 +17,7 @@
 #include <QTableView>
 #include <QTimer>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -510,6 +511,16 @@ void ComparePanel::buttons_update() {
   across_button_->setEnabled(workbench_.model() != nullptr && !running);
   cancel_button_->setVisible(running);
   progress_->setVisible(running);
+}
+
+QJsonObject ComparePanel::state() const {
+  return {{"layout", layout_box_->currentIndex()}, {"view", view_box_->currentIndex()}};
+}
+
+void ComparePanel::state_restore(const QJsonObject& state) {
+  layout_box_->setCurrentIndex(std::clamp(state["layout"].toInt(), 0, layout_box_->count() - 1));
+  view_box_->setCurrentIndex(
+      std::clamp(state["view"].toInt(int(WeightHistogramPlot::QuantizedView::Error)), 0, view_box_->count() - 1));
 }
 
 }  // namespace qs

@@ -37,6 +37,9 @@ class ComparePanel : public Panel {
  public:
   explicit ComparePanel(Workbench& workbench, QWidget* parent = nullptr);
 
+  QJsonObject state() const override;
+  void state_restore(const QJsonObject& state) override;
+
   QLineEdit* slot_edit(int slot) const { return slot_edits_[size_t(slot)]; }
   WeightHistogramPlot* slot_plot(int slot) const { return slot_plots_[size_t(slot)]; }
   PlotView* overlay() const { return overlay_; }

@@ -309,4 +309,13 @@ void EvaluationPanel::selection_show() {
                                         : QString());
 }
 
+QJsonObject EvaluationPanel::state() const {
+  return {{"text", text_edit_->text()}, {"max_tokens", max_tokens_->value()}};
+}
+
+void EvaluationPanel::state_restore(const QJsonObject& state) {
+  if (state.contains("text")) text_edit_->setText(state["text"].toString());
+  if (state.contains("max_tokens")) max_tokens_->setValue(state["max_tokens"].toInt());
+}
+
 }  // namespace qs

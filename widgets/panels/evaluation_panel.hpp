@@ -30,6 +30,9 @@ class EvaluationPanel : public Panel {
  public:
   explicit EvaluationPanel(Workbench& workbench, QWidget* parent = nullptr);
 
+  QJsonObject state() const override;
+  void state_restore(const QJsonObject& state) override;
+
   EvalHistoryModel* history() const { return history_; }
   QTableView* history_view() const { return view_; }
   QLineEdit* text_edit() const { return text_edit_; }

@@ -7,6 +7,7 @@
 #include <QLineEdit>
 #include <QSettings>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "format_delegate.hpp"
 #include "quantscope/error.hpp"
@@ -200,6 +201,15 @@ void InspectorPanel::format_status_set(const QString& text, bool error) {
   format_status_->setText(text);
   format_status_->setStyleSheet(error ? QStringLiteral("color: #b3261e;") : QStringLiteral("color: #787878;"));
   format_status_->setVisible(!text.isEmpty());
+}
+
+QJsonObject InspectorPanel::state() const {
+  return {{"format", format_edit_->text()}, {"view", view_box_->currentIndex()}};
+}
+
+void InspectorPanel::state_restore(const QJsonObject& state) {
+  format_edit_->setText(state["format"].toString());
+  view_box_->setCurrentIndex(std::clamp(state["view"].toInt(), 0, view_box_->count() - 1));
 }
 
 }  // namespace qs

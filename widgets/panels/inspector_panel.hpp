@@ -24,6 +24,9 @@ class InspectorPanel : public Panel {
  public:
   explicit InspectorPanel(Workbench& workbench, QWidget* parent = nullptr);
 
+  QJsonObject state() const override;
+  void state_restore(const QJsonObject& state) override;
+
   WeightHistogramPlot* plot() const { return plot_; }
   QLineEdit* format_edit() const { return format_edit_; }
   // Grid over the values, levels used, or error (WeightHistogramPlot::QuantizedView's order).

@@ -372,4 +372,8 @@ void LayersPanel::context_menu(const QPoint& position) {
   menu.exec(view_->viewport()->mapToGlobal(position));
 }
 
+QJsonObject LayersPanel::state() const { return {{"filter", filter_->text()}}; }
+
+void LayersPanel::state_restore(const QJsonObject& state) { filter_->setText(state["filter"].toString()); }
+
 }  // namespace qs

@@ -27,6 +27,9 @@ class LayersPanel : public Panel {
  public:
   explicit LayersPanel(Workbench& workbench, QWidget* parent = nullptr);
 
+  QJsonObject state() const override;
+  void state_restore(const QJsonObject& state) override;
+
   QTableView* view() const { return view_; }
   PlanTableModel* table() const { return table_; }
   QSortFilterProxyModel* proxy() const { return proxy_; }

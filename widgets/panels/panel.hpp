@@ -1,6 +1,7 @@
 // What every dock panel is: a widget over the Workbench (it observes the document's signals and edits
 // through its methods, never through another panel). The table of panels is panel_registry.hpp.
 #pragma once
+#include <QJsonObject>
 #include <QWidget>
 
 namespace qs {
@@ -12,6 +13,11 @@ class Panel : public QWidget {
 
  public:
   explicit Panel(Workbench& workbench, QWidget* parent = nullptr) : QWidget(parent), workbench_(workbench) {}
+
+  // What a session keeps of the panel (the text typed, the view chosen); not the document, which the
+  // Workbench holds. Restoring ignores keys it does not know, so older sessions still open.
+  virtual QJsonObject state() const { return {}; }
+  virtual void state_restore(const QJsonObject& state) { Q_UNUSED(state); }
 
  protected:
   Workbench& workbench_;
