@@ -102,6 +102,10 @@ TEST_F(ComparePanelTest, ThreeSlotsDrawThreePlotsOnLinkedEqualAxes) {
   for (int i : {0, 2}) EXPECT_EQ(panel_->slot_plot(i)->plot()->xAxis->range(), QCPRange(x.lower / 2, x.upper / 2)) << i;
   panel_->slot_plot(2)->view()->zoom_reset();
   for (int i = 0; i < 3; ++i) EXPECT_EQ(panel_->slot_plot(i)->plot()->xAxis->range(), x) << i;
+  // In the grid view, the quest slot draws the Gaussian its grid assumes; the others do not.
+  panel_->view_box()->setCurrentIndex(int(WeightHistogramPlot::QuantizedView::Grid));
+  EXPECT_GT(panel_->slot_plot(1)->plot()->graph(0)->dataCount(), 100);
+  EXPECT_EQ(panel_->slot_plot(0)->plot()->graph(0)->dataCount(), 0);
   // The int2 slot in "levels used" shows at most 4 bars.
   panel_->view_box()->setCurrentIndex(int(WeightHistogramPlot::QuantizedView::Levels));
   EXPECT_LE(panel_->slot_plot(0)->bars()->data()->size(), 4);

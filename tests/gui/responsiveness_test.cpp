@@ -1,6 +1,7 @@
 // The event loop never stalls: a probe timer firing every 5 ms records the largest gap between its
 // ticks while the window opens a model, computes statistics and per-layer metrics, quantizes a layer
-// in the inspector, applies a plan and evaluates it; the gap must stay under 100 ms (printed, so CI logs show drift).
+// in the inspector, compares four formats on a layer, applies a plan and evaluates it; the gap must
+// stay under 100 ms (printed, so CI logs show drift).
 // Closing the window while jobs run must neither hang nor crash.
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "compare_panel.hpp"
 #include "evaluation_panel.hpp"
 #include "inspector_panel.hpp"
 #include "layers_panel.hpp"
@@ -66,6 +68,12 @@ TEST(Responsiveness, TheEventLoopNeverStallsWhileJobsRun) {
   auto* layers = qobject_cast<LayersPanel*>(window.panel("layers"));
   QTest::qWait(200);
   ASSERT_TRUE(QTest::qWaitFor([&] { return layers->metrics_pending() == 0 && statistics.count() > 0; }, 120000));
+  auto* compare = qobject_cast<ComparePanel*>(window.panel("compare"));
+  QSignalSpy compared(compare, &ComparePanel::compared);
+  workbench.compare_slots_set({"int4:g128", "quest4", "kmeans2", "kmeans3:channel"});
+  workbench.layer_select("model.layers.3.mlp.down_proj");
+  workbench.panel_show("compare");
+  ASSERT_TRUE(QTest::qWaitFor([&] { return compared.count() == 1; }, 60000));
   auto* evaluation = qobject_cast<EvaluationPanel*>(window.panel("evaluation"));
   QSignalSpy evaluated(evaluation, &EvaluationPanel::evaluated);
   evaluation->max_tokens_box()->setValue(2048);

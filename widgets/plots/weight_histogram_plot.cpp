@@ -45,6 +45,9 @@ WeightHistogramPlot::WeightHistogramPlot(QWidget* parent) : QWidget(parent) {
   bars_->setPen(QPen(kBarPen, 0.8));
   bars_->setBrush(kBarFill);
   bars_->setWidthType(QCPBars::wtPlotCoords);
+  gaussian_ = plot_->addGraph();
+  gaussian_->setName(tr("N(0, 1) the grid assumes"));
+  gaussian_->setPen(QPen(QColor(40, 40, 40), 1.5, Qt::DashLine));
 
   message_ = new QCPItemText(plot_);
   message_->position->setType(QCPItemPosition::ptAxisRectRatio);
@@ -99,7 +102,23 @@ void WeightHistogramPlot::bars_set(const QVector<double>& keys, const QVector<do
   axes_show(true);
 }
 
+void WeightHistogramPlot::gaussian_draw(const Histogram& histogram) {
+  // QuEST's grid is fitted to a standard normal (the rotated row over its RMS σ): the curve is what
+  // the bars would be if the rotation had made the row exactly Gaussian.
+  double total = 0;
+  for (const double c : histogram.counts) total += c;
+  const double scale = total * histogram.bin_width() / std::sqrt(2 * M_PI);
+  QVector<double> x, y;
+  for (int i = 0; i <= 200; ++i) {
+    const double v = histogram.lo + (histogram.hi - histogram.lo) * i / 200.0;
+    x << v;
+    y << scale * std::exp(-v * v / 2);
+  }
+  gaussian_->setData(x, y, true);
+}
+
 void WeightHistogramPlot::levels_clear() {
+  gaussian_->data()->clear();
   for (QCPItemLine* line : level_lines_) plot_->removeItem(line);
   level_lines_.clear();
 }
@@ -166,11 +185,15 @@ void WeightHistogramPlot::quantized_show(const QString& layer, const QuantizedTe
       line->end->setCoords(level, 1);
       level_lines_.push_back(line);
     }
+    const bool quest = q.format.family == QuantFamily::Quest;
+    if (quest) gaussian_draw(histogram);
     plot_->xAxis->setLabel(q.levels.empty()
                                ? tr("Weight value (%1 bins)").arg(histogram.counts.size())
-                               : tr("Normalised value (%1 bins); lines: the %2 levels")
+                               : tr("%1 (%2 bins); lines: the %3 levels%4")
+                                     .arg(quest ? tr("Rotated value over σ") : tr("Normalised value"))
                                      .arg(histogram.counts.size())
-                                     .arg(q.levels.size()));
+                                     .arg(q.levels.size())
+                                     .arg(quest ? tr("; dashed: the Gaussian the grid assumes") : QString()));
     // tensor_quantize's histogram range already covers every level.
     const double pad = histogram.bin_width();
     plot_->xAxis->setRange(histogram.lo - pad, histogram.hi + pad);

@@ -14,6 +14,7 @@
 class QCheckBox;
 class QCustomPlot;
 class QCPBars;
+class QCPGraph;
 class QCPItemLine;
 class QCPItemText;
 class QCPTextElement;
@@ -66,11 +67,13 @@ class WeightHistogramPlot : public QWidget {
   void bars_set(const QVector<double>& keys, const QVector<double>& values, double width);
   void levels_bars_set(const QuantizedTensor& q);
   void levels_clear();
+  void gaussian_draw(const Histogram& histogram);
 
   QCheckBox* log_box_;
   PlotView* view_;
   QCustomPlot* plot_;
   QCPBars* bars_;
+  QCPGraph* gaussian_;
   QCPTextElement* title_;
   QCPTextElement* subtitle_;
   QCPItemText* message_;
