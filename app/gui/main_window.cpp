@@ -4,6 +4,7 @@
 #include <qcustomplot.h>
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -13,12 +14,14 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
+#include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolButton>
 #include <QUndoStack>
 #include <filesystem>
@@ -50,6 +53,8 @@ const char* const kSessionSuffix = ".qscope.json";
 const char* const kDirectoryKey = "lastDirectory";
 const char* const kGeometryKey = "window/geometry";
 const char* const kStateKey = "window/state";
+const char* const kDeviceKey = "model/device";
+const char* const kComputeKey = "model/compute";
 
 std::filesystem::path path_native(const QString& path) { return QFile::encodeName(path).toStdString(); }
 
@@ -179,6 +184,7 @@ void MainWindow::menus_create() {
   recent_models_ = new RecentMenu(tr("Open &Recent"), kRecentKey, tr("No recent models"),
                                   [this](const QString& path) { model_open(path); }, file);
   file->addMenu(recent_models_);
+  device_menu_create(file);
   file->addSeparator();
   file->addAction(tr("Open Sess&ion…"), this, &MainWindow::session_open_dialog)
       ->setStatusTip(tr("Open a saved session: model, plan, selection, compare slots, evaluations and layout"));
@@ -244,10 +250,108 @@ void MainWindow::status_bar_create() {
     else
       workbench_->statistics_cancel();
   });
+  model_label_ = new QLabel;
+  model_label_->setObjectName("modelLabel");
+  jobs_button_ = new QToolButton;
+  jobs_button_->setObjectName("jobsButton");
+  jobs_button_->setPopupMode(QToolButton::InstantPopup);
+  jobs_button_->setAutoRaise(true);
+  jobs_button_->setToolTip(tr("Every job running in the window; choose one to cancel it (Esc in a panel cancels "
+                              "that panel's jobs)"));
+  auto* jobs_menu = new QMenu(jobs_button_);
+  connect(jobs_menu, &QMenu::aboutToShow, this, [this, jobs_menu] { jobs_menu_fill(jobs_menu); });
+  jobs_button_->setMenu(jobs_menu);
+  // Jobs start and end in many panels; a glance twice a second keeps the count honest without
+  // wiring every runner to the window.
+  auto* jobs_poll = new QTimer(this);
+  connect(jobs_poll, &QTimer::timeout, this, [this] {
+    size_t running = 0;
+    for (const JobRunner* runner : findChildren<JobRunner*>()) running += runner->active_count();
+    jobs_button_->setText(running == 0 ? tr("No jobs") : tr("%n job(s)", nullptr, int(running)));
+  });
+  jobs_poll->start(500);
+  jobs_button_->setText(tr("No jobs"));
+  statusBar()->addPermanentWidget(model_label_);
+  statusBar()->addPermanentWidget(jobs_button_);
   statusBar()->addPermanentWidget(job_label_);
   statusBar()->addPermanentWidget(progress_);
   statusBar()->addPermanentWidget(cancel_);
   job_widgets_show(false);
+  model_label_update();
+}
+
+void MainWindow::jobs_menu_fill(QMenu* menu) {
+  menu->clear();
+  for (JobRunner* runner : findChildren<JobRunner*>())
+    for (const auto& [id, title] : runner->active_jobs()) {
+      QAction* action = menu->addAction(tr("Cancel: %1").arg(title));
+      connect(action, &QAction::triggered, runner, [runner, id] { runner->cancel(id); });
+    }
+  if (menu->isEmpty()) menu->addAction(tr("Nothing is running"))->setEnabled(false);
+}
+
+void MainWindow::model_label_update() {
+  const std::shared_ptr<const Model>& model = workbench_->model();
+  const QLocale english(QLocale::English);
+  if (!model) {
+    model_label_->setText(tr("Opens on %1 · %2")
+                              .arg(QString::fromLatin1(device_name(device_)).toUpper(),
+                                   QString::fromLatin1(compute_type_name(compute_))));
+    model_label_->setToolTip(tr("The device and precision the next model opens with (File ▸ Device and Precision)"));
+    return;
+  }
+  model_label_->setText(tr("%1 · %2 · %3 · %4 stored + %5 converted")
+                            .arg(QString::fromLatin1(device_name(model->device())).toUpper(),
+                                 QString::fromLatin1(compute_type_name(model->compute())),
+                                 QString::fromLatin1(residency_name(model->residency())),
+                                 english.formattedDataSize(qint64(model->stored_bytes())),
+                                 english.formattedDataSize(qint64(model->conversion_bytes()))));
+  model_label_->setToolTip(tr("Device and compute precision of the open model; resident or streamed a block at a "
+                              "time; the bytes mapped from its file and those its weights take converted for computing"));
+}
+
+void MainWindow::device_menu_create(QMenu* file) {
+  QSettings settings;
+  device_ = device_parse(settings.value(kDeviceKey, "cpu").toString().toStdString()).value_or(Device::Cpu);
+  if (device_ == Device::Cuda && !cuda_available()) device_ = Device::Cpu;
+  compute_ = compute_type_parse(settings.value(kComputeKey, "f32").toString().toStdString()).value_or(ComputeType::F32);
+  QMenu* menu = file->addMenu(tr("&Device and Precision"));
+  menu->setToolTipsVisible(true);
+  auto* devices = new QActionGroup(menu);
+  auto* computes = new QActionGroup(menu);
+  for (const Device device : {Device::Cpu, Device::Cuda}) {
+    QAction* action = menu->addAction(device == Device::Cpu ? tr("&CPU") : tr("C&UDA GPU"));
+    action->setCheckable(true);
+    action->setChecked(device == device_);
+    action->setActionGroup(devices);
+    if (device == Device::Cuda && !cuda_available()) {
+      action->setEnabled(false);
+      action->setToolTip(tr("This build or machine has no CUDA device"));
+    }
+    connect(action, &QAction::triggered, this, [this, device] {
+      device_ = device;
+      QSettings().setValue(kDeviceKey, QString::fromLatin1(device_name(device)));
+      model_label_update();
+    });
+  }
+  menu->addSeparator();
+  for (const ComputeType compute : {ComputeType::F32, ComputeType::BF16}) {
+    QAction* action = menu->addAction(compute == ComputeType::F32 ? tr("Compute in &float32") : tr("Compute in &bfloat16"));
+    action->setCheckable(true);
+    action->setChecked(compute == compute_);
+    action->setActionGroup(computes);
+    action->setToolTip(compute == ComputeType::F32 ? tr("Exact evaluation; weights take 4 bytes each once converted")
+                                                   : tr("Half the memory and faster on GPUs; evaluations differ slightly"));
+    connect(action, &QAction::triggered, this, [this, compute] {
+      compute_ = compute;
+      QSettings().setValue(kComputeKey, QString::fromLatin1(compute_type_name(compute)));
+      model_label_update();
+    });
+  }
+  menu->addSeparator();
+  menu->addAction(tr("&Reopen the Model With These"), this, [this] {
+    if (!workbench_->model_path().isEmpty()) model_open(workbench_->model_path());
+  });
 }
 
 void MainWindow::settings_restore() {
@@ -383,10 +487,13 @@ void MainWindow::model_open(const QString& path) {
   loader_->cancel(load_id_);  // the newer request wins over a load still running
   auto result = std::make_shared<LoadResult>();
   const std::filesystem::path native = path_native(absolute);
+  LoadOptions options;
+  options.device = device_;
+  options.compute = compute_;
   load_path_ = absolute;
   load_result_ = result;
   load_id_ = loader_->submit("load", tr("Opening %1").arg(display_name(absolute)),
-                             [result, native](JobContext& job) { result->model = model_load(native, {}, &job); });
+                             [result, native, options](JobContext& job) { result->model = model_load(native, options, &job); });
   job_label_->setText(tr("Opening %1…").arg(display_name(absolute)));
   progress_->setRange(0, 0);
   job_widgets_show(true);
@@ -416,6 +523,7 @@ void MainWindow::load_finished(JobRunner::JobId id) {
   job_widgets_show(true);
   title_update();
   recent_models_->add(path);
+  model_label_update();
   session_model_parts_apply();
   Q_EMIT model_loaded(path);
 }
@@ -461,7 +569,10 @@ void MainWindow::error_show(const QString& text, const QString& detail) {
 void MainWindow::session_save(const QString& path) {
   Session session;
   session.model_path = workbench_->model_path();
-  session.device = QStringLiteral("cpu");
+  if (const auto& model = workbench_->model()) {
+    session.device = QString::fromLatin1(device_name(model->device()));
+    session.dtype = QString::fromLatin1(compute_type_name(model->compute()));
+  }
   if (workbench_->model()) session.plan_json = QString::fromStdString(plan_json(workbench_->plan()));
   session.plan_path = workbench_->plan_path();
   session.selected_layer = workbench_->selected_layer();
@@ -495,6 +606,10 @@ QString MainWindow::session_open(const QString& path) {
   const bool model_there = !session.model_path.isEmpty() && QFileInfo::exists(session.model_path);
   QString missing;
   if (model_there) {
+    // The device the session used, when this machine has it; the CPU otherwise.
+    const std::optional<Device> device = device_parse(session.device.toStdString());
+    if (device && (*device == Device::Cpu || cuda_available())) device_ = *device;
+    compute_ = compute_type_parse(session.dtype.toStdString()).value_or(compute_);
     session_pending_ = std::make_unique<Session>(std::move(session));
     model_open(session_pending_->model_path);
   } else if (!session.model_path.isEmpty()) {

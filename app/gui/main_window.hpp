@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "job_runner.hpp"
+#include "quantscope/device.hpp"
 
 class QLabel;
 class QMenu;
@@ -82,6 +83,9 @@ class MainWindow : public QMainWindow {
   void dock_sizes_default();
   void menus_create();
   void status_bar_create();
+  void device_menu_create(QMenu* file);
+  void model_label_update();
+  void jobs_menu_fill(QMenu* menu);
   void settings_restore();
   void settings_save() const;
   void open_file_dialog();
@@ -120,6 +124,12 @@ class MainWindow : public QMainWindow {
   QLabel* job_label_ = nullptr;
   QProgressBar* progress_ = nullptr;
   QToolButton* cancel_ = nullptr;
+
+  QLabel* model_label_ = nullptr;
+  QToolButton* jobs_button_ = nullptr;
+  // How the next model opens (File ▸ Device and Precision); kept in the settings and in sessions.
+  Device device_ = Device::Cpu;
+  ComputeType compute_ = ComputeType::F32;
 
   JobRunner::JobId load_id_ = 0;
   QString load_path_;

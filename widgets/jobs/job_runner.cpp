@@ -60,4 +60,10 @@ void JobRunner::job_report(JobId id, JobState state, double fraction, const QStr
   }
 }
 
+std::vector<std::pair<JobRunner::JobId, QString>> JobRunner::active_jobs() const {
+  std::vector<std::pair<JobId, QString>> list;
+  for (const auto& [id, job] : jobs_) list.emplace_back(id, QString::fromStdString(job->title()));
+  return list;
+}
+
 }  // namespace qs

@@ -6,6 +6,8 @@
 #include <QString>
 #include <map>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "quantscope/job.hpp"
 
@@ -29,6 +31,8 @@ class JobRunner : public QObject {
   bool active(JobId id) const { return jobs_.count(id) != 0; }
   // Jobs submitted and not yet reported as finished, failed or cancelled.
   size_t active_count() const { return jobs_.size(); }
+  // Their ids and titles, oldest first (the window's job list).
+  std::vector<std::pair<JobId, QString>> active_jobs() const;
 
  Q_SIGNALS:
   // fraction in [0, 1], or negative while the amount of work is unknown.

@@ -209,7 +209,6 @@ ComparePanel::ComparePanel(Workbench& workbench, QWidget* parent)
                                 "or none is selected) into the \"Across layers\" table"));
   cancel_button_ = new QPushButton(tr("Cancel"));
   cancel_button_->setToolTip(tr("Stop the running comparison (Esc)"));
-  cancel_button_->setShortcut(Qt::Key_Escape);
   cancel_button_->hide();
   auto* buttons = new QHBoxLayout;
   buttons->addWidget(apply_layer_);

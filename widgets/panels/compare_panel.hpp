@@ -59,7 +59,7 @@ class ComparePanel : public Panel {
   QString apply(bool to_selection);
   // The slots over the layers selected in the layer table (every layer when none is), as one job.
   void across_run();
-  void cancel();
+  void cancel() override;
 
  Q_SIGNALS:
   // The comparison of `layer` is on screen with `plots` histograms (one per format that applied).

@@ -130,11 +130,6 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   f5->setShortcutContext(Qt::ApplicationShortcut);
   connect(f5, &QAction::triggered, this, [this] { evaluate(); });
   addAction(f5);
-  auto* esc = new QAction(this);
-  esc->setShortcut(QKeySequence(Qt::Key_Escape));
-  esc->setShortcutContext(Qt::WidgetWithChildrenShortcut);
-  connect(esc, &QAction::triggered, this, &EvaluationPanel::cancel);
-  addAction(esc);
 
   runner_ = new JobRunner(this);
   connect(runner_, &JobRunner::progress, this, [this](JobRunner::JobId id, double fraction, const QString& message) {

@@ -40,7 +40,7 @@ class EvaluationPanel : public Panel {
   // Starts an evaluation of the current plan (replacing one still waiting); false, with the reason
   // shown, when there is no model or no text.
   bool evaluate();
-  void cancel();
+  void cancel() override;
   bool running() const { return id_ != 0; }
   // The CLI line for a history row; the plan is written to a file first when it is not the saved one.
   QString command(int row) const;

@@ -197,6 +197,14 @@ void InspectorPanel::job_failed(JobRunner::JobId id, const QString& error) {
   }
 }
 
+void InspectorPanel::cancel() {
+  // Only the running quantization: the plot keeps what it shows, and the box says it stopped.
+  if (quantize_id_ == 0) return;
+  workbench_.jobs()->cancel(quantize_id_);
+  quantize_id_ = 0;
+  format_status_set(tr("Quantizing %1 cancelled").arg(quantize_layer_), false);
+}
+
 void InspectorPanel::format_status_set(const QString& text, bool error) {
   format_status_->setText(text);
   format_status_->setStyleSheet(error ? QStringLiteral("color: #b3261e;") : QStringLiteral("color: #787878;"));

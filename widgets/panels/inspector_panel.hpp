@@ -27,6 +27,8 @@ class InspectorPanel : public Panel {
   QJsonObject state() const override;
   void state_restore(const QJsonObject& state) override;
 
+  void cancel() override;
+
   WeightHistogramPlot* plot() const { return plot_; }
   QLineEdit* format_edit() const { return format_edit_; }
   // Grid over the values, levels used, or error (WeightHistogramPlot::QuantizedView's order).

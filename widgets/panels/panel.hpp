@@ -1,7 +1,9 @@
 // What every dock panel is: a widget over the Workbench (it observes the document's signals and edits
 // through its methods, never through another panel). The table of panels is panel_registry.hpp.
 #pragma once
+#include <QAction>
 #include <QJsonObject>
+#include <QKeySequence>
 #include <QWidget>
 
 namespace qs {
@@ -12,7 +14,17 @@ class Panel : public QWidget {
   Q_OBJECT
 
  public:
-  explicit Panel(Workbench& workbench, QWidget* parent = nullptr) : QWidget(parent), workbench_(workbench) {}
+  // Esc anywhere in the panel cancels its jobs (and only its own).
+  explicit Panel(Workbench& workbench, QWidget* parent = nullptr) : QWidget(parent), workbench_(workbench) {
+    auto* esc = new QAction(this);
+    esc->setShortcut(QKeySequence(Qt::Key_Escape));
+    esc->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    connect(esc, &QAction::triggered, this, &Panel::cancel);
+    addAction(esc);
+  }
+
+  // Stops what the panel is computing; panels without jobs have nothing to stop.
+  virtual void cancel() {}
 
   // What a session keeps of the panel (the text typed, the view chosen); not the document, which the
   // Workbench holds. Restoring ignores keys it does not know, so older sessions still open.
