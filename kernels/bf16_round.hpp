@@ -5,11 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
-#ifdef __CUDACC__
-#define QS_HOST_DEVICE __host__ __device__
-#else
-#define QS_HOST_DEVICE
-#endif
+#include "host_device.hpp"
 
 namespace qs::kernels {
 

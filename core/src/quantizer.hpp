@@ -13,6 +13,9 @@
 
 namespace qs {
 
+class Model;
+struct QuantizeOptions;
+
 struct QuantizerInput {
   torch::Tensor weight;      // float32, contiguous, [out, in], CPU or CUDA
   torch::Tensor importance;  // float32 [out, in] on the same device, or undefined
@@ -101,6 +104,12 @@ bool format_rows_independent(const FormatSpec& spec);
 // Throws Numeric when the weight holds NaN/Inf and Invalid when the spec cannot apply, naming
 // input.name; then runs the family.
 QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& input);
+
+// What layer_quantize (and error_map_compute) quantizes for a loaded model's linear layer: its weight
+// as float32 on the model's device, options.importance beside it, and options' seed, name, reference
+// flag and job. Throws Invalid for an unknown layer, a weight that is not 2-D, or importance of
+// another size.
+QuantizerInput layer_quantizer_input(const Model& model, const std::string& layer, const QuantizeOptions& options);
 
 // Every family's declaration, for the registry.
 QuantizerOutput quantizer_float_run(const FormatSpec&, const QuantizerInput&);

@@ -52,19 +52,24 @@ Histogram error_histogram(std::span<const float> w, std::span<const float> dq, i
   return h;
 }
 
-// Quantizes a float32 [out, in] weight on its device. Memory beyond the weight: the quantizer's
-// outputs (dequantized and normalized weights, codes), released as soon as what is kept is taken.
-QuantizedTensor quantized_tensor_make(const FormatSpec& spec, const torch::Tensor& weight, const torch::Tensor& importance,
-                                      const QuantizeOptions& options) {
-  const int64_t out = weight.size(0), in = weight.size(1);
+QuantizerInput quantizer_input(const torch::Tensor& weight, const torch::Tensor& importance,
+                               const QuantizeOptions& options) {
   QuantizerInput input;
   input.weight = weight;
   input.importance = importance;
   input.reference = options.reference;
-  input.want_normalized = true;
   input.seed = options.seed;
   input.name = options.name;
   input.job = options.job;
+  return input;
+}
+
+// Quantizes a float32 [out, in] weight on its device. Memory beyond the weight: the quantizer's
+// outputs (dequantized and normalized weights, codes), released as soon as what is kept is taken.
+QuantizedTensor quantized_tensor_make(const FormatSpec& spec, QuantizerInput input, const QuantizeOptions& options) {
+  const torch::Tensor weight = input.weight;
+  const int64_t out = weight.size(0), in = weight.size(1);
+  input.want_normalized = true;
   QuantizerOutput q = quantizer_run(spec, input);
   if (options.job) options.job->check_cancelled();
 
@@ -142,12 +147,12 @@ QuantizedTensor tensor_quantize(const FormatSpec& spec, std::span<const float> w
   auto from = [&](std::span<const float> v) {
     return torch::from_blob(const_cast<float*>(v.data()), {out, in}, torch::kFloat32).to(device);
   };
-  return quantized_tensor_make(spec, from(weight), options.importance.empty() ? torch::Tensor() : from(options.importance),
-                               options);
+  return quantized_tensor_make(
+      spec, quantizer_input(from(weight), options.importance.empty() ? torch::Tensor() : from(options.importance), options),
+      options);
 }
 
-QuantizedTensor layer_quantize(const Model& model, const std::string& layer, const FormatSpec& spec,
-                               const QuantizeOptions& options) {
+QuantizerInput layer_quantizer_input(const Model& model, const std::string& layer, const QuantizeOptions& options) {
   const torch::Tensor& stored = model.state().tensor(layer + ".weight");
   if (stored.dim() != 2) throw Error(ErrorKind::Invalid, layer + ": not a linear layer's weight");
   if (!options.importance.empty() && options.importance.size() != size_t(stored.numel()))
@@ -160,7 +165,12 @@ QuantizedTensor layer_quantize(const Model& model, const std::string& layer, con
           ? torch::Tensor()
           : torch::from_blob(const_cast<float*>(options.importance.data()), weight.sizes(), torch::kFloat32)
                 .to(weight.device());
-  return quantized_tensor_make(spec, weight, importance, options);
+  return quantizer_input(weight, importance, options);
+}
+
+QuantizedTensor layer_quantize(const Model& model, const std::string& layer, const FormatSpec& spec,
+                               const QuantizeOptions& options) {
+  return quantized_tensor_make(spec, layer_quantizer_input(model, layer, options), options);
 }
 
 std::vector<float> tensor_dequantize(const FormatSpec& spec, std::span<const uint8_t> packed, int64_t out,

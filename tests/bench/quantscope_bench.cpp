@@ -1,8 +1,9 @@
 // quantscope-bench: how fast each quantizer family runs on 4096×4096 and 4096×14336 weights on CPU
 // and GPU, the Hadamard-128 rotation against the GPU's copy bandwidth, and every linear weight of an
 // 8B-parameter Llama shape (32 blocks, synthetic bf16 weights) quantized on the GPU; with --run-file,
-// the run file's cost per logged step, rewritten whole against appended. Prints a table and writes
-// JSON with --json FILE; docs/performance.md records the results.
+// the run file's cost per logged step, rewritten whole against appended; with --error-map, the error
+// map's pooling of a 4096×14336 layer to screen resolution. Prints a table and writes JSON with --json
+// FILE; docs/performance.md records the results.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "quantizer.hpp"
+#include "quantscope/error_map.hpp"
 #include "quantscope/format.hpp"
 #include "quantscope/run_file.hpp"
 
@@ -163,11 +165,45 @@ nlohmann::ordered_json run_file_run(const std::filesystem::path& dir, int64_t st
   return {{"steps", steps}, {"layers", layers}, {"rewrite_seconds", rewrite}, {"append_seconds", append}};
 }
 
+// One 4096×14336 layer (Llama-3-8B's down_proj) and a copy with int4-sized noise, pooled as the GUI
+// pools it: the whole layer into 600×1000 tiles with its marginals, and a zoomed 1024×2048 window.
+nlohmann::ordered_json error_map_run(qs::Device device, int reps) {
+  const int64_t out = 4096, in = 14336;
+  torch::manual_seed(0);
+  const torch::Tensor w = torch::randn({out, in}) * 0.02;
+  const torch::Tensor wq = w + torch::randn({out, in}) * 0.002;
+  const qs::ErrorMap map({w.data_ptr<float>(), size_t(w.numel())}, {wq.data_ptr<float>(), size_t(wq.numel())}, out,
+                         in, device);
+  const torch::Device where(device == qs::Device::Cuda ? torch::kCUDA : torch::kCPU);
+  const char* name = device == qs::Device::Cuda ? "cuda" : "cpu";
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  struct Case {
+    const char* label;
+    qs::ErrorMapWindow window;
+    qs::ErrorMapValue value;
+    qs::ErrorMapPool pool;
+  };
+  const qs::ErrorMapWindow all{0, 0, out, in}, zoom{1024, 4096, 1024, 2048};
+  for (const Case& c : {Case{"abs max", all, qs::ErrorMapValue::Abs, qs::ErrorMapPool::Max},
+                        Case{"abs mean", all, qs::ErrorMapValue::Abs, qs::ErrorMapPool::Mean},
+                        Case{"signed max", all, qs::ErrorMapValue::Signed, qs::ErrorMapPool::Max},
+                        Case{"relative mean", all, qs::ErrorMapValue::Relative, qs::ErrorMapPool::Mean},
+                        Case{"abs max, zoomed", zoom, qs::ErrorMapValue::Abs, qs::ErrorMapPool::Max}}) {
+    const double s = seconds_median(where, reps, [&] { map.window_pool(c.window, 600, 1000, c.value, c.pool); });
+    const double weights = double(c.window.rows * c.window.cols);
+    std::cout << name << "  error map " << c.window.rows << "x" << c.window.cols << " -> 600x1000 " << c.label << "  "
+              << s * 1e3 << " ms  " << weights / s / 1e9 << " Gweights/s\n";
+    rows.push_back({{"device", name}, {"window", {c.window.rows, c.window.cols}}, {"tiles", {600, 1000}},
+                    {"case", c.label}, {"seconds", s}, {"gweights_per_second", weights / s / 1e9}});
+  }
+  return rows;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string json_path, devices = "all", run_file_dir;
-  bool model = true;
+  bool model = true, error_map = false;
   int cpu_reps = 1, cuda_reps = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -176,9 +212,11 @@ int main(int argc, char** argv) {
     else if (a == "--no-model") model = false;
     else if (a == "--cpu-reps" && i + 1 < argc) cpu_reps = std::stoi(argv[++i]);
     else if (a == "--run-file" && i + 1 < argc) run_file_dir = argv[++i];
+    else if (a == "--error-map") error_map = true;
     else {
       std::cerr << "usage: quantscope-bench [--device cpu|cuda|all] [--no-model] [--cpu-reps N] [--json FILE]\n"
-                   "       quantscope-bench --run-file EMPTY_DIR [--json FILE]\n";
+                   "       quantscope-bench --run-file EMPTY_DIR [--json FILE]\n"
+                   "       quantscope-bench --error-map [--device cpu|cuda|all] [--cpu-reps N] [--json FILE]\n";
       return 2;
     }
   }
@@ -190,20 +228,31 @@ int main(int argc, char** argv) {
       if (!json_path.empty()) std::ofstream(json_path) << rows.dump(2) << '\n';
       return 0;
     }
+    const bool cuda = devices != "cpu" && torch::cuda::is_available();
+    if (devices == "cuda" && !cuda) {
+      std::cerr << "quantscope-bench: no CUDA device\n";
+      return 1;
+    }
     nlohmann::ordered_json out;
     out["cpu_threads"] = at::get_num_threads();
     out["torch"] = TORCH_VERSION;
+    if (error_map) {
+      nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+      if (devices != "cuda")
+        for (auto& r : error_map_run(qs::Device::Cpu, cpu_reps)) rows.push_back(r);
+      if (cuda)
+        for (auto& r : error_map_run(qs::Device::Cuda, cuda_reps)) rows.push_back(r);
+      out["error_map"] = rows;
+      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << '\n';
+      return 0;
+    }
     nlohmann::ordered_json families = nlohmann::ordered_json::array();
     if (devices != "cuda")
       for (auto& r : families_run(torch::Device(torch::kCPU), cpu_reps)) families.push_back(r);
-    const bool cuda = devices != "cpu" && torch::cuda::is_available();
     if (cuda) {
       for (auto& r : families_run(torch::Device(torch::kCUDA), cuda_reps)) families.push_back(r);
       out["hadamard"] = hadamard_bandwidth(cuda_reps);
       if (model) out["llama_8b"] = llama8b_run({"quest4", "kmeans2", "kmeans1", "int4:g128", "nf4"});
-    } else if (devices == "cuda") {
-      std::cerr << "quantscope-bench: no CUDA device\n";
-      return 1;
     }
     out["families"] = families;
     if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << '\n';
