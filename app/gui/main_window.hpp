@@ -33,7 +33,7 @@ class MainWindow : public QMainWindow {
 
  public:
   // Bumped whenever the set of panels changes, so an older saved layout is ignored.
-  static constexpr int kLayoutVersion = 4;
+  static constexpr int kLayoutVersion = 5;
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;

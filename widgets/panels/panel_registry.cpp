@@ -4,6 +4,7 @@
 #include <QObject>
 
 #include "compare_panel.hpp"
+#include "error_map_panel.hpp"
 #include "evaluation_panel.hpp"
 #include "inspector_panel.hpp"
 #include "layers_panel.hpp"
@@ -21,7 +22,9 @@ const std::vector<PanelInfo>& panels_registered() {
        [](Workbench& w) { return new InspectorPanel(w); }},
       {"compare", QObject::tr("Compare"), Qt::RightDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_4),
        [](Workbench& w) { return new ComparePanel(w); }},
-      {"evaluation", QObject::tr("Evaluation"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_5),
+      {"errormap", QObject::tr("Error Map"), Qt::RightDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_5),
+       [](Workbench& w) { return new ErrorMapPanel(w); }},
+      {"evaluation", QObject::tr("Evaluation"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_6),
        [](Workbench& w) { return new EvaluationPanel(w); }},
   };
   return panels;
