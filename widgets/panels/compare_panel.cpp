@@ -496,11 +496,7 @@ void ComparePanel::cancel() {
   jobs_->cancel(compare_id_);
 }
 
-void ComparePanel::status_set(const QString& text, bool error) {
-  status_->setText(text);
-  status_->setStyleSheet(error ? QStringLiteral("color: #b3261e;") : QStringLiteral("color: #787878;"));
-  status_->setVisible(!text.isEmpty());
-}
+void ComparePanel::status_set(const QString& text, bool error) { status_show(status_, text, error); }
 
 void ComparePanel::buttons_update() {
   const bool row = table_view_->selectionModel()->hasSelection();

@@ -444,11 +444,7 @@ void ErrorMapPanel::outlier_mark(int64_t index, bool column) {
   plot->replot();
 }
 
-void ErrorMapPanel::status_set(const QString& text, bool error) {
-  status_->setText(text);
-  status_->setStyleSheet(error ? QStringLiteral("color: #b3261e;") : QStringLiteral("color: #787878;"));
-  status_->setVisible(!text.isEmpty());
-}
+void ErrorMapPanel::status_set(const QString& text, bool error) { status_show(status_, text, error); }
 
 void ErrorMapPanel::cancel() {
   if (map_id_ == 0) return;

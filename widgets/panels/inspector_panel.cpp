@@ -205,11 +205,7 @@ void InspectorPanel::cancel() {
   format_status_set(tr("Quantizing %1 cancelled").arg(quantize_layer_), false);
 }
 
-void InspectorPanel::format_status_set(const QString& text, bool error) {
-  format_status_->setText(text);
-  format_status_->setStyleSheet(error ? QStringLiteral("color: #b3261e;") : QStringLiteral("color: #787878;"));
-  format_status_->setVisible(!text.isEmpty());
-}
+void InspectorPanel::format_status_set(const QString& text, bool error) { status_show(format_status_, text, error); }
 
 QJsonObject InspectorPanel::state() const {
   return {{"format", format_edit_->text()}, {"view", view_box_->currentIndex()}};

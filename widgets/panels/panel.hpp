@@ -4,6 +4,7 @@
 #include <QAction>
 #include <QJsonObject>
 #include <QKeySequence>
+#include <QLabel>
 #include <QWidget>
 
 namespace qs {
@@ -32,6 +33,13 @@ class Panel : public QWidget {
   virtual void state_restore(const QJsonObject& state) { Q_UNUSED(state); }
 
  protected:
+  // A panel's one-line status: what it is doing in grey, the core's error in red; hidden when empty.
+  static void status_show(QLabel* label, const QString& text, bool error) {
+    label->setText(text);
+    label->setStyleSheet(error ? QStringLiteral("color: #b3261e;") : QStringLiteral("color: #787878;"));
+    label->setVisible(!text.isEmpty());
+  }
+
   Workbench& workbench_;
 };
 
