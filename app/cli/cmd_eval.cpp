@@ -1,9 +1,11 @@
-// `quantscope-cli eval MODEL --text FILE`: perplexity and bits per byte of a model on a text file and,
-// with --reference, the KL divergence of its next-token distributions from a reference model's; with
-// --format, of the model quantized to that format against the model itself.
+// `quantscope-cli eval MODEL --text FILE`: perplexity (with its standard error) and bits per byte of a
+// model on a text file and, with --reference, the KL divergence of its next-token distributions from a
+// reference model's; with --format, of the model quantized to that format against the model itself;
+// with --tasks, the evaluated model's task scores, so one line reproduces a row of the GUI's history.
 #include <chrono>
 #include <iostream>
 
+#include "analysis_session.hpp"
 #include "command.hpp"
 #include "job_run.hpp"
 #include "json_print.hpp"
@@ -13,6 +15,7 @@
 #include "quantscope/error.hpp"
 #include "quantscope/eval.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/tasks.hpp"
 #include "text_format.hpp"
 #include "text_table.hpp"
 
@@ -22,6 +25,8 @@ namespace {
 nlohmann::ordered_json perplexity_json(const PerplexityResult& result) {
   return {{"tokens", result.tokens},   {"bytes", result.bytes},       {"windows", result.windows},
           {"nll", result.nll},         {"perplexity", result.perplexity}, {"bits_per_byte", result.bits_per_byte},
+          {"nll_standard_error", result.nll_standard_error},
+          {"perplexity_standard_error", result.perplexity_standard_error},
           {"seconds", result.seconds}};
 }
 
@@ -33,7 +38,10 @@ class EvalCommand : public Command {
                  "every text token is scored once. With --reference, also the KL divergence KL(reference || "
                  "model) per token and how often both models agree on the most likely next token. With "
                  "--format or --plan, the model quantized that way is evaluated against the unquantized model, "
-                 "or against --reference when given (a QAT run against its starting model).");
+                 "or against --reference when given (a QAT run against its starting model). The standard error "
+                 "of the perplexity is its value times the sample standard deviation of the per-token negative "
+                 "log-likelihood over the square root of the tokens (delta method). With --tasks, the evaluated "
+                 "model's accuracy on each task file, with its standard error (docs/tasks.md).");
     spec.positional({"MODEL", kModelHelp});
     spec.option({.name = "text", .type = ArgType::Text, .value_name = "FILE", .help = "UTF-8 text to evaluate on",
                  .required = true});
@@ -50,12 +58,16 @@ class EvalCommand : public Command {
                  .default_value = "8", .min = 1});
     spec.option({.name = "reference", .type = ArgType::Text, .value_name = "MODEL",
                  .help = "compare with this model (loaded in f32 on the same device, same --tokenizer)"});
+    spec.option({.name = "tasks", .type = ArgType::Text, .value_name = "FILES",
+                 .help = "task files (JSONL, comma-separated) to score the evaluated model on, as 'tasks eval' "
+                         "scores them with its defaults"});
     quantize_options_declare(spec);
     model_options_declare(spec);
     spec.option(json_option());
     spec.example("eval demo --text heldout.txt");
     spec.example("eval demo --format kmeans2 --text heldout.txt");
     spec.example("eval demo --plan mixed.json --text heldout.txt");
+    spec.example("eval demo --plan mixed.json --text heldout.txt --tasks demo-cloze.jsonl,demo-choice.jsonl");
     spec.example("eval stories260K.bin --tokenizer tok512.model --text tinystories.txt --max-tokens 20000");
     spec.example("eval demo --dtype bf16 --reference demo --text heldout.txt");
     return spec;
@@ -72,6 +84,9 @@ class EvalCommand : public Command {
     const bool quantizing = quantize_options_check(args, false);
     const std::filesystem::path text_path = args.text("text");
     const std::string text = file_read(text_path);
+    std::vector<TaskSet> task_sets;
+    for (const std::string& file : list_option(args, "tasks"))
+      task_sets.push_back(task_file_load(file));  // a bad file fails before the model loads
 
     JobRunner jobs;
     const LoadOptions load = model_options_get(args);
@@ -99,6 +114,10 @@ class EvalCommand : public Command {
       jobs.run("Evaluating", [&](JobContext& context) { result = perplexity_eval(*model, text, options, &context); });
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::vector<TaskScore> scores;
+    for (const TaskSet& set : task_sets)
+      jobs.run("Scoring " + set.name,
+               [&](JobContext& context) { scores.push_back(task_evaluate(*model, set, {}, &context)); });
 
     if (args.flag("json")) {
       nlohmann::ordered_json out;
@@ -119,6 +138,16 @@ class EvalCommand : public Command {
         ref.update(perplexity_json(kl.reference));
         out["kl"] = {{"tokens", kl.tokens}, {"mean", kl.mean},     {"median", kl.median},
                      {"p99", kl.p99},       {"max", kl.max},       {"top1_agreement", kl.top1_agreement}};
+      }
+      if (!scores.empty()) {
+        auto& tasks = out["tasks"] = nlohmann::ordered_json::array();
+        for (const TaskScore& score : scores)
+          tasks.push_back({{"name", score.name},
+                           {"kind", task_kind_name(score.kind)},
+                           {"items", score.items},
+                           {"correct", score.correct},
+                           {"accuracy", score.accuracy},
+                           {"standard_error", score.standard_error}});
       }
       out["wall_seconds"] = seconds;
       json_print(out);
@@ -149,15 +178,19 @@ class EvalCommand : public Command {
     if (!reference) {
       TextTable numbers({{"", TextTable::Align::Left, kLabelWidth}, {"", TextTable::Align::Right}, {}});
       numbers.row({"perplexity", number_format(result.perplexity, 4)});
+      numbers.row({kStandardErrorLabel, number_format(result.perplexity_standard_error, 4), kStandardErrorNote});
       numbers.row({"bits per byte", number_format(result.bits_per_byte, 4)});
       numbers.row({"nll", number_format(result.nll, 4), "nats/token"});
       std::cout << numbers.render();
+      tasks_print(scores);
       return 0;
     }
     TextTable numbers({{"", TextTable::Align::Left, kLabelWidth},
                        {quantizing ? "quantized" : "model", TextTable::Align::Right},
                        {quantizing && !args.has("reference") ? "unquantized" : "reference", TextTable::Align::Right}});
     numbers.row({"perplexity", number_format(result.perplexity, 4), number_format(kl.reference.perplexity, 4)});
+    numbers.row({kStandardErrorLabel, number_format(result.perplexity_standard_error, 4),
+                 number_format(kl.reference.perplexity_standard_error, 4)});
     numbers.row({"bits per byte", number_format(result.bits_per_byte, 4), number_format(kl.reference.bits_per_byte, 4)});
     numbers.row({"nll, nats/token", number_format(result.nll, 4), number_format(kl.reference.nll, 4)});
     std::cout << numbers.render() << '\n';
@@ -169,7 +202,23 @@ class EvalCommand : public Command {
     divergence.row({"KL max", number_format(kl.max, 6)});
     divergence.row({"top-1 agreement", number_format(100 * kl.top1_agreement, 2) + " %"});
     std::cout << divergence.render();
+    tasks_print(scores);
     return 0;
+  }
+
+ private:
+  static constexpr const char* kStandardErrorLabel = "perplexity s.e.";
+  static constexpr const char* kStandardErrorNote = "perplexity x s.d.(token nll) / sqrt(tokens)";
+
+  static void tasks_print(const std::vector<TaskScore>& scores) {
+    if (scores.empty()) return;
+    using Align = TextTable::Align;
+    TextTable table(
+        {{"task"}, {"kind"}, {"items", Align::Right}, {"accuracy", Align::Right}, {"± s.e.", Align::Right}});
+    for (const TaskScore& s : scores)
+      table.row({s.name, task_kind_name(s.kind), count_format(s.items), percent_format(s.accuracy),
+                 percent_format(s.standard_error)});
+    std::cout << '\n' << table.render();
   }
 };
 

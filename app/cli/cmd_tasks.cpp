@@ -57,8 +57,6 @@ bool same_file(const fs::path& a, const fs::path& b) {
   return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
 }
 
-std::string percent(double fraction) { return number_format(100 * fraction, 2) + " %"; }
-
 // The paired difference of two scores on the same items: its mean and standard error.
 struct Delta {
   double mean = 0, standard_error = 0;
@@ -271,13 +269,13 @@ class TasksCommand : public Command {
     TextTable table(columns);
     for (size_t i = 0; i < sets.size(); ++i) {
       const TaskScore& s = base_scores[i];
-      std::vector<std::string> row = {s.name, task_kind_name(s.kind), count_format(s.items), percent(s.accuracy),
-                                      percent(s.standard_error)};
+      std::vector<std::string> row = {s.name, task_kind_name(s.kind), count_format(s.items),
+                                      percent_format(s.accuracy), percent_format(s.standard_error)};
       if (quantized) {
         const TaskScore& q = quantized_scores[i];
         const Delta d = delta_compute(s, q);
-        row.push_back(percent(q.accuracy));
-        row.push_back(percent(q.standard_error));
+        row.push_back(percent_format(q.accuracy));
+        row.push_back(percent_format(q.standard_error));
         row.push_back((d.mean > 0 ? std::string("+") : std::string()) + number_format(100 * d.mean, 2) + " pt");
         row.push_back(number_format(100 * d.standard_error, 2) + " pt");
       }

@@ -77,6 +77,8 @@ std::string number_format(double value, int decimals) {
   return buffer;
 }
 
+std::string percent_format(double fraction) { return number_format(100 * fraction, 2) + " %"; }
+
 std::string number_compact_format(double value) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.6g", value);

@@ -16,6 +16,7 @@ std::optional<uint64_t> bytes_parse(const std::string& text);
 std::string number_format(double value, int decimals);  // fixed decimals; "nan"/"inf" as such
 std::string number_compact_format(double value);        // six significant digits: 1e-05, 0.125
 std::string number_scientific_format(double value, int decimals);  // 1.00e-03
+std::string percent_format(double fraction);     // 0.125 -> 12.50 %
 std::string seconds_format(double seconds);      // 0.42 s, 83.1 s, 1 h 02 min
 std::string rate_format(double per_second, const std::string& unit);  // 12,345 tokens/s
 

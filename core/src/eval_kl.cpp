@@ -23,7 +23,7 @@ class KlReference {
   // The reference's log-probabilities at each window's scored positions; empty when they did not
   // fit the cache and are recomputed by every evaluation.
   std::vector<torch::Tensor> log_probs;
-  double nll = 0;  // the reference's summed negative log-likelihood (cached mode)
+  NllSums nll;  // the reference's (cached mode)
 };
 
 namespace {
@@ -65,15 +65,15 @@ KlResult kl_measure(const ModelState& m, const KlReference& ref, JobContext* job
   std::vector<double> kl;
   kl.reserve(windows.tokens.size());
   int64_t agree = 0;
-  double nll_model = 0, nll_reference = cached ? ref.nll : 0;
+  NllSums nll_model, nll_reference = cached ? ref.nll : NllSums{};
   size_t window_index = 0;
   eval_windows_run(windows, models, job, [&](const EvalWindow& window, const std::vector<torch::Tensor>& lp) {
     const torch::Tensor& lp_model = lp[0];
     const torch::Tensor lp_ref = (cached ? ref.log_probs[window_index] : lp[1]).to(lp_model.device());
     ++window_index;
-    const torch::Tensor targets = eval_window_targets(windows, window, lp_model.device()).unsqueeze(1);
-    nll_model -= lp_model.gather(1, targets).sum().item<double>();
-    if (!cached) nll_reference -= lp_ref.gather(1, targets).sum().item<double>();
+    const torch::Tensor targets = eval_window_targets(windows, window, lp_model.device());
+    nll_model.add(lp_model, targets);
+    if (!cached) nll_reference.add(lp_ref, targets);
     agree += lp_model.argmax(-1).eq(lp_ref.argmax(-1)).sum().item<int64_t>();
     const torch::Tensor per_token = (lp_ref.exp() * (lp_ref - lp_model)).sum(-1).to(torch::kCPU, torch::kFloat64);
     const double* values = per_token.data_ptr<double>();
@@ -113,8 +113,7 @@ std::shared_ptr<const KlReference> kl_reference_prepare(const Model& reference, 
                         static_cast<uint64_t>(r.config.vocab_size) * sizeof(float);
   if (need > cache_bytes) return ref;
   eval_windows_run(ref->windows, {&r}, job, [&](const EvalWindow& window, const std::vector<torch::Tensor>& lp) {
-    const torch::Tensor targets = eval_window_targets(ref->windows, window, lp[0].device()).unsqueeze(1);
-    ref->nll -= lp[0].gather(1, targets).sum().item<double>();
+    ref->nll.add(lp[0], eval_window_targets(ref->windows, window, lp[0].device()));
     ref->log_probs.push_back(lp[0].clone());
   });
   return ref;

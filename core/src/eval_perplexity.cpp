@@ -20,13 +20,12 @@ PerplexityResult perplexity_eval(const Model& model, const std::string& text, co
     throw Error(ErrorKind::Invalid, state.source.string() + ": no tokenizer to evaluate the model with");
   const EvalWindows windows = eval_windows_build(*state.tokenizer, static_cast<int>(state.config.bos_token_id),
                                                  text, options, state.config.max_position_embeddings);
-  double nll_sum = 0;
+  NllSums nll;
   eval_windows_run(windows, {&state}, job, [&](const EvalWindow& window, const std::vector<torch::Tensor>& lp) {
-    const torch::Tensor targets = eval_window_targets(windows, window, state.torch_device());
-    nll_sum -= lp[0].gather(1, targets.unsqueeze(1)).sum().item<double>();
+    nll.add(lp[0], eval_window_targets(windows, window, state.torch_device()));
   });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return eval_perplexity_result(windows, nll_sum, seconds);
+  return eval_perplexity_result(windows, nll, seconds);
 }
 
 }  // namespace qs

@@ -125,16 +125,28 @@ void eval_windows_run(const EvalWindows& windows, const std::vector<const ModelS
   }
 }
 
-PerplexityResult eval_perplexity_result(const EvalWindows& windows, double nll_sum, double seconds) {
-  if (!std::isfinite(nll_sum))
+void NllSums::add(const torch::Tensor& log_probs, const torch::Tensor& targets) {
+  const torch::Tensor token_log_probs = log_probs.gather(1, targets.unsqueeze(1));
+  sum -= token_log_probs.sum().item<double>();
+  square_sum += token_log_probs.to(torch::kFloat64).square().sum().item<double>();
+}
+
+PerplexityResult eval_perplexity_result(const EvalWindows& windows, const NllSums& nll, double seconds) {
+  if (!std::isfinite(nll.sum) || !std::isfinite(nll.square_sum))
     throw Error(ErrorKind::Numeric, "eval: the model produced non-finite log-probabilities");
   PerplexityResult r;
   for (const EvalWindow& window : windows.windows) r.tokens += window.length - window.scored;
   r.bytes = windows.bytes;
   r.windows = static_cast<int64_t>(windows.windows.size());
-  r.nll = nll_sum / r.tokens;
+  r.nll = nll.sum / r.tokens;
   r.perplexity = std::exp(r.nll);
-  r.bits_per_byte = r.bytes > 0 ? nll_sum / std::log(2.0) / r.bytes : 0.0;
+  r.bits_per_byte = r.bytes > 0 ? nll.sum / std::log(2.0) / r.bytes : 0.0;
+  // eval_windows_build scores at least 2 tokens; rounding can leave the sum of squared deviations a hair
+  // below zero for a constant nll.
+  const double n = static_cast<double>(r.tokens);
+  const double variance = std::max(0.0, (nll.square_sum - n * r.nll * r.nll) / (n - 1));
+  r.nll_standard_error = std::sqrt(variance / n);
+  r.perplexity_standard_error = r.perplexity * r.nll_standard_error;
   r.seconds = seconds;
   return r;
 }

@@ -56,6 +56,14 @@ using EvalVisit = std::function<void(const EvalWindow& window, const std::vector
 void eval_windows_run(const EvalWindows& windows, const std::vector<const ModelState*>& models, JobContext* job,
                       const EvalVisit& visit);
 
-PerplexityResult eval_perplexity_result(const EvalWindows& windows, double nll_sum, double seconds);
+// The scored tokens' negative log-likelihoods so far: the sum (of float32 window sums, as perplexity
+// always was) and the sum of squares in double, which the standard error needs.
+struct NllSums {
+  double sum = 0, square_sum = 0;
+  // `log_probs` of the scored positions, [tokens, vocab]; `targets` [tokens] int64 on its device.
+  void add(const torch::Tensor& log_probs, const torch::Tensor& targets);
+};
+
+PerplexityResult eval_perplexity_result(const EvalWindows& windows, const NllSums& nll, double seconds);
 
 }  // namespace qs

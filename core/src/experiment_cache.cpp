@@ -31,7 +31,9 @@ double number_of(const json& v) {
 
 json perplexity_json(const PerplexityResult& p) {
   return {{"tokens", p.tokens}, {"bytes", p.bytes}, {"windows", p.windows}, {"nll", number(p.nll)},
-          {"perplexity", number(p.perplexity)}, {"bits_per_byte", number(p.bits_per_byte)}};
+          {"perplexity", number(p.perplexity)}, {"bits_per_byte", number(p.bits_per_byte)},
+          {"nll_standard_error", number(p.nll_standard_error)},
+          {"perplexity_standard_error", number(p.perplexity_standard_error)}};
 }
 
 PerplexityResult perplexity_from_json(const json& j) {
@@ -42,6 +44,9 @@ PerplexityResult perplexity_from_json(const json& j) {
   p.nll = number_of(j.at("nll"));
   p.perplexity = number_of(j.at("perplexity"));
   p.bits_per_byte = number_of(j.at("bits_per_byte"));
+  // Entries cached before the standard error was measured lack it: unknown, not zero.
+  p.nll_standard_error = number_of(j.value("nll_standard_error", json("nan")));
+  p.perplexity_standard_error = number_of(j.value("perplexity_standard_error", json("nan")));
   return p;
 }
 

@@ -1,6 +1,6 @@
 # `tasks make` and `tasks eval`: one seed gives one file, eval prints scores on the demo model (and the
-# quantized model beside it), a bad task file fails with one line naming its file and line, and
-# command-line mistakes exit 2.
+# quantized model beside it), `eval --tasks` gives the quantized model's scores too, a bad task file
+# fails with one line naming its file and line, and command-line mistakes exit 2.
 include(${CMAKE_CURRENT_LIST_DIR}/lib/cli_run.cmake)
 set(text "${SOURCE}/resources/models/demo/heldout-sample.txt")
 
@@ -53,9 +53,28 @@ expect_match(r out "\nformat +int8 on [0-9]+ tensors")
 expect_match(r out "\ntask +kind +items +unquantized +± s\\.e\\. +quantized +± s\\.e\\. +delta +± s\\.e\\.\n")
 expect_match(r out "\nchoice-a +choice +8 +[0-9.]+ % +[0-9.]+ % +[0-9.]+ % +[0-9.]+ % +[-+]?[0-9.]+ pt +[0-9.]+ pt\n")
 
+# `eval --tasks` scores the evaluated model, here the quantized one, as `tasks eval --format` does, and
+# prints a row per file after the perplexity and its standard error.
+cli_expect(r 0 eval demo --text "${text}" --max-tokens 256 --format int8 --tasks "${WORK}/choice-a.jsonl" --json)
+json_get(eval_accuracy "${r_out}" tasks 0 accuracy)
+json_get(eval_se "${r_out}" perplexity_standard_error)
+cli_expect(r 0 tasks eval demo "${WORK}/choice-a.jsonl" --format int8 --json)
+json_get(tasks_accuracy "${r_out}" tasks 0 quantized accuracy)
+if(NOT eval_accuracy STREQUAL tasks_accuracy)
+  message(FATAL_ERROR "eval --tasks gives ${eval_accuracy} for int8, tasks eval --format int8 ${tasks_accuracy}")
+endif()
+expect_range("perplexity standard error" "${eval_se}" 0.01 100)
+cli_expect(r 0 eval demo --text "${text}" --max-tokens 256 --tasks "${WORK}/cloze-a.jsonl,${WORK}/choice-a.jsonl")
+expect_match(r out "\nperplexity +[0-9]+\\.[0-9]+\nperplexity s\\.e\\. +[0-9]+\\.[0-9]+ ")
+expect_match(r out "\ntask +kind +items +accuracy +± s\\.e\\.\n")
+expect_match(r out "\ncloze-a +generate +20 +[0-9]+\\.[0-9][0-9] % +[0-9]+\\.[0-9][0-9] %\n")
+expect_match(r out "\nchoice-a +choice +20 +[0-9]+\\.[0-9][0-9] % +[0-9]+\\.[0-9][0-9] %\n")
+
 # A bad task file: exit 1, one line naming the file and the line, before the model loads.
 file(WRITE "${WORK}/bad.jsonl" "{\"prompt\": \"a\", \"answer\": \"b\"}\n{\"prompt\": \"a\", \"answer\": \"b\", \"hint\": 1}\n")
 cli_expect(r 1 tasks eval demo "${WORK}/bad.jsonl")
+expect_match(r err "^quantscope-cli: [^\n]*bad\\.jsonl:2: unknown key \"hint\"[^\n]*\n$")
+cli_expect(r 1 eval demo --text "${text}" --tasks "${WORK}/bad.jsonl")
 expect_match(r err "^quantscope-cli: [^\n]*bad\\.jsonl:2: unknown key \"hint\"[^\n]*\n$")
 file(WRITE "${WORK}/label.jsonl" "{\"context\": \"a \", \"choices\": [\"b\", \"c\"], \"label\": 2}\n")
 cli_expect(r 1 tasks eval demo "${WORK}/label.jsonl")

@@ -1,7 +1,7 @@
 // Perplexity and KL evaluation on tiny random models with the stories260K tokenizer: a uniform model's
 // perplexity is its vocabulary size, windows score every token exactly once whatever ctx, stride, budget
-// and batch, results match a direct computation from one forward pass, KL of a model against itself is
-// 0, and bad arguments and cancellation behave.
+// and batch, results (the perplexity's standard error too) match a direct computation from one forward
+// pass, KL of a model against itself is 0, and bad arguments and cancellation behave.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -123,6 +123,32 @@ TEST_F(EvalTest, BatchedWindowsMatchOneForwardPass) {
   EXPECT_EQ(budget.tokens, 9);
   EXPECT_NEAR(budget.nll, -lp.slice(0, 0, 9).gather(1, targets().slice(0, 0, 9).unsqueeze(1)).mean().item<double>(),
               1e-5);
+}
+
+// SE(nll) = sample std of the per-token nll / sqrt(n), SE(perplexity) = perplexity * SE(nll), from each
+// place a PerplexityResult is filled: perplexity_eval, kl_eval's two sides, and a prepared reference.
+TEST_F(EvalTest, StandardErrorMatchesPerTokenNll) {
+  const auto m = model(5), reference = model(9);
+  auto expected = [&](const Model& of) {
+    const torch::Tensor nll = -direct_log_probs(of).gather(1, targets().unsqueeze(1)).squeeze(1).to(torch::kFloat64);
+    return nll.std(/*unbiased=*/true).item<double>() / std::sqrt(static_cast<double>(nll.numel()));
+  };
+  auto expect_standard_error = [](const PerplexityResult& r, double nll_se, const char* what) {
+    EXPECT_GT(nll_se, 0.05) << what;  // a random model's nll varies from token to token
+    EXPECT_NEAR(r.nll_standard_error, nll_se, 1e-6) << what;
+    EXPECT_NEAR(r.perplexity_standard_error, r.perplexity * nll_se, r.perplexity * 1e-6) << what;
+  };
+  const double se_m = expected(*m), se_r = expected(*reference);
+  EXPECT_GT(std::abs(se_m - se_r), 1e-3);  // so that swapping the sides would fail
+  expect_standard_error(perplexity_eval(*m, kText, {.ctx = 128}), se_m, "perplexity_eval");
+  const KlResult kl = kl_eval(*m, *reference, kText, {.ctx = 128});
+  expect_standard_error(kl.model, se_m, "kl_eval model");
+  expect_standard_error(kl.reference, se_r, "kl_eval reference");
+  const KlResult prepared = kl_eval(*m, *kl_reference_prepare(*reference, kText, {.ctx = 128}));
+  expect_standard_error(prepared.model, se_m, "prepared model");
+  expect_standard_error(prepared.reference, se_r, "prepared reference");
+  // A uniform model's nll is the same for every token.
+  EXPECT_NEAR(perplexity_eval(*model(2, 0.0), kText, {.ctx = 16}).perplexity_standard_error, 0.0, 1e-3);
 }
 
 TEST_F(EvalTest, BudgetTokenizesAPrefixLikeTheWholeText) {

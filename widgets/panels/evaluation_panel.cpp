@@ -1,9 +1,11 @@
-// EvaluationPanel: the plan evaluation job, its history, the difference of two rows and the CLI line.
+// EvaluationPanel: the plan evaluation job, its history and rate–distortion plot, the difference of two
+// rows and the CLI line.
 #include "evaluation_panel.hpp"
 
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QComboBox>
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFileDialog>
@@ -12,23 +14,33 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QRegularExpression>
+#include <QSplitter>
 #include <QTableView>
+#include <QToolButton>
 #include <QUndoStack>
 #include <QVBoxLayout>
+#include <cmath>
 #include <filesystem>
+#include <qcustomplot.h>
 
 #include "eval_history_model.hpp"
+#include "plot_style.hpp"
+#include "plot_view.hpp"
+#include "quantscope/demo_model.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/eval.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/plan.hpp"
 #include "quantscope/plan_evaluate.hpp"
+#include "quantscope/tasks.hpp"
 #include "quantscope/weight_statistics.hpp"
+#include "rate_distortion_plot.hpp"
 #include "table_copy.hpp"
 #include "workbench.hpp"
 
@@ -51,6 +63,32 @@ QString quoted(const QString& s) {
   return plain.match(s).hasMatch() ? s : "'" + QString(s).replace("'", "'\\''") + "'";
 }
 
+// The task files bundled for the demo model (resources/tasks, installed as share/quantscope/tasks) when
+// `model_path` is the demo model; none for any other model, whose text they were not made from.
+QStringList demo_task_paths(const QString& model_path) {
+  QString demo;
+  try {
+    demo = QString::fromStdString(demo_model_dir().string());
+  } catch (const Error&) {
+    return {};
+  }
+  if (QFileInfo(model_path).canonicalFilePath() != QFileInfo(demo).canonicalFilePath()) return {};
+  const QDir tasks(QDir(demo).filePath("../../tasks"));
+  QStringList paths;
+  for (const QString& name : tasks.entryList({"demo-*.jsonl"}, QDir::Files, QDir::Name))
+    paths << QFileInfo(tasks.filePath(name)).canonicalFilePath();
+  return paths;
+}
+
+// A choice of history columns for a plot axis, each item's data its column.
+QComboBox* column_box(const QString& name, const QList<QPair<QString, int>>& columns, const QString& tooltip) {
+  auto* box = new QComboBox;
+  box->setObjectName(name);
+  for (const auto& [text, column] : columns) box->addItem(text, column);
+  box->setToolTip(tooltip);
+  return box;
+}
+
 }  // namespace
 
 EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(workbench, parent) {
@@ -65,6 +103,19 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   max_tokens_->setSingleStep(1024);
   max_tokens_->setSpecialValueText(tr("whole text"));
   max_tokens_->setToolTip(tr("Tokens read from the start of the text (quantscope-cli eval --max-tokens)"));
+  tasks_button_ = new QToolButton;
+  tasks_button_->setObjectName("evalTasks");
+  tasks_button_->setPopupMode(QToolButton::MenuButtonPopup);
+  auto* tasks_menu = new QMenu(tasks_button_);
+  tasks_menu->addAction(tr("Choose Task Files…"), this, &EvaluationPanel::tasks_choose);
+  QAction* demo_tasks = tasks_menu->addAction(tr("The Demo Model's Task Files"));
+  tasks_menu->addAction(tr("No Tasks"), this, [this] { task_paths_set({}); });
+  connect(tasks_menu, &QMenu::aboutToShow, this,
+          [this, demo_tasks] { demo_tasks->setEnabled(!demo_task_paths(workbench_.model_path()).isEmpty()); });
+  connect(demo_tasks, &QAction::triggered, this, [this] { task_paths_set(demo_task_paths(workbench_.model_path())); });
+  tasks_button_->setMenu(tasks_menu);
+  connect(tasks_button_, &QToolButton::clicked, this, &EvaluationPanel::tasks_choose);
+  task_paths_set({});
   evaluate_ = new QPushButton(tr("Evaluate Plan (F5)"));
   evaluate_->setObjectName("evalButton");
   cancel_ = new QPushButton(tr("Cancel"));
@@ -95,6 +146,23 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   difference_->setObjectName("evalDifference");
   difference_->setWordWrap(true);
   difference_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  plot_ = new PlotView;
+  plot_->setObjectName("evalPlot");
+  plot_->setMinimumSize(120, 80);
+  plot_->log_y_set(true);  // KL spans decades between 2 and 8 bits
+  plot_x_ = column_box("evalPlotX", {{tr("bits/weight"), EvalHistoryModel::BitsPerWeight},
+                                      {tr("model size"), EvalHistoryModel::ModelBytes}},
+                       tr("The plot's rate: storage bits per weight over the layers the plan quantizes (a plan "
+                          "that quantizes none is left out), or the whole model's size in MiB"));
+  plot_y_ = column_box("evalPlotY", {{tr("KL mean"), EvalHistoryModel::KlMean},
+                                      {tr("perplexity"), EvalHistoryModel::Perplexity}},
+                       tr("The plot's distortion: mean per-token KL(base ‖ quantized), nats, or the quantized "
+                          "model's perplexity"));
+  auto* splitter = new QSplitter(Qt::Horizontal);
+  splitter->addWidget(view_);
+  splitter->addWidget(plot_);
+  splitter->setStretchFactor(0, 3);
+  splitter->setStretchFactor(1, 2);
   auto* copy = new QPushButton(tr("Copy as Command"));
   copy->setToolTip(tr("The quantscope-cli eval line that prints the selected row's numbers"));
 
@@ -110,6 +178,7 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   row->addSpacing(8);
   row->addWidget(tokens_label);
   row->addWidget(max_tokens_);
+  row->addWidget(tasks_button_);
   row->addSpacing(8);
   row->addWidget(evaluate_);
   row->addWidget(cancel_);
@@ -117,12 +186,17 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   progress_->setFixedWidth(120);
   auto* history_buttons = new QHBoxLayout;
   history_buttons->addWidget(difference_, 1);
+  history_buttons->addWidget(new QLabel(tr("Plot")));
+  history_buttons->addWidget(plot_y_);
+  history_buttons->addWidget(new QLabel(tr("against")));
+  history_buttons->addWidget(plot_x_);
+  history_buttons->addSpacing(8);
   history_buttons->addWidget(copy);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(8, 8, 8, 4);
   layout->addLayout(row);
   layout->addWidget(status_);
-  layout->addWidget(view_, 1);
+  layout->addWidget(splitter, 1);
   layout->addLayout(history_buttons);
 
   auto* f5 = new QAction(tr("Evaluate Plan"), this);
@@ -183,6 +257,13 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
     if (current.isValid()) QApplication::clipboard()->setText(command(current.row()));
   });
   connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, &EvaluationPanel::selection_show);
+  connect(history_, &QAbstractItemModel::rowsInserted, this, &EvaluationPanel::plot_draw);
+  connect(history_, &QAbstractItemModel::modelReset, this, &EvaluationPanel::plot_draw);
+  connect(plot_x_, &QComboBox::currentIndexChanged, this, &EvaluationPanel::plot_draw);
+  connect(plot_y_, &QComboBox::currentIndexChanged, this, &EvaluationPanel::plot_draw);
+  connect(plot_, &PlotView::log_y_changed, this, &EvaluationPanel::plot_draw);
+  plot_hint_ = plot_->plot()->toolTip();
+  plot_draw();
   connect(&workbench_, &Workbench::model_changed, this, &EvaluationPanel::model_show);
 }
 
@@ -200,6 +281,27 @@ void EvaluationPanel::model_show() {
   // The demo model ships a held-out text beside it.
   const QString beside = QDir(workbench_.model_path()).filePath("heldout-sample.txt");
   if (text_edit_->text().isEmpty() && QFileInfo(beside).isFile()) text_edit_->setText(beside);
+  task_paths_set(demo_task_paths(workbench_.model_path()));
+}
+
+void EvaluationPanel::task_paths_set(const QStringList& paths) {
+  task_paths_ = paths;
+  QStringList names;
+  for (const QString& path : paths) names << QFileInfo(path).completeBaseName();
+  tasks_button_->setText(paths.isEmpty() ? tr("No Tasks") : tr("Tasks: %1").arg(names.join(", ")));
+  tasks_button_->setToolTip(
+      tr("Task files (JSONL, docs/tasks.md) each evaluation also scores, as quantscope-cli eval --tasks does: "
+         "the history gets a column per task with its accuracy ± standard error. Click to choose, or open the "
+         "menu for the demo model's files or none.%1")
+          .arg(paths.isEmpty() ? QString() : "\n\n" + paths.join('\n')));
+}
+
+void EvaluationPanel::tasks_choose() {
+  const QString start = task_paths_.isEmpty() ? QFileInfo(text_edit_->text()).absolutePath()
+                                              : QFileInfo(task_paths_.front()).absolutePath();
+  const QStringList paths =
+      QFileDialog::getOpenFileNames(this, tr("Task Files"), start, tr("Task files (*.jsonl);;All files (*)"));
+  if (!paths.isEmpty()) task_paths_set(paths);
 }
 
 void EvaluationPanel::status_set(const QString& text, bool error) {
@@ -229,6 +331,7 @@ bool EvaluationPanel::evaluate() {
                           : QFileInfo(workbench_.plan_path()).fileName();
   job->record.text_path = text_path;
   job->record.max_tokens = max_tokens_->value();
+  job->record.task_paths = task_paths_;
   job->reference_key = text_path + "|" + QString::number(job->record.max_tokens);
   if (job->reference_key == reference_key_ && reference_model_ == model) job->reference = reference_;
   const QuantPlan plan = workbench_.plan();
@@ -237,8 +340,9 @@ bool EvaluationPanel::evaluate() {
     EvalOptions options;  // the CLI's defaults
     options.max_tokens = job->record.max_tokens;
     eval_options_check(options, *model);
+    PlanEvalSetup setup;  // the CLI's task options too
+    for (const QString& path : job->record.task_paths) setup.tasks.push_back(task_file_load(path_native(path)));
     if (!job->reference) job->reference = kl_reference_prepare(*model, text, options, &context);
-    PlanEvalSetup setup;
     setup.text = job->reference;
     job->record.metrics = plan_evaluate(*model, plan, setup, &context);
   });
@@ -280,6 +384,7 @@ QString EvaluationPanel::command(int row) const {
   QString line = QStringLiteral("quantscope-cli eval %1 --plan %2 --text %3")
                      .arg(quoted(workbench_.model_path()), quoted(plan_path), quoted(r.text_path));
   if (r.max_tokens > 0) line += QStringLiteral(" --max-tokens %1").arg(r.max_tokens);
+  if (!r.task_paths.isEmpty()) line += " --tasks " + quoted(r.task_paths.join(','));
   return line;
 }
 
@@ -289,12 +394,62 @@ QString EvaluationPanel::difference(int a, int b) const {
   QStringList parts;
   for (int column : {EvalHistoryModel::BitsPerWeight, EvalHistoryModel::Perplexity, EvalHistoryModel::KlMean,
                      EvalHistoryModel::Top1}) {
-    const double d = EvalHistoryModel::value(y, column) - EvalHistoryModel::value(x, column);
+    const double d = history_->value(y, column) - history_->value(x, column);
     const QString name = history_->headerData(column, Qt::Horizontal).toString();
     const int digits = column == EvalHistoryModel::KlMean ? 6 : column == EvalHistoryModel::Perplexity ? 4 : 3;
     parts << QStringLiteral("%1 %2%3").arg(name, d >= 0 ? "+" : "", QString::number(d, 'f', digits));
   }
   return tr("%1 − %2: %3").arg(y.label, x.label, parts.join(QStringLiteral(" · ")));
+}
+
+void EvaluationPanel::plot_draw() {
+  QCustomPlot& plot = *plot_->plot();
+  plot.clearGraphs();
+  for (QCPItemText* label : plot_labels_) plot.removeItem(label);
+  plot_labels_.clear();
+  const int x_column = plot_x_->currentData().toInt(), y_column = plot_y_->currentData().toInt();
+  const bool bytes = x_column == EvalHistoryModel::ModelBytes;
+  RateDistortionFigure figure;
+  figure.x_label = bytes ? tr("model size, MiB") : tr("bits per weight");
+  figure.y_label = y_column == EvalHistoryModel::KlMean ? tr("KL mean, nats/token") : tr("perplexity");
+  figure.lines = false;
+  figure.log_y = plot_->log_y();
+  figure.pareto = true;
+  int hidden = 0;
+  // A series per plan, named by its label, so the hover readout and the TSV say which plan a point is.
+  for (const EvalRecord& r : history_->records()) {
+    const double x = history_->value(r, x_column) / (bytes ? 1024.0 * 1024.0 : 1.0), y = history_->value(r, y_column);
+    if (!std::isfinite(x) || !std::isfinite(y) || (figure.log_y && y <= 0)) {
+      ++hidden;
+      continue;
+    }
+    figure.series.push_back({r.label, {x}, {y}});
+  }
+  // Without points the draw would pad whatever range the axes had, widening it on every redraw.
+  plot.xAxis->setRange(0, 1);
+  plot.yAxis->setRange(0.1, 1);
+  rate_distortion_draw(plot, figure);
+  plot.legend->setVisible(false);  // each point carries its label instead
+  for (size_t i = 0; i < figure.series.size(); ++i) {
+    auto* label = new QCPItemText(&plot);
+    label->position->setCoords(figure.series[i].x[0], figure.series[i].y[0]);
+    label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+    label->setPadding(QMargins(4, 0, 0, 2));
+    label->setText(figure.series[i].name);
+    label->setColor(plot_color(int(i)));
+    label->setClipToAxisRect(true);
+    plot_labels_ << label;
+  }
+  plot_->plot()->setToolTip(
+      tr("Each evaluated plan at its %1 and %2, labelled with its name; the dashed line is the Pareto front, the "
+         "plans no other plan beats on both.%3\n\n%4")
+          .arg(plot_x_->currentText(), plot_y_->currentText(),
+               hidden == 0 ? QString()
+                           : tr(" %n plan(s) without a value on these axes (no quantized layer, or a KL of 0 on the "
+                                "logarithmic scale) not shown.", nullptr, hidden),
+               plot_hint_));
+  plot_->home_save();
+  plot.replot();
 }
 
 void EvaluationPanel::selection_show() {

@@ -29,11 +29,15 @@ PlotTitles plot_titles_add(QCustomPlot& plot, const QString& title, const QStrin
   titles.subtitle->setTextColor(kPlotMutedText);
   plot.plotLayout()->addElement(0, 0, titles.title);
   plot.plotLayout()->addElement(1, 0, titles.subtitle);
+  plot_grids_set(plot);
+  return titles;
+}
+
+void plot_grids_set(QCustomPlot& plot) {
   for (QCPAxis* axis : {plot.xAxis, plot.yAxis}) {
     axis->grid()->setPen(QPen(kPlotGrid, 1, Qt::SolidLine));
     axis->grid()->setSubGridVisible(false);
   }
-  return titles;
 }
 
 void axis_log_set(QCPAxis* axis, bool on) {

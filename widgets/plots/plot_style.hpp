@@ -25,6 +25,8 @@ struct PlotTitles {
 };
 // Adds a title row and a subtitle row above the axis rect, with light grids on both axes.
 PlotTitles plot_titles_add(QCustomPlot& plot, const QString& title, const QString& subtitle, double title_scale = 1.4);
+// The light grids alone, for a plot whose surroundings say what it shows.
+void plot_grids_set(QCustomPlot& plot);
 
 // A logarithmic axis with a base-10 ticker, or back to linear.
 void axis_log_set(QCPAxis* axis, bool on);

@@ -24,7 +24,8 @@ std::vector<int> pareto_front(const QVector<double>& x, const QVector<double>& y
 }
 
 void rate_distortion_draw(QCustomPlot& plot, const RateDistortionFigure& figure) {
-  plot_titles_add(plot, figure.title, figure.subtitle);
+  if (figure.title.isEmpty() && figure.subtitle.isEmpty()) plot_grids_set(plot);
+  else plot_titles_add(plot, figure.title, figure.subtitle);
   series_draw(plot, figure.series, figure.lines, figure.y_label);
   if (figure.pareto) {
     QVector<double> x, y;

@@ -22,7 +22,9 @@ struct RateDistortionFigure {
 };
 
 // Draws into a plot that has no title yet; non-positive y values on a log axis are left out by the
-// caller (see the subtitle for saying so).
+// caller (see the subtitle for saying so). A figure without title and subtitle adds no title rows, so
+// a panel, whose controls say what the plot shows, can clear its graphs and draw again into the same
+// plot.
 void rate_distortion_draw(QCustomPlot& plot, const RateDistortionFigure& figure);
 
 // Indices of the points that no other point dominates (lower or equal on both x and y, lower on one),

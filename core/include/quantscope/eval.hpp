@@ -31,6 +31,12 @@ struct PerplexityResult {
   int64_t windows = 0;
   double nll = 0;            // mean negative log-likelihood per token, nats
   double perplexity = 0;     // exp(nll)
+  // How far the text's sampling moves the mean: the sample standard deviation of the per-token nll
+  // over sqrt(tokens), treating tokens as independent (they are not quite, so it is a lower bound).
+  // The perplexity's follows by the delta method, d exp(nll) = exp(nll) d nll: perplexity times
+  // nll_standard_error.
+  double nll_standard_error = 0;
+  double perplexity_standard_error = 0;
   double bits_per_byte = 0;  // total nll / ln 2 / bytes
   double seconds = 0;
 };
