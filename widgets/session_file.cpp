@@ -20,9 +20,19 @@ constexpr const char* kKind = "quantscope-session";
 QJsonValue number(double value) { return std::isfinite(value) ? QJsonValue(value) : QJsonValue(); }
 double number_of(const QJsonValue& value) { return value.isDouble() ? value.toDouble() : std::nan(""); }
 
+QJsonArray strings_json(const QStringList& list) { return QJsonArray::fromStringList(list); }
+
+QStringList strings_of(const QJsonValue& value) {
+  QStringList list;
+  for (const QJsonValue& v : value.toArray()) list << v.toString();
+  return list;
+}
+
 QJsonObject perplexity_json(const PerplexityResult& p) {
   return {{"tokens", qint64(p.tokens)}, {"bytes", qint64(p.bytes)},       {"windows", qint64(p.windows)},
           {"nll", number(p.nll)},       {"perplexity", number(p.perplexity)}, {"bits_per_byte", number(p.bits_per_byte)},
+          {"nll_standard_error", number(p.nll_standard_error)},
+          {"perplexity_standard_error", number(p.perplexity_standard_error)},
           {"seconds", number(p.seconds)}};
 }
 
@@ -34,6 +44,8 @@ PerplexityResult perplexity_of(const QJsonObject& o) {
   p.nll = number_of(o["nll"]);
   p.perplexity = number_of(o["perplexity"]);
   p.bits_per_byte = number_of(o["bits_per_byte"]);
+  p.nll_standard_error = number_of(o["nll_standard_error"]);
+  p.perplexity_standard_error = number_of(o["perplexity_standard_error"]);
   p.seconds = number_of(o["seconds"]);
   return p;
 }
@@ -53,6 +65,7 @@ QJsonObject record_json(const EvalRecord& r) {
           {"plan", r.plan_json},
           {"text", r.text_path},
           {"max_tokens", qint64(r.max_tokens)},
+          {"tasks_files", strings_json(r.task_paths)},
           {"quantized_parameters", qint64(m.quantized_parameters)},
           {"bits_per_weight", number(m.bits_per_weight)},
           {"model_bytes", qint64(m.model_bytes)},
@@ -75,6 +88,7 @@ EvalRecord record_of(const QJsonObject& o) {
   r.plan_json = o["plan"].toString();
   r.text_path = o["text"].toString();
   r.max_tokens = o["max_tokens"].toInteger();
+  r.task_paths = strings_of(o["tasks_files"]);
   PlanMetrics& m = r.metrics;
   m.quantized_parameters = uint64_t(o["quantized_parameters"].toInteger());
   m.bits_per_weight = number_of(o["bits_per_weight"]);
@@ -101,14 +115,6 @@ EvalRecord record_of(const QJsonObject& o) {
     m.tasks.push_back(score);
   }
   return r;
-}
-
-QJsonArray strings_json(const QStringList& list) { return QJsonArray::fromStringList(list); }
-
-QStringList strings_of(const QJsonValue& value) {
-  QStringList list;
-  for (const QJsonValue& v : value.toArray()) list << v.toString();
-  return list;
 }
 
 }  // namespace

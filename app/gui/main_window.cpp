@@ -267,7 +267,7 @@ void MainWindow::status_bar_create() {
   connect(jobs_poll, &QTimer::timeout, this, [this] {
     size_t running = 0;
     for (const JobRunner* runner : findChildren<JobRunner*>()) running += runner->active_count();
-    jobs_button_->setText(running == 0 ? tr("No jobs") : tr("%n job(s)", nullptr, int(running)));
+    jobs_button_->setText(running == 0 ? tr("No jobs") : running == 1 ? tr("1 job") : tr("%1 jobs").arg(running));
   });
   jobs_poll->start(500);
   jobs_button_->setText(tr("No jobs"));

@@ -76,10 +76,9 @@ TEST(EvaluationPanel, NumbersEqualTheCliOnTheSavedPlan) {
   // The demo model's held-out text is offered.
   EXPECT_TRUE(panel->text_edit()->text().endsWith("heldout-sample.txt")) << panel->text_edit()->text().toStdString();
   panel->max_tokens_box()->setValue(1024);
-  // So are the demo model's task files; a dozen items of each keep the test quick.
-  ASSERT_EQ(panel->task_paths().size(), 2);
-  EXPECT_TRUE(panel->task_paths()[0].endsWith("resources/tasks/demo-choice.jsonl"));
-  EXPECT_TRUE(panel->task_paths()[1].endsWith("resources/tasks/demo-cloze.jsonl"));
+  // Task files are offered in the Tasks menu, not chosen (scoring them takes minutes); a dozen items
+  // of each of the demo model's keep the test quick.
+  EXPECT_TRUE(panel->task_paths().isEmpty());
   QTemporaryDir tasks_dir;
   const QStringList tasks = {task_head(tasks_dir, "demo-cloze.jsonl", 12), task_head(tasks_dir, "demo-choice.jsonl", 12)};
   panel->task_paths_set(tasks);

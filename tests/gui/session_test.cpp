@@ -35,6 +35,8 @@ EvalRecord record_made(const QString& label, double bits, double kl) {
   r.metrics.kl.mean = kl;
   r.metrics.kl.top1_agreement = 0.9;
   r.metrics.kl.model.perplexity = 31.5;
+  r.metrics.kl.model.perplexity_standard_error = 0.42;
+  r.task_paths = {"/data/arith.jsonl"};
   TaskScore task;
   task.name = "arith";
   task.items = 40;
@@ -67,6 +69,8 @@ TEST(SessionFile, RoundTripsEveryField) {
   EXPECT_EQ(back.history[0].metrics.bits_per_weight, 4.25);
   EXPECT_EQ(back.history[0].metrics.model_bytes, 123456789012u);
   EXPECT_EQ(back.history[0].metrics.kl.model.perplexity, 31.5);
+  EXPECT_EQ(back.history[0].metrics.kl.model.perplexity_standard_error, 0.42);
+  EXPECT_EQ(back.history[0].task_paths, QStringList{"/data/arith.jsonl"});
   ASSERT_EQ(back.history[0].metrics.tasks.size(), 1u);
   EXPECT_EQ(back.history[0].metrics.tasks[0].standard_error, 0.07);
   EXPECT_TRUE(std::isnan(back.history[1].metrics.bits_per_weight));

@@ -8,6 +8,7 @@
 #include <QDockWidget>
 #include <QFile>
 #include <QItemSelectionModel>
+#include <QLabel>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
@@ -17,6 +18,8 @@
 #include <QTest>
 #include <QUndoStack>
 
+#include "compare_panel.hpp"
+#include "error_map_panel.hpp"
 #include "evaluation_panel.hpp"
 #include "inspector_panel.hpp"
 #include "layers_panel.hpp"
@@ -58,8 +61,27 @@ TEST(UserGuide, ASessionOnTheDemoModel) {
   ASSERT_TRUE(QTest::qWaitFor([&] { return quantized.count() == 1; }, 60000));
   EXPECT_TRUE(shot(window, "gui-inspect.png"));
 
-  // Edit a plan: int4:g64 by default, the MLP down projections in int8, two layers in kmeans2.
+  // Compare four formats on the layer, side by side on linked axes.
   Workbench& workbench = window.workbench();
+  auto* compare = qobject_cast<ComparePanel*>(window.panel("compare"));
+  QSignalSpy compared(compare, &ComparePanel::compared);
+  workbench.compare_slots_set({"int3:g64", "quest3", "kmeans3", "nf4"});
+  window.dock("compare")->raise();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !compared.isEmpty() && compare->plots_shown() == 4; }, 60000));
+  compare->table_view()->selectRow(2);
+  EXPECT_TRUE(shot(window, "gui-compare.png"));
+
+  // Where int3:g64 goes wrong in the layer.
+  auto* error_map = qobject_cast<ErrorMapPanel*>(window.panel("errormap"));
+  QSignalSpy mapped(error_map, &ErrorMapPanel::map_shown);
+  error_map->format_edit()->setText("int3:g64");
+  window.dock("errormap")->raise();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !mapped.isEmpty(); }, 60000))
+      << error_map->findChild<QLabel*>("errorMapStatus")->text().toStdString();
+  EXPECT_TRUE(shot(window, "gui-errormap.png"));
+  window.dock("inspector")->raise();
+
+  // Edit a plan: int4:g64 by default, the MLP down projections in int8, two layers in kmeans2.
   ASSERT_EQ(workbench.default_set(format_parse("int4:g64")), "");
   ASSERT_EQ(workbench.rule_set(0, PlanRule{"model.layers.*.mlp.down_proj", format_parse("int8"), std::nullopt, {}}), "");
   auto* layers = qobject_cast<LayersPanel*>(window.panel("layers"));

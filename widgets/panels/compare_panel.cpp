@@ -147,7 +147,7 @@ ComparePanel::ComparePanel(Workbench& workbench, QWidget* parent)
   for (int i = 0; i < Workbench::kCompareSlots; ++i) {
     auto* plot = new WeightHistogramPlot;
     plot->setObjectName(QString("comparePlot%1").arg(i));
-    plot->log_box_show(false);
+    plot->compact_set();
     plot->plot()->setMinimumSize(140, 70);  // four of them fit a dock beside the inspector
     slot_plots_[size_t(i)] = plot;
     views << plot->view();

@@ -196,7 +196,7 @@ ErrorMapPanel::ErrorMapPanel(Workbench& workbench, QWidget* parent)
   connect(request_later, &QTimer::timeout, this, &ErrorMapPanel::request);
   connect(&workbench_, &Workbench::selection_changed, request_later, qOverload<>(&QTimer::start));
   connect(&workbench_, &Workbench::plan_changed, request_later, qOverload<>(&QTimer::start));
-  connect(format_edit_, &QLineEdit::editingFinished, this, &ErrorMapPanel::request);
+  connect(format_edit_, &QLineEdit::textChanged, request_later, qOverload<>(&QTimer::start));
   connect(value_box_, &QComboBox::currentIndexChanged, this, &ErrorMapPanel::pool_request);
   connect(pool_box_, &QComboBox::currentIndexChanged, this, &ErrorMapPanel::pool_request);
   connect(&workbench_, &Workbench::model_changed, this, [this] {

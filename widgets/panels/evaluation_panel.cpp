@@ -59,7 +59,7 @@ namespace {
 std::filesystem::path path_native(const QString& path) { return QFile::encodeName(path).toStdString(); }
 
 QString quoted(const QString& s) {
-  static const QRegularExpression plain("^[A-Za-z0-9_./:=@%+-]+$");
+  static const QRegularExpression plain("^[A-Za-z0-9_./:=@%+,-]+$");
   return plain.match(s).hasMatch() ? s : "'" + QString(s).replace("'", "'\\''") + "'";
 }
 
@@ -163,6 +163,8 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   splitter->addWidget(plot_);
   splitter->setStretchFactor(0, 3);
   splitter->setStretchFactor(1, 2);
+  // In proportion, whatever the table's width hint: the plot gets two fifths of the dock.
+  splitter->setSizes({3000, 2000});
   auto* copy = new QPushButton(tr("Copy as Command"));
   copy->setToolTip(tr("The quantscope-cli eval line that prints the selected row's numbers"));
 
@@ -281,7 +283,8 @@ void EvaluationPanel::model_show() {
   // The demo model ships a held-out text beside it.
   const QString beside = QDir(workbench_.model_path()).filePath("heldout-sample.txt");
   if (text_edit_->text().isEmpty() && QFileInfo(beside).isFile()) text_edit_->setText(beside);
-  task_paths_set(demo_task_paths(workbench_.model_path()));
+  // Offered in the Tasks menu, not chosen: scoring them makes every F5 take minutes on a laptop.
+  task_paths_set({});
 }
 
 void EvaluationPanel::task_paths_set(const QStringList& paths) {

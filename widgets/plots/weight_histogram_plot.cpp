@@ -153,14 +153,21 @@ void WeightHistogramPlot::quantized_show(const QString& layer, const QuantizedTe
   levels_clear();
   const TensorMetrics& m = q.metrics;
   const QString sqnr = std::isinf(m.sqnr_db) ? QStringLiteral("∞") : QString::number(m.sqnr_db, 'f', 2);
-  title_->setText(layer);
-  // Two lines, so the caption fits a narrow dock.
-  subtitle_->setText(tr("%1    %2 bits/weight\nSQNR = %3 dB    cosine = %4    relative MSE = %5")
-                         .arg(QString::fromStdString(format_print(q.format)))
-                         .arg(QString::number(m.bits_per_weight, 'f', 3))
-                         .arg(sqnr)
-                         .arg(QString::number(m.cosine, 'f', 5))
-                         .arg(QString::number(m.relative_mse, 'e', 2)));
+  const QString format = QString::fromStdString(format_print(q.format));
+  if (compact_) {
+    // The format names the plot and one short line measures it; the table beside has the rest.
+    title_->setText(format);
+    subtitle_->setText(tr("%1 bits/w · SQNR %2 dB").arg(QString::number(m.bits_per_weight, 'f', 3), sqnr));
+  } else {
+    title_->setText(layer);
+    // Two lines, so the caption fits a narrow dock.
+    subtitle_->setText(tr("%1    %2 bits/weight\nSQNR = %3 dB    cosine = %4    relative MSE = %5")
+                           .arg(format)
+                           .arg(QString::number(m.bits_per_weight, 'f', 3))
+                           .arg(sqnr)
+                           .arg(QString::number(m.cosine, 'f', 5))
+                           .arg(QString::number(m.relative_mse, 'e', 2)));
+  }
   if (view == QuantizedView::Levels && !q.occupancy.empty()) {
     levels_bars_set(q);
   } else if (view == QuantizedView::Error) {
@@ -256,7 +263,13 @@ bool WeightHistogramPlot::log_scale() const { return view_->log_y(); }
 
 void WeightHistogramPlot::log_scale_set(bool on) { view_->log_y_set(on); }
 
-void WeightHistogramPlot::log_box_show(bool on) { log_box_->setVisible(on); }
+void WeightHistogramPlot::compact_set() {
+  log_box_->hide();
+  QFont font = title_->font();
+  font.setPointSizeF(plot_->font().pointSizeF());
+  title_->setFont(font);
+  compact_ = true;
+}
 
 void WeightHistogramPlot::value_axis_update() {
   QCPAxis* axis = plot_->yAxis;

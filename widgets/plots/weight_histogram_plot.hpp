@@ -47,8 +47,9 @@ class WeightHistogramPlot : public QWidget {
 
   bool log_scale() const;
   void log_scale_set(bool on);
-  // Small multiples share one box (and the context menu's entry) instead of one each.
-  void log_box_show(bool on);
+  // For small multiples: the format as the title over one line of metrics, and no log box of its own
+  // (they share one, and the context menu's entry).
+  void compact_set();
 
   const QString& layer() const { return layer_; }  // the plotted layer; empty when none
   QCustomPlot* plot() const { return plot_; }
@@ -80,6 +81,7 @@ class WeightHistogramPlot : public QWidget {
   QList<QCPItemLine*> level_lines_;
   QString layer_;
   double max_count_ = 0;
+  bool compact_ = false;
 };
 
 }  // namespace qs
