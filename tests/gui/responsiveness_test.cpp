@@ -6,19 +6,18 @@
 #include <gtest/gtest.h>
 
 #include <QApplication>
-#include <QElapsedTimer>
 #include <QFile>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTest>
-#include <QTimer>
 #include <chrono>
 #include <iostream>
 
 #include "compare_panel.hpp"
 #include "evaluation_panel.hpp"
 #include "inspector_panel.hpp"
+#include "lag_probe.hpp"
 #include "layers_panel.hpp"
 #include "main_window.hpp"
 #include "quantscope/format.hpp"
@@ -28,24 +27,6 @@ namespace qs {
 namespace {
 
 QString demo_path() { return QS_SOURCE_DIR "/resources/models/demo"; }
-
-class LagProbe {
- public:
-  LagProbe() {
-    timer_.setInterval(5);
-    QObject::connect(&timer_, &QTimer::timeout, [this] {
-      worst_ = std::max(worst_, clock_.restart());
-    });
-    clock_.start();
-    timer_.start();
-  }
-  qint64 worst() const { return worst_; }
-
- private:
-  QTimer timer_;
-  QElapsedTimer clock_;
-  qint64 worst_ = 0;
-};
 
 TEST(Responsiveness, TheEventLoopNeverStallsWhileJobsRun) {
   if (!QFile::exists(demo_path() + "/config.json")) GTEST_SKIP() << "demo model not built yet";
