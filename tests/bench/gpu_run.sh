@@ -10,6 +10,7 @@
 #           cuda (without `info` and `info --stats`, which read on the CPU whatever the device; more
 #           skipped with QS_BENCH_SKIP), then the same model streamed to the GPU under a memory budget
 #           far below its size (QS_GPU_STREAM_BUDGET, 4G)
+#   errormap  quantscope-bench --error-map on the GPU: pooling a 4096 x 14336 layer to the screen
 # Environment: QS_GPU_DEPS, a folder of Debian packages from `packaging/deps-offline.sh download`
 # (unpacked when the machine lacks HDF5/SentencePiece/GoogleTest); QS_DATA, the data folder
 # (../shared/data by default); QS_WORK, where checkpoints go (/tmp/qs-gpu); OUT, where logs go.
@@ -49,6 +50,12 @@ stage_test() {
   build/cuda/tests/quantscope_tests --gtest_filter='*Cuda*:Kernels*:LargeModel.*' 2>&1 | tee "$out/test.log" | tail -30
   cmake -DCLI=build/cuda/app/cli/quantscope-cli -DSOURCE="$root" -DDATA="$data" -DWORK="$work/cli_cuda" \
     -P tests/cli/cuda.cmake 2>&1 | tee -a "$out/test.log" | tail -5
+}
+
+stage_errormap() {
+  # The error map's pooling of a 4096 x 14336 layer on the GPU beside nothing else (issue 13's item).
+  targets_build quantscope_bench
+  build/cuda/tests/bench/quantscope-bench --error-map --device cuda 2>&1 | tee "$out/errormap.log"
 }
 
 stage_large() {
