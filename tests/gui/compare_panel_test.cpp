@@ -86,7 +86,7 @@ class ComparePanelTest : public ::testing::Test {
 
 TEST_F(ComparePanelTest, ThreeSlotsDrawThreePlotsOnLinkedEqualAxes) {
   QAbstractItemModelTester tester(panel_->table(), QAbstractItemModelTester::FailureReportingMode::Fatal);
-  window_.workbench().compare_slots_set({"int2:g64", "quest4", "kmeans2"});
+  window_.workbench().compare_slots_set({"int2:g64", "quest4", "kmeans2:channel"});
   compare("model.layers.0.mlp.up_proj");
   EXPECT_EQ(panel_->plots_shown(), 3);
   EXPECT_EQ(panel_->table()->rowCount(), 3);
@@ -104,11 +104,15 @@ TEST_F(ComparePanelTest, ThreeSlotsDrawThreePlotsOnLinkedEqualAxes) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(panel_->slot_plot(i)->plot()->xAxis->range(), x) << i;
   // In the grid view, the quest slot draws the Gaussian its grid assumes; the others do not.
   panel_->view_box()->setCurrentIndex(int(WeightHistogramPlot::QuantizedView::Grid));
-  EXPECT_GT(panel_->slot_plot(1)->plot()->graph(0)->dataCount(), 100);
-  EXPECT_EQ(panel_->slot_plot(0)->plot()->graph(0)->dataCount(), 0);
+  EXPECT_GT(panel_->slot_plot(1)->gaussian()->dataCount(), 100);
+  EXPECT_EQ(panel_->slot_plot(0)->gaussian()->dataCount(), 0);
   // The int2 slot in "levels used" shows at most 4 bars.
   panel_->view_box()->setCurrentIndex(int(WeightHistogramPlot::QuantizedView::Levels));
   EXPECT_LE(panel_->slot_plot(0)->bars()->data()->size(), 4);
+  // A codebook per row: each code's value spread over the rows' codebooks, beside the bars.
+  EXPECT_EQ(panel_->slot_plot(2)->spread()->dataCount(), 4);
+  EXPECT_EQ(panel_->slot_plot(0)->spread()->dataCount(), 0);
+  panel_->grab().save(QS_GUI_TEST_OUTPUT_DIR "/compare_levels.png");
   // The overlay draws one error curve per format.
   panel_->layout_box()->setCurrentIndex(1);
   EXPECT_EQ(panel_->overlay()->plot()->graphCount(), 3);

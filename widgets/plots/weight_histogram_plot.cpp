@@ -14,6 +14,7 @@
 
 #include "plot_style.hpp"
 #include "plot_view.hpp"
+#include "quantscope/code_use.hpp"
 #include "quantscope/format.hpp"
 #include "quantscope/quantize.hpp"
 
@@ -45,6 +46,13 @@ WeightHistogramPlot::WeightHistogramPlot(QWidget* parent) : QWidget(parent) {
   bars_->setPen(QPen(kBarPen, 0.8));
   bars_->setBrush(kBarFill);
   bars_->setWidthType(QCPBars::wtPlotCoords);
+  spread_ = new QCPGraph(plot_->xAxis, plot_->yAxis2);
+  spread_->setName(tr("codebook value (median)"));
+  spread_->setLineStyle(QCPGraph::lsNone);
+  spread_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QColor(200, 60, 40), QColor(200, 60, 40), 7));
+  spread_bars_ = new QCPErrorBars(plot_->xAxis, plot_->yAxis2);
+  spread_bars_->setDataPlottable(spread_);
+  spread_bars_->setPen(QPen(QColor(200, 60, 40), 1.2));
   gaussian_ = plot_->addGraph();
   gaussian_->setName(tr("N(0, 1) the grid assumes"));
   gaussian_->setPen(QPen(QColor(40, 40, 40), 1.5, Qt::DashLine));
@@ -117,7 +125,40 @@ void WeightHistogramPlot::gaussian_draw(const Histogram& histogram) {
   gaussian_->setData(x, y, true);
 }
 
+void WeightHistogramPlot::spread_draw(const QuantizedTensor& q) {
+  // Per-row or per-group codebooks: how far each code's value moves between them (median, and the
+  // range over all codebooks) on the right axis, over the bars of how many weights use the code.
+  const size_t k = q.occupancy.size();
+  if (k == 0 || q.codebooks.size() < 2 * k) return;
+  const size_t n = q.codebooks.size() / k;
+  QVector<double> keys, medians, below, above;
+  std::vector<float> values(n);
+  double bottom = std::numeric_limits<double>::infinity(), top = -bottom;
+  for (size_t code = 0; code < k; ++code) {
+    for (size_t r = 0; r < n; ++r) values[r] = q.codebooks[r * k + code];
+    const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+    const double low = *lo, high = *hi;
+    bottom = std::min(bottom, low);
+    top = std::max(top, high);
+    std::nth_element(values.begin(), values.begin() + long(n / 2), values.end());
+    const double median = values[n / 2];
+    keys << double(code);
+    medians << median;
+    below << median - low;
+    above << high - median;
+  }
+  spread_->setData(keys, medians, true);
+  spread_bars_->setData(below, above);
+  plot_->yAxis2->setVisible(true);
+  plot_->yAxis2->setLabel(compact_ ? tr("value") : tr("Codebook value over %1 codebooks (median, min–max)").arg(n));
+  plot_->yAxis2->setRange(bottom, top);
+  axis_pad(plot_->yAxis2);
+}
+
 void WeightHistogramPlot::levels_clear() {
+  spread_->data()->clear();
+  spread_bars_->data()->clear();
+  plot_->yAxis2->setVisible(false);
   gaussian_->data()->clear();
   for (QCPItemLine* line : level_lines_) plot_->removeItem(line);
   level_lines_.clear();
@@ -229,11 +270,22 @@ void WeightHistogramPlot::levels_bars_set(const QuantizedTensor& q) {
     if (!std::isfinite(gap)) gap = 1.0;
   }
   bars_set(keys, values, 0.7 * gap);
-  const int used = int(std::count_if(values.begin(), values.end(), [](double v) { return v > 0; }));
-  plot_->xAxis->setLabel(shared ? tr("Level (normalised units); %1 of %2 levels used").arg(used).arg(keys.size())
-                                : tr("Code (each row or group has its own codebook); %1 of %2 codes used")
-                                      .arg(used)
-                                      .arg(keys.size()));
+  const CodeUse use = code_use_compute(q.occupancy);
+  const QString entropy = QString::number(use.entropy_bits, 'f', 2);
+  if (compact_)
+    plot_->xAxis->setLabel(tr("%1 · %2 of %3 used · entropy %4 bits")
+                               .arg(shared ? tr("level") : tr("code"))
+                               .arg(use.used)
+                               .arg(use.total)
+                               .arg(entropy));
+  else
+    plot_->xAxis->setLabel(
+        shared ? tr("Level (normalised units); %1 of %2 levels used; code entropy %3 bits").arg(use.used).arg(use.total).arg(entropy)
+               : tr("Code (each row or group has its own codebook); %1 of %2 codes used; code entropy %3 bits")
+                     .arg(use.used)
+                     .arg(use.total)
+                     .arg(entropy));
+  if (!shared) spread_draw(q);
   const double lo = *std::min_element(keys.begin(), keys.end()), hi = *std::max_element(keys.begin(), keys.end());
   plot_->xAxis->setRange(lo - gap, hi + gap);
 }

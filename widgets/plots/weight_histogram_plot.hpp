@@ -14,6 +14,7 @@
 class QCheckBox;
 class QCustomPlot;
 class QCPBars;
+class QCPErrorBars;
 class QCPGraph;
 class QCPItemLine;
 class QCPItemText;
@@ -55,6 +56,9 @@ class WeightHistogramPlot : public QWidget {
   QCustomPlot* plot() const { return plot_; }
   PlotView* view() const { return view_; }
   QCPBars* bars() const { return bars_; }
+  // QuEST's Gaussian in the values view; per-row/group codebook spread in the levels view (else empty).
+  QCPGraph* gaussian() const { return gaussian_; }
+  QCPGraph* spread() const { return spread_; }
   // Level lines on screen: the quantized view's grid or codebook; 0 in the weight-histogram view.
   int level_count() const { return static_cast<int>(level_lines_.size()); }
 
@@ -69,12 +73,15 @@ class WeightHistogramPlot : public QWidget {
   void levels_bars_set(const QuantizedTensor& q);
   void levels_clear();
   void gaussian_draw(const Histogram& histogram);
+  void spread_draw(const QuantizedTensor& q);
 
   QCheckBox* log_box_;
   PlotView* view_;
   QCustomPlot* plot_;
   QCPBars* bars_;
   QCPGraph* gaussian_;
+  QCPGraph* spread_;
+  QCPErrorBars* spread_bars_;
   QCPTextElement* title_;
   QCPTextElement* subtitle_;
   QCPItemText* message_;
