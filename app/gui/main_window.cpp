@@ -106,10 +106,13 @@ void MainWindow::docks_create() {
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
                       QDockWidget::DockWidgetClosable);
     addDockWidget(info.area, dock);
-    if (auto it = first_in_area.find(info.area); it != first_in_area.end())
+    if (auto it = first_in_area.find(info.area); it != first_in_area.end()) {
       tabifyDockWidget(it->second, dock);
-    else
+      panel->exposed_set(false);  // a tab behind the first until the user picks it
+    } else {
       first_in_area[info.area] = dock;
+    }
+    connect(dock, &QDockWidget::visibilityChanged, panel, &Panel::exposed_set);
     panels_[info.id] = panel;
     docks_[info.id] = dock;
   }

@@ -239,6 +239,9 @@ ComparePanel::ComparePanel(Workbench& workbench, QWidget* parent)
   later_->setInterval(80);  // a held arrow key moves the selection faster than this: only its end runs
   connect(later_, &QTimer::timeout, this, &ComparePanel::request);
   connect(&workbench_, &Workbench::selection_changed, later_, qOverload<>(&QTimer::start));
+  connect(this, &Panel::exposed_now, this, [this] {
+    if (stale_) later_->start();
+  });
   connect(&workbench_, &Workbench::model_changed, this, [this] {
     jobs_->cancel(compare_id_);
     jobs_->cancel(across_id_);
@@ -313,11 +316,6 @@ int ComparePanel::plots_shown() const {
   return n;
 }
 
-void ComparePanel::showEvent(QShowEvent* event) {
-  Panel::showEvent(event);
-  if (stale_) later_->start();
-}
-
 void ComparePanel::slots_edited() {
   QStringList slot_texts;
   for (QLineEdit* edit : slot_edits_) slot_texts << edit->text().trimmed();
@@ -332,7 +330,7 @@ void ComparePanel::request() {
     return;
   }
   // A hidden panel (a tab behind another) computes nothing until it is shown.
-  if (!isVisible()) {
+  if (!exposed()) {
     stale_ = true;
     return;
   }

@@ -66,9 +66,6 @@ class ComparePanel : public Panel {
   void compared(const QString& layer, int plots);
   void across_done(int rows);
 
- protected:
-  void showEvent(QShowEvent* event) override;
-
  private:
   void slots_edited();
   void request();

@@ -195,6 +195,9 @@ ErrorMapPanel::ErrorMapPanel(Workbench& workbench, QWidget* parent)
   request_later->setInterval(80);
   connect(request_later, &QTimer::timeout, this, &ErrorMapPanel::request);
   connect(&workbench_, &Workbench::selection_changed, request_later, qOverload<>(&QTimer::start));
+  connect(this, &Panel::exposed_now, this, [this, request_later] {
+    if (stale_) request_later->start();
+  });
   connect(&workbench_, &Workbench::plan_changed, request_later, qOverload<>(&QTimer::start));
   connect(format_edit_, &QLineEdit::textChanged, request_later, qOverload<>(&QTimer::start));
   connect(value_box_, &QComboBox::currentIndexChanged, this, &ErrorMapPanel::pool_request);
@@ -248,11 +251,6 @@ ErrorMapPanel::ErrorMapPanel(Workbench& workbench, QWidget* parent)
   status_set(tr("Open a model and select a layer to see where its quantization error lies"), false);
 }
 
-void ErrorMapPanel::showEvent(QShowEvent* event) {
-  Panel::showEvent(event);
-  if (stale_) QTimer::singleShot(0, this, &ErrorMapPanel::request);
-}
-
 QString ErrorMapPanel::format_text() const {
   const QString typed = format_edit_->text().trimmed();
   if (!typed.isEmpty()) return typed;
@@ -266,7 +264,7 @@ void ErrorMapPanel::request() {
   const std::shared_ptr<const Model> model = workbench_.model();
   const QString layer = workbench_.selected_layer();
   if (!model || layer.isEmpty()) return;
-  if (!isVisible()) {  // a tab behind another computes nothing until it is shown
+  if (!exposed()) {  // a tab behind another computes nothing until it is shown
     stale_ = true;
     return;
   }

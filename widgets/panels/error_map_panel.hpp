@@ -55,9 +55,6 @@ class ErrorMapPanel : public Panel {
   void map_shown(const QString& layer);
   void map_failed(const QString& layer, const QString& error);
 
- protected:
-  void showEvent(QShowEvent* event) override;
-
  private:
   void request();
   void pool_request();

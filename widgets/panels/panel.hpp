@@ -27,10 +27,23 @@ class Panel : public QWidget {
   // Stops what the panel is computing; panels without jobs have nothing to stop.
   virtual void cancel() {}
 
+  // Whether the user can see the panel: its dock is open and, when tabbed, its tab is the current one.
+  // The window reports it from the dock (isVisible() stays true for a tab behind another), so a panel
+  // that computes for the selection can wait until it is looked at.
+  bool exposed() const { return exposed_; }
+  void exposed_set(bool on) {
+    if (on == exposed_) return;
+    exposed_ = on;
+    if (on) Q_EMIT exposed_now();
+  }
+
   // What a session keeps of the panel (the text typed, the view chosen); not the document, which the
   // Workbench holds. Restoring ignores keys it does not know, so older sessions still open.
   virtual QJsonObject state() const { return {}; }
   virtual void state_restore(const QJsonObject& state) { Q_UNUSED(state); }
+
+ Q_SIGNALS:
+  void exposed_now();
 
  protected:
   // A panel's one-line status: what it is doing in grey, the core's error in red; hidden when empty.
@@ -41,6 +54,9 @@ class Panel : public QWidget {
   }
 
   Workbench& workbench_;
+
+ private:
+  bool exposed_ = true;
 };
 
 }  // namespace qs
