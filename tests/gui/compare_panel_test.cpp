@@ -19,6 +19,7 @@
 
 #include "compare_panel.hpp"
 #include "compare_table_model.hpp"
+#include "demo_panel_test.hpp"
 #include "main_window.hpp"
 #include "plot_view.hpp"
 #include "quantscope/format.hpp"
@@ -29,8 +30,6 @@
 
 namespace qs {
 namespace {
-
-QString demo_path() { return QS_SOURCE_DIR "/resources/models/demo"; }
 
 TEST(CompareTableModel, MarksTheBestValueOfEachColumnPerLayer) {
   CompareTableModel model;
@@ -57,21 +56,9 @@ TEST(CompareTableModel, MarksTheBestValueOfEachColumnPerLayer) {
   EXPECT_FALSE(model.index(0, CompareTableModel::Bits).data(Qt::ToolTipRole).toString().isEmpty());
 }
 
-class ComparePanelTest : public ::testing::Test {
+class ComparePanelTest : public DemoPanelTest<ComparePanel> {
  protected:
-  void SetUp() override {
-    if (!QFile::exists(demo_path() + "/config.json")) GTEST_SKIP() << "demo model not built yet";
-    QSettings().clear();
-    QSignalSpy loaded(&window_, &MainWindow::model_loaded);
-    window_.resize(1400, 900);
-    window_.show();
-    window_.model_open(demo_path());
-    ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, 60000));
-    panel_ = qobject_cast<ComparePanel*>(window_.panel("compare"));
-    ASSERT_NE(panel_, nullptr);
-    window_.workbench().panel_show("compare");
-    ASSERT_TRUE(QTest::qWaitFor([&] { return panel_->isVisible(); }, 5000));
-  }
+  ComparePanelTest() : DemoPanelTest("compare") {}
   // Selects `layer` and waits until its comparison is on screen.
   void compare(const QString& layer) {
     QSignalSpy compared(panel_, &ComparePanel::compared);
@@ -80,8 +67,6 @@ class ComparePanelTest : public ::testing::Test {
     ASSERT_EQ(compared.last()[0].toString(), layer);
   }
 
-  MainWindow window_;
-  ComparePanel* panel_ = nullptr;
 };
 
 TEST_F(ComparePanelTest, ThreeSlotsDrawThreePlotsOnLinkedEqualAxes) {

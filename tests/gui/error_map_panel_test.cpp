@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "error_map_panel.hpp"
+#include "demo_panel_test.hpp"
 #include "main_window.hpp"
 #include "plot_view.hpp"
 #include "workbench.hpp"
@@ -22,25 +23,9 @@
 namespace qs {
 namespace {
 
-QString demo_path() { return QS_SOURCE_DIR "/resources/models/demo"; }
-
-class ErrorMapPanelTest : public ::testing::Test {
+class ErrorMapPanelTest : public DemoPanelTest<ErrorMapPanel> {
  protected:
-  void SetUp() override {
-    if (!QFile::exists(demo_path() + "/config.json")) GTEST_SKIP() << "demo model not built yet";
-    QSettings().clear();
-    QSignalSpy loaded(&window_, &MainWindow::model_loaded);
-    window_.resize(1400, 900);
-    window_.show();
-    window_.model_open(demo_path());
-    ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, 60000));
-    panel_ = qobject_cast<ErrorMapPanel*>(window_.panel("errormap"));
-    ASSERT_NE(panel_, nullptr);
-    window_.workbench().panel_show("errormap");
-    ASSERT_TRUE(QTest::qWaitFor([&] { return panel_->isVisible(); }, 5000));
-  }
-  MainWindow window_;
-  ErrorMapPanel* panel_ = nullptr;
+  ErrorMapPanelTest() : DemoPanelTest("errormap") {}
 };
 
 TEST_F(ErrorMapPanelTest, MapsTheWholeLayerThenRepoolsTheZoomedWindow) {

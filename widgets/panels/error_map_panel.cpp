@@ -60,6 +60,18 @@ PoolShape pool_shape(const QCPAxisRect* rect, const QCPRange& x, const QCPRange&
   return shape;
 }
 
+// A strip's graph: one value per row (or column) from `first` on, each at the middle of its weight.
+void strip_set(QCPGraph* graph, int64_t first, const std::vector<float>& values) {
+  QVector<double> keys, data;
+  keys.reserve(qsizetype(values.size()));
+  data.reserve(qsizetype(values.size()));
+  for (size_t i = 0; i < values.size(); ++i) {
+    keys << double(first) + double(i) + 0.5;
+    data << values[i];
+  }
+  graph->setData(keys, data, true);
+}
+
 }  // namespace
 
 ErrorMapPanel::ErrorMapPanel(Workbench& workbench, QWidget* parent)
@@ -345,19 +357,8 @@ void ErrorMapPanel::tiles_draw() {
   }
   scale_->axis()->setLabel(value_box_->currentText() + " · " + pool_box_->currentText().toLower());
 
-  QVector<double> keys, values;
-  for (int64_t r = 0; r < w.rows; ++r) {
-    keys << double(w.row + r) + 0.5;
-    values << tiles_.row_marginal[size_t(r)];
-  }
-  row_error_->setData(keys, values, true);
-  keys.clear();
-  values.clear();
-  for (int64_t c = 0; c < w.cols; ++c) {
-    keys << double(w.col + c) + 0.5;
-    values << tiles_.col_marginal[size_t(c)];
-  }
-  col_error_->setData(keys, values, true);
+  strip_set(row_error_, w.row, tiles_.row_marginal);
+  strip_set(col_error_, w.col, tiles_.col_marginal);
   bool ok = false;
   rows_rect_->axis(QCPAxis::atBottom)->setRange(row_error_->getValueRange(ok));
   cols_rect_->axis(QCPAxis::atLeft)->setRange(col_error_->getValueRange(ok));
@@ -377,21 +378,8 @@ void ErrorMapPanel::tiles_draw() {
 }
 
 void ErrorMapPanel::strips_draw() {
-  QVector<double> keys, values;
-  const std::vector<float>& rows = error_map_->row_absmax();
-  for (size_t r = 0; r < rows.size(); ++r) {
-    keys << double(r) + 0.5;
-    values << rows[r];
-  }
-  row_absmax_->setData(keys, values, true);
-  keys.clear();
-  values.clear();
-  const std::vector<float>& cols = error_map_->col_absmax();
-  for (size_t c = 0; c < cols.size(); ++c) {
-    keys << double(c) + 0.5;
-    values << cols[c];
-  }
-  col_absmax_->setData(keys, values, true);
+  strip_set(row_absmax_, 0, error_map_->row_absmax());
+  strip_set(col_absmax_, 0, error_map_->col_absmax());
   bool ok = false;
   rows_rect_->axis(QCPAxis::atTop)->setRange(row_absmax_->getValueRange(ok));
   cols_rect_->axis(QCPAxis::atRight)->setRange(col_absmax_->getValueRange(ok));

@@ -69,22 +69,10 @@ void PlotView::log_y_set(bool on) {
   if (on == log_y_) return;
   log_y_ = on;
   axis_log_set(plot_->yAxis, on);
-  bool found = false;
-  const QCPRange data = plot_->yAxis->range();
-  QCPRange range;
-  for (int i = 0; i < plot_->plottableCount(); ++i) {
-    bool ok = false;
-    const QCPRange r = plot_->plottable(i)->getValueRange(ok, QCP::sdBoth);
-    if (!ok) continue;
-    range = found ? QCPRange(std::min(range.lower, r.lower), std::max(range.upper, r.upper)) : r;
-    found = true;
-  }
-  if (found) {
-    plot_->yAxis->setRange(range);
-    axis_pad(plot_->yAxis);
-  } else {
-    plot_->yAxis->setRange(data);
-  }
+  // QCPAxis::rescale takes only positive values on a logarithmic axis; with nothing plotted it keeps
+  // the range.
+  plot_->yAxis->rescale(true);
+  axis_pad(plot_->yAxis);
   Q_EMIT log_y_changed(on);
   home_.y_lower = plot_->yAxis->range().lower;
   home_.y_upper = plot_->yAxis->range().upper;
