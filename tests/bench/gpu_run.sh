@@ -10,7 +10,8 @@
 #           cuda (without `info` and `info --stats`, which read on the CPU whatever the device; more
 #           skipped with QS_BENCH_SKIP), then the same model streamed to the GPU under a memory budget
 #           far below its size (QS_GPU_STREAM_BUDGET, 4G)
-#   errormap  quantscope-bench --error-map on the GPU: pooling a 4096 x 14336 layer to the screen
+#   errormap  quantscope-bench --error-map: pooling a 4096 x 14336 layer to the screen, on the GPU beside
+#           the CPU reference
 # Environment: QS_GPU_DEPS, a folder of Debian packages from `packaging/deps-offline.sh download`
 # (unpacked when the machine lacks HDF5/SentencePiece/GoogleTest); QS_DATA, the data folder
 # (../shared/data by default); QS_WORK, where checkpoints go (/tmp/qs-gpu); OUT, where logs go.
@@ -53,9 +54,9 @@ stage_test() {
 }
 
 stage_errormap() {
-  # The error map's pooling of a 4096 x 14336 layer on the GPU beside nothing else (issue 13's item).
+  # The error map's pooling of a 4096 x 14336 layer on the GPU beside the CPU reference (issue 13's item).
   targets_build quantscope_bench
-  build/cuda/tests/bench/quantscope-bench --error-map --device cuda 2>&1 | tee "$out/errormap.log"
+  build/cuda/tests/bench/quantscope-bench --error-map --device all --cpu-reps 3 2>&1 | tee "$out/errormap.log"
 }
 
 stage_large() {
