@@ -1,5 +1,5 @@
 // A C interface over libsentencepiece, built as its own shared object and loaded in isolation by
-// core/src/tokenizer.cpp. Debian's libsentencepiece carries a private protobuf 3.14 whose symbols it
+// core/src/model/tokenizer.cpp. Debian's libsentencepiece carries a private protobuf 3.14 whose symbols it
 // exports; LibTorch loads the system protobuf 3.21; both in one symbol namespace crash at start-up.
 // Loaded apart, each library binds to its own protobuf. Only plain C types cross this boundary and
 // nothing allocated on one side is freed on the other.

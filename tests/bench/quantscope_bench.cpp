@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "quantizer.hpp"
+#include "quant/quantizer.hpp"
 #include "quantscope/error_map.hpp"
 #include "quantscope/format.hpp"
 #include "quantscope/run_file.hpp"

@@ -11,7 +11,7 @@
 #include <fstream>
 
 #include "core/hf_fixture.hpp"
-#include "model_state.hpp"
+#include "model/model_state.hpp"
 #include "quantscope/allocate.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/model_quantize.hpp"

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "core/tiny_model.hpp"
-#include "eval_windows.hpp"
-#include "llama_forward.hpp"
+#include "eval/eval_windows.hpp"
+#include "model/llama_forward.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/eval.hpp"
 #include "quantscope/job.hpp"

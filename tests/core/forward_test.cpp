@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/tiny_model.hpp"
-#include "llama_forward.hpp"
+#include "model/llama_forward.hpp"
 #include "quantscope/device.hpp"
 #include "quantscope/error.hpp"
 

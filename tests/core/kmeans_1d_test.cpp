@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "kmeans_1d.hpp"
+#include "quant/kmeans_1d.hpp"
 #include "quantscope/error.hpp"
 
 namespace qs {

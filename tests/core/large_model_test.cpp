@@ -10,9 +10,9 @@
 #include <string>
 #include <thread>
 
-#include "llama_forward.hpp"
-#include "model_state.hpp"
-#include "process_memory.hpp"
+#include "model/llama_forward.hpp"
+#include "model/model_state.hpp"
+#include "base/process_memory.hpp"
 #include "quantscope/format.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/model_quantize.hpp"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/temp_dir.hpp"
-#include "model_state.hpp"
+#include "model/model_state.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/tokenizer.hpp"

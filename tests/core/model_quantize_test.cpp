@@ -11,7 +11,7 @@
 #include <map>
 #include <sstream>
 
-#include "model_state.hpp"
+#include "model/model_state.hpp"
 #include "quantscope/demo_model.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/eval.hpp"

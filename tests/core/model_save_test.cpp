@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "core/hf_fixture.hpp"
-#include "model_state.hpp"
+#include "model/model_state.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/tokenizer.hpp"
 

@@ -9,8 +9,8 @@
 #include <map>
 #include <vector>
 
-#include "fake_quant.hpp"
-#include "qat_layers.hpp"
+#include "quant/fake_quant.hpp"
+#include "qat/qat_layers.hpp"
 #include "quest_quantize.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/eval.hpp"

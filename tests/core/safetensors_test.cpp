@@ -10,7 +10,7 @@
 #include "core/temp_dir.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/safetensors.hpp"
-#include "safetensors_torch.hpp"
+#include "io/safetensors_torch.hpp"
 
 namespace qs {
 namespace {

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <map>
 
-#include "eval_windows.hpp"
-#include "llama_forward.hpp"
-#include "model_state.hpp"
+#include "eval/eval_windows.hpp"
+#include "model/llama_forward.hpp"
+#include "model/model_state.hpp"
 #include "quantscope/demo_model.hpp"
 #include "quantscope/importance.hpp"
 #include "quantscope/error.hpp"

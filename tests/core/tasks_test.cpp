@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "hf_layout.hpp"
-#include "llama_forward.hpp"
-#include "model_state.hpp"
+#include "model/hf_layout.hpp"
+#include "model/llama_forward.hpp"
+#include "model/model_state.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/job.hpp"

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-#include "directory_remove.hpp"
+#include "io/directory_remove.hpp"
 
 namespace qs::test {
 

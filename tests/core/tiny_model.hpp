@@ -6,8 +6,8 @@
 #include <cmath>
 #include <memory>
 
-#include "hf_layout.hpp"
-#include "model_state.hpp"
+#include "model/hf_layout.hpp"
+#include "model/model_state.hpp"
 
 namespace qs::test {
 

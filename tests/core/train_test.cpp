@@ -20,7 +20,7 @@
 #include "quantscope/train.hpp"
 #include "temp_dir.hpp"
 #include "train_fixture.hpp"
-#include "train_data.hpp"
+#include "qat/train_data.hpp"
 
 namespace fs = std::filesystem;
 

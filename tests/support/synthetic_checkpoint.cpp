@@ -8,9 +8,9 @@
 #include <cstring>
 #include <system_error>
 
-#include "atomic_file.hpp"
-#include "fingerprint.hpp"
-#include "hf_layout.hpp"
+#include "io/atomic_file.hpp"
+#include "base/fingerprint.hpp"
+#include "model/hf_layout.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/safetensors.hpp"

@@ -19,7 +19,7 @@ namespace qs {
 
 class JobContext;
 class Tokenizer;
-struct ModelState;  // core-internal (LibTorch); see core/src/model_state.hpp
+struct ModelState;  // core-internal (LibTorch); see core/src/model/model_state.hpp
 
 // One linear layer, addressed by its Hugging Face name, e.g. "model.layers.3.mlp.down_proj".
 struct LinearLayer {

@@ -1,0 +1,105 @@
+// Reads Hugging Face Llama-family checkpoints: config.json plus one model.safetensors or the shards
+// of a model.safetensors.index.json. Every tensor the config implies must be present with the
+// implied shape; tensors the model does not use (e.g. rotary inv_freq buffers) are ignored. Only the
+// headers are read: the tensors stay in the mapped files until used.
+#include <nlohmann/json.hpp>
+
+#include "model/checkpoint_read.hpp"
+#include "base/fingerprint.hpp"
+#include "base/json_strict.hpp"
+#include "io/mapped_file.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
+#include "quantscope/job.hpp"
+#include "quantscope/safetensors.hpp"
+#include "io/safetensors_torch.hpp"
+
+namespace qs {
+namespace {
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// tensor name -> shard file, from the text of model.safetensors.index.json.
+std::map<std::string, std::filesystem::path> index_parse(const std::filesystem::path& index, const std::string& text) {
+  const std::string file = index.string();
+  const nlohmann::ordered_json j = json_parse_strict(text, file);
+  if (!j.is_object() || !j.contains("weight_map") || !j.at("weight_map").is_object())
+    throw Error(ErrorKind::Format, file + ": no \"weight_map\" object");
+  std::map<std::string, std::filesystem::path> map;
+  for (const auto& [name, shard] : j.at("weight_map").items()) {
+    if (!shard.is_string()) throw Error(ErrorKind::Format, file + ": weight_map entry of \"" + name + "\" is not a string");
+    const std::filesystem::path shard_path = shard.get<std::string>();
+    if (shard_path.empty() || shard_path.has_parent_path() || shard_path.is_absolute())
+      throw Error(ErrorKind::Format, file + ": weight_map entry of \"" + name + "\" is not a file name in the same folder");
+    map[name] = index.parent_path() / shard_path;
+  }
+  return map;
+}
+
+}  // namespace
+
+std::shared_ptr<ModelState> checkpoint_hf_read(const std::filesystem::path& config, const std::filesystem::path& weights,
+                                               const LoadOptions& options, JobContext* job) {
+  auto state = std::make_shared<ModelState>();
+  const std::string config_text = file_read(config);
+  state->config = config_parse(config_text, config.string());
+  config_validate(state->config, config.string());
+  state->source_identity.push_back(config.filename().string() + " text=" + text_fingerprint(config_text));
+  state->source_format = "hf";
+  state->device = options.device;
+  state->compute = options.compute;
+
+  const bool sharded = weights.filename().string().ends_with(".index.json");
+  std::map<std::string, std::filesystem::path> weight_map;
+  if (sharded) {
+    const std::string index_text = file_read(weights);
+    weight_map = index_parse(weights, index_text);
+    state->source_identity.push_back(weights.filename().string() + " text=" + text_fingerprint(index_text));
+  }
+  std::map<std::filesystem::path, SafetensorsFile> open_files;
+  auto file_of = [&](const std::string& name) -> const SafetensorsFile& {
+    std::filesystem::path path = weights;
+    if (sharded) {
+      const auto it = weight_map.find(name);
+      if (it == weight_map.end()) throw Error(ErrorKind::Format, weights.string() + ": missing tensor \"" + name + "\"");
+      path = it->second;
+    }
+    auto found = open_files.find(path);
+    if (found == open_files.end()) found = open_files.emplace(path, SafetensorsFile::open(path)).first;
+    return found->second;
+  };
+
+  const std::vector<HfTensor> layout = hf_layout(state->config);
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const HfTensor& spec = layout[i];
+    if (job) job->check_cancelled();
+    const SafetensorsFile& file = file_of(spec.name);
+    const TensorInfo* info = file.find(spec.name);
+    if (!info) throw Error(ErrorKind::Format, file.path().string() + ": missing tensor \"" + spec.name + "\"");
+    if (info->shape != spec.shape)
+      throw Error(ErrorKind::Format, file.path().string() + ": tensor \"" + spec.name + "\" has shape " +
+                                         shape_text(info->shape) + ", expected " + shape_text(spec.shape) +
+                                         " from " + config.filename().string());
+    if (!dtype_computable(info->dtype) || !dtype_to_torch(info->dtype))
+      throw Error(ErrorKind::Unsupported, file.path().string() + ": tensor \"" + spec.name + "\" has dtype " +
+                                              std::string(dtype_name(info->dtype)) + ", which Quantscope cannot compute with");
+    state->stored_dtypes[spec.name] = info->dtype;
+    StoredTensor& stored = state->stored[spec.name];
+    stored.file = file.mapping();
+    stored.offset = uint64_t(file.bytes(*info).data() - file.mapping()->data());
+    stored.dtype = info->dtype;
+    stored.shape = info->shape;
+    stored.keep_f32 = spec.kind == TensorKind::Norm;
+    state->stored_bytes += info->end - info->begin;
+    if (job) job->progress(double(i + 1) / layout.size(), "reading the header of " + spec.name);
+  }
+  for (const auto& [path, file] : open_files)
+    state->source_identity.push_back(path.filename().string() + " " + file.mapping()->identity());
+  return state;
+}
+
+}  // namespace qs

@@ -1,0 +1,48 @@
+// Fake quantization for QAT and for activation-quantized models: the forward pass sees q(x) from the
+// quantizer library (the same families and kernels as post-training quantization), the backward pass
+// gets the gradient estimator's mask. Hadamard formats rotate with a differentiable block Hadamard
+// and rotate the result back, which equals QuEST's half-Hadamard product exactly in exact arithmetic
+// (H is orthonormal), so weights and activations can be rotated independently.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+#include "quant/quantizer.hpp"
+#include "quantscope/format.hpp"
+#include "quantscope/train.hpp"
+
+namespace qs {
+
+// Per call, as 0-d float32 tensors on the input's device (no host sync): the fraction of gradient
+// entries the estimator zeroes and ‖q(x) − x‖² / ‖x‖².
+struct FakeQuantStats {
+  torch::Tensor masked, error;
+};
+
+struct FakeQuantInput {
+  torch::Tensor codebooks;   // KMeans: pinned codebooks (QAT between refits); undefined: fit
+  torch::Tensor importance;  // KMeans :fisher fits, [rows, cols]
+  std::string name;          // for error messages
+};
+
+// x: float32 [rows, cols], may require grad. Returns q(x), whose gradient is the estimator's mask
+// times the incoming gradient (rotated back for Hadamard formats). Fills `codebooks_out` with the
+// codebooks used when given (KMeans).
+torch::Tensor fake_quantize(const torch::Tensor& x, const FormatSpec& spec, const EstimatorSettings& estimator,
+                            const FakeQuantInput& extra = {}, FakeQuantStats* stats = nullptr,
+                            torch::Tensor* codebooks_out = nullptr);
+
+// A linear layer's input [..., in] in any float dtype, quantized per token; same shape and dtype.
+torch::Tensor activation_fake_quantize(const torch::Tensor& input, const FormatSpec& spec,
+                                       const EstimatorSettings& estimator, const std::string& name,
+                                       FakeQuantStats* stats = nullptr);
+
+// 1 (true) where the estimator passes the gradient, from a quantizer output with `normalized`
+// filled: the grid or codebook around each value decides the local half-step and the clip range.
+torch::Tensor estimator_mask(const QuantizerOutput& q, const FormatSpec& spec, const EstimatorSettings& estimator);
+
+// The differentiable block Hadamard rotation along the last dimension (its own inverse).
+torch::Tensor hadamard_rotate(const torch::Tensor& x, int64_t block);
+
+}  // namespace qs

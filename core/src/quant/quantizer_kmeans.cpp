@@ -1,0 +1,256 @@
+// The k-means formats (`kmeans<b>`, 1-Bit Wonder, methods.md §2–3): 2^b sorted fp32 centroids fitted
+// to the weights, code = nearest centroid. Block granularity (the paper's format) fits ONE codebook
+// per tensor on the values normalised by a bf16 scale per block of N weights along `in`; channel and
+// group granularities fit a codebook per row or per group of the raw weights (SqueezeLLM-style).
+// Fitting is exact (the 1-D dynamic programme, on a 2^16-bin histogram when a codebook covers more
+// than 2^16 values) or Lloyd with k-means++; `:fisher` weights every value by its importance
+// (normalised by its mean); `:h<N>` rotates rows by a block Hadamard before fitting and back after.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "codebook.hpp"
+#include "quant/kmeans_1d.hpp"
+#include "quant/quantizer.hpp"
+#include "base/rows_parallel.hpp"
+
+namespace qs {
+namespace {
+
+// Up to this many values a codebook is fitted on the raw sorted values (exact); above, on a histogram.
+constexpr int64_t kRawLimit = int64_t{1} << 16;
+constexpr int kHistogramBins = 1 << 16;
+constexpr float kScaleEps = 1e-5f;
+
+Codebook1d fit_raw(const float* u, const float* m, int64_t n, int k, const FormatSpec& spec, uint64_t seed) {
+  if (spec.solver == KMeansSolver::Lloyd)
+    return kmeans_lloyd({u, size_t(n)}, m ? std::span<const float>(m, size_t(n)) : std::span<const float>(), k, seed);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return u[a] < u[b]; });
+  std::vector<double> x, mass;
+  x.reserve(n);
+  mass.reserve(n);
+  for (int64_t i : order) {
+    const double weight = m ? m[i] : 1.0;
+    if (weight <= 0) continue;  // zero importance: no say in the fit
+    x.push_back(u[i]);
+    mass.push_back(weight);
+  }
+  if (x.empty()) {  // every importance zero: fall back to equal weights
+    for (int64_t i : order) x.push_back(u[i]);
+    mass.assign(x.size(), 1.0);
+  }
+  return kmeans_exact(x, mass, k);
+}
+
+// One codebook per row (codebook_group = in) or per group of N along a row, fitted on CPU threads.
+torch::Tensor fit_segments(const torch::Tensor& x, const torch::Tensor& m, int64_t segment, int k,
+                           const FormatSpec& spec, const QuantizerInput& input, double& inertia) {
+  const torch::Tensor xc = x.to(torch::kCPU).contiguous();
+  const torch::Tensor mc = m.defined() ? m.to(torch::kCPU).contiguous() : torch::Tensor();
+  const int64_t rows = xc.size(0), cols = xc.size(1);
+  const int64_t per_row = kernels::blocks_per_row(cols, segment);
+  torch::Tensor books = torch::empty({rows * per_row, k}, torch::kFloat32);
+  std::vector<double> inertias(rows * per_row);
+  const float* xp = xc.data_ptr<float>();
+  const float* mp = mc.defined() ? mc.data_ptr<float>() : nullptr;
+  float* bp = books.data_ptr<float>();
+  rows_parallel(rows, cols, input.reference, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      if (input.job && input.job->cancelled()) return;  // the rows left are not wanted
+      for (int64_t s = 0; s < per_row; ++s) {
+        const int64_t begin = s * segment, n = std::min(segment, cols - begin), id = r * per_row + s;
+        const float* u = xp + r * cols + begin;
+        const float* w = mp ? mp + r * cols + begin : nullptr;
+        Codebook1d fit;
+        if (n <= kRawLimit || spec.solver == KMeansSolver::Lloyd) {
+          fit = fit_raw(u, w, n, k, spec, input.seed + uint64_t(id));
+        } else {
+          float lo, hi;
+          kernels::normalized_range_cpu(u, nullptr, 1, n, n, &lo, &hi);
+          std::vector<double> sm(kHistogramBins), smu(kHistogramBins), smuu(kHistogramBins);
+          kernels::codebook_histogram_cpu(u, nullptr, w, 1, n, n, lo, hi, kHistogramBins, sm.data(), smu.data(),
+                                          smuu.data());
+          fit = kmeans_exact_binned(sm, smu, smuu, k);
+        }
+        for (int j = 0; j < k; ++j) bp[id * k + j] = float(fit.centroids[j]);
+        inertias[id] = fit.inertia;
+      }
+    }
+  });
+  if (input.job) input.job->check_cancelled();
+  inertia = std::accumulate(inertias.begin(), inertias.end(), 0.0);
+  return books.to(x.device());
+}
+
+// The histogram of the block-normalised values, summed over row chunks on CPU threads.
+void histogram_collect(const torch::Tensor& x, const torch::Tensor& scales, const torch::Tensor& m, int64_t block,
+                       float lo, float hi, bool reference, std::vector<double>& sm, std::vector<double>& smu,
+                       std::vector<double>& smuu) {
+  const int64_t rows = x.size(0), cols = x.size(1);
+  const int64_t bpr = kernels::blocks_per_row(cols, block);
+  const float* xp = x.data_ptr<float>();
+  const float* sp = scales.data_ptr<float>();
+  const float* mp = m.defined() ? m.data_ptr<float>() : nullptr;
+#ifdef QS_WITH_CUDA
+  if (x.is_cuda())
+    return kernels::codebook_histogram_cuda(xp, sp, mp, rows, cols, block, lo, hi, kHistogramBins, sm.data(),
+                                            smu.data(), smuu.data());
+#endif
+  std::vector<std::vector<double>> parts(3 * size_t(rows));  // chunks never outnumber rows
+  const int64_t chunks = chunks_parallel(rows, reference, [&](int64_t c, int64_t b, int64_t e) {
+    for (int i = 0; i < 3; ++i) parts[3 * c + i].assign(kHistogramBins, 0.0);
+    kernels::codebook_histogram_cpu(xp + b * cols, sp + b * bpr, mp ? mp + b * cols : nullptr, e - b, cols, block, lo,
+                                    hi, kHistogramBins, parts[3 * c].data(), parts[3 * c + 1].data(),
+                                    parts[3 * c + 2].data());
+  });
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int i = 0; i < kHistogramBins; ++i) {
+      sm[i] += parts[3 * c][i];
+      smu[i] += parts[3 * c + 1][i];
+      smuu[i] += parts[3 * c + 2][i];
+    }
+}
+
+std::pair<float, float> range_collect(const torch::Tensor& x, const torch::Tensor& scales, int64_t block,
+                                     bool reference) {
+  const int64_t rows = x.size(0), cols = x.size(1), bpr = kernels::blocks_per_row(cols, block);
+  const float* xp = x.data_ptr<float>();
+  const float* sp = scales.data_ptr<float>();
+#ifdef QS_WITH_CUDA
+  if (x.is_cuda()) {
+    float lo = 0, hi = 0;
+    kernels::normalized_range_cuda(xp, sp, rows, cols, block, &lo, &hi);
+    return {lo, hi};
+  }
+#endif
+  std::vector<float> los(size_t(rows), 0.0f), his(size_t(rows), 0.0f);
+  const int64_t chunks = chunks_parallel(rows, reference, [&](int64_t c, int64_t b, int64_t e) {
+    kernels::normalized_range_cpu(xp + b * cols, sp + b * bpr, e - b, cols, block, &los[c], &his[c]);
+  });
+  return {*std::min_element(los.begin(), los.begin() + chunks), *std::max_element(his.begin(), his.begin() + chunks)};
+}
+
+// The tensor-wide codebook of the block format.
+torch::Tensor fit_block(const torch::Tensor& x, const torch::Tensor& scales, int64_t block, const torch::Tensor& m,
+                        int k, const FormatSpec& spec, const QuantizerInput& input, double& inertia) {
+  Codebook1d fit;
+  if (x.numel() <= kRawLimit || spec.solver == KMeansSolver::Lloyd) {
+    const torch::Tensor u = groups_divide(x, scales, block).to(torch::kCPU).contiguous();
+    const torch::Tensor mc = m.defined() ? m.to(torch::kCPU).contiguous() : torch::Tensor();
+    fit = fit_raw(u.data_ptr<float>(), mc.defined() ? mc.data_ptr<float>() : nullptr, u.numel(), k, spec, input.seed);
+  } else {
+    const auto [lo, hi] = range_collect(x, scales, block, input.reference);
+    if (input.job) input.job->check_cancelled();
+    std::vector<double> sm(kHistogramBins), smu(kHistogramBins), smuu(kHistogramBins);
+    histogram_collect(x, scales, m, block, lo, hi, input.reference, sm, smu, smuu);
+    if (input.job) input.job->check_cancelled();
+    fit = kmeans_exact_binned(sm, smu, smuu, k);
+  }
+  inertia = fit.inertia;
+  std::vector<float> c(fit.centroids.begin(), fit.centroids.end());
+  return torch::tensor(c).view({1, k}).to(x.device());
+}
+
+void block_scales(const torch::Tensor& x, int64_t block, bool absmean, bool reference, torch::Tensor& scales) {
+  const int64_t rows = x.size(0), cols = x.size(1), bpr = kernels::blocks_per_row(cols, block);
+  const float* xp = x.data_ptr<float>();
+  float* sp = scales.data_ptr<float>();
+#ifdef QS_WITH_CUDA
+  if (x.is_cuda()) return kernels::block_scales_cuda(xp, rows, cols, block, absmean, kScaleEps, true, sp);
+#endif
+  rows_parallel(rows, cols, reference, [&](int64_t b, int64_t e) {
+    kernels::block_scales_cpu(xp + b * cols, e - b, cols, block, absmean, kScaleEps, true, sp + b * bpr);
+  });
+}
+
+}  // namespace
+
+void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_t block, const torch::Tensor& books,
+                     int64_t codebook_group, bool reference, QuantizerOutput& q) {
+  const int64_t rows = x.size(0), cols = x.size(1), k = books.size(1);
+  const int64_t bpr = scales.defined() ? kernels::blocks_per_row(cols, block) : 0;
+  const int64_t books_per_row = codebook_group > 0 ? kernels::blocks_per_row(cols, codebook_group) : 0;
+  const float* xp = x.data_ptr<float>();
+  const float* sp = scales.defined() ? scales.data_ptr<float>() : nullptr;
+  const float* bp = books.data_ptr<float>();
+  uint8_t* cp = q.codes.data_ptr<uint8_t>();
+  float* dp = q.dequant.data_ptr<float>();
+#ifdef QS_WITH_CUDA
+  if (x.is_cuda()) return kernels::codebook_assign_cuda(xp, sp, rows, cols, block, bp, int(k), codebook_group, cp, dp);
+#endif
+  rows_parallel(rows, cols, reference, [&](int64_t b, int64_t e) {
+    kernels::codebook_assign_cpu(xp + b * cols, sp ? sp + b * bpr : nullptr, e - b, cols, block,
+                                 bp + b * books_per_row * k, int(k), codebook_group, cp + b * cols, dp + b * cols);
+  });
+}
+
+int64_t kmeans_segment(const FormatSpec& spec, int64_t in) {
+  return spec.granularity == Granularity::Channel ? in : std::min(spec.group, in);
+}
+
+QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInput& input) {
+  const int64_t out = input.weight.size(0), in = input.weight.size(1);
+  const int k = spec.levels();
+  torch::Tensor x = input.weight;
+  if (spec.hadamard > 1) {
+    x = x.clone();
+    hadamard_apply(x, spec.hadamard, input.reference);
+  }
+  const bool pinned = input.codebooks.defined();
+  const torch::Tensor books = pinned ? input.codebooks.to(x.device(), torch::kFloat32).contiguous() : torch::Tensor();
+  torch::Tensor m;
+  if (spec.fisher && !pinned) {
+    const double mean = input.importance.mean().item<double>();
+    m = mean > 0 ? (input.importance / mean).contiguous() : torch::ones_like(input.importance);
+  }
+  QuantizerOutput q;
+  q.codes = torch::empty({out, in}, x.options().dtype(torch::kUInt8));
+  q.dequant = torch::empty({out, in}, x.options());
+  if (spec.granularity == Granularity::Block) {
+    const int64_t block = kmeans_segment(spec, in);
+    q.scales = torch::empty({out * kernels::blocks_per_row(in, block)}, x.options());
+    block_scales(x, block, spec.scale == BlockScale::Absmean, input.reference, q.scales);
+    if (input.job) input.job->check_cancelled();
+    q.codebooks = pinned ? books : fit_block(x, q.scales, block, m, k, spec, input, q.inertia);
+    if (input.job) input.job->check_cancelled();
+    codebook_assign(x, q.scales, block, q.codebooks, 0, input.reference, q);
+    if (input.want_normalized) q.normalized = groups_divide(x, q.scales, block);
+  } else {
+    const int64_t segment = kmeans_segment(spec, in);
+    q.codebooks = pinned ? books : fit_segments(x, m, segment, k, spec, input, q.inertia);
+    codebook_assign(x, torch::Tensor(), segment, q.codebooks, segment, input.reference, q);
+    if (input.want_normalized) q.normalized = x;
+  }
+  hadamard_apply(q.dequant, spec.hadamard, input.reference);
+  return q;
+}
+
+void quantizer_kmeans_pack(const FormatSpec& spec, const QuantizerOutput& q, PackedWriter& writer) {
+  writer.codes(q.codes, spec.bits);
+  if (q.scales.defined()) writer.bf16(q.scales);
+  writer.f32(q.codebooks);
+}
+
+std::vector<float> quantizer_kmeans_unpack(const FormatSpec& spec, PackedReader& reader, int64_t out, int64_t in) {
+  const int k = spec.levels();
+  const bool block = spec.granularity == Granularity::Block;
+  const int64_t segment = kmeans_segment(spec, in);
+  const int64_t per_row = kernels::blocks_per_row(in, segment);
+  const std::vector<uint8_t> codes = reader.codes(uint64_t(out * in), spec.bits);
+  const std::vector<float> scales = block ? reader.bf16(uint64_t(out * per_row)) : std::vector<float>();
+  const std::vector<float> books = reader.f32(uint64_t((block ? 1 : out * per_row) * k));
+  std::vector<float> w(codes.size());
+  for (int64_t r = 0; r < out; ++r)
+    for (int64_t c = 0; c < in; ++c) {
+      const int64_t i = r * in + c, s = r * per_row + c / segment;
+      w[i] = block ? scales[s] * books[codes[i]] : books[s * k + codes[i]];
+    }
+  torch::Tensor t = torch::from_blob(w.data(), {out, in}, torch::kFloat32);
+  hadamard_apply(t, spec.hadamard);
+  return w;
+}
+
+}  // namespace qs

@@ -1,0 +1,68 @@
+// QuEST's weight format (`quest<b>`, methods.md §1): block Hadamard rotation, one RMS scale σ per row
+// of the rotated weight, clip at α_b·σ, mid-rise grid without a zero level, and the result rotated
+// back ("full Hadamard"), so the dequantized weight lives in the original basis. σ is stored as f32.
+#include <torch/torch.h>
+
+#include "quant/quantizer.hpp"
+#include "quest_quantize.hpp"
+#include "base/rows_parallel.hpp"
+
+namespace qs {
+
+QuantizerOutput quantizer_quest_run(const FormatSpec& spec, const QuantizerInput& input) {
+  const int64_t out = input.weight.size(0), in = input.weight.size(1);
+  torch::Tensor x = input.weight.clone();
+  hadamard_apply(x, spec.hadamard, input.reference);
+  const float alpha = float(quest_alpha(spec.bits));
+  const auto opts = x.options();
+  QuantizerOutput q;
+  q.scales = torch::empty({out}, opts);
+  q.codes = torch::empty({out, in}, opts.dtype(torch::kUInt8));
+  q.dequant = torch::empty({out, in}, opts);
+  const float* xp = x.data_ptr<float>();
+  float* sp = q.scales.data_ptr<float>();
+  uint8_t* cp = q.codes.data_ptr<uint8_t>();
+  float* dp = q.dequant.data_ptr<float>();
+#ifdef QS_WITH_CUDA
+  if (x.is_cuda()) {
+    kernels::quest_quantize_cuda(xp, out, in, spec.bits, alpha, sp, cp, dp);
+  } else
+#endif
+  {
+    rows_parallel(out, in, input.reference, [&](int64_t b, int64_t e) {
+      kernels::quest_quantize_cpu(xp + b * in, e - b, in, spec.bits, alpha, sp + b, cp + b * in, dp + b * in);
+    });
+  }
+  // x is this function's own rotated copy: it becomes the normalized values in place.
+  if (input.want_normalized) q.normalized = x.div_(q.scales.unsqueeze(1));
+  hadamard_apply(q.dequant, spec.hadamard, input.reference);
+  const int levels = spec.levels();
+  const torch::Tensor c = torch::arange(levels, torch::kFloat64);
+  q.codebooks = ((c - levels / 2 + 0.5) * (2.0 * alpha / (levels - 1))).to(torch::kFloat32).view({1, levels});
+  return q;
+}
+
+void quantizer_quest_pack(const FormatSpec& spec, const QuantizerOutput& q, PackedWriter& writer) {
+  writer.codes(q.codes, spec.bits);
+  writer.f32(q.scales);
+}
+
+std::vector<float> quantizer_quest_unpack(const FormatSpec& spec, PackedReader& reader, int64_t out, int64_t in) {
+  const std::vector<uint8_t> codes = reader.codes(uint64_t(out * in), spec.bits);
+  const std::vector<float> sigma = reader.f32(uint64_t(out));
+  const float alpha = float(quest_alpha(spec.bits));
+  const int levels = spec.levels();
+  std::vector<float> w(codes.size());
+  for (int64_t r = 0; r < out; ++r) {
+    const float step = 2.0f * alpha * sigma[r] / float(levels - 1);
+    for (int64_t c = 0; c < in; ++c) {
+      const int n = int(codes[r * in + c]) - (levels / 2 - 1);
+      w[r * in + c] = step * (float(n) - 0.5f);
+    }
+  }
+  torch::Tensor t = torch::from_blob(w.data(), {out, in}, torch::kFloat32);
+  hadamard_apply(t, spec.hadamard);
+  return w;
+}
+
+}  // namespace qs
