@@ -3,6 +3,7 @@
 // computed by hand (stories260K's shapes, 1-Bit Wonder's 1.25 bits, NF4's 4.5).
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,16 @@ FormatSpec kmeans_spec(int bits, Granularity g, int64_t group, BlockScale scale)
   s.group = group;
   s.scale = scale;
   return s;
+}
+
+// The parser's message for a spec it refuses, or "accepted".
+std::string parse_message(const std::string& text) {
+  try {
+    format_parse(text);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "accepted";
 }
 
 TEST(FormatSpec, SuggestionsParseAndPrintAsWritten) {
@@ -124,6 +135,53 @@ TEST(FormatSpec, NF4) {
   EXPECT_EQ(s.hadamard, 0);
 }
 
+TEST(FormatSpec, LlamaCppTypes) {
+  const struct {
+    const char* text;
+    GgufType type;
+    int bits;
+    int64_t block;
+    uint64_t bytes;  // per block, as ggml stores it
+  } types[] = {{"q4_0", GgufType::Q4_0, 4, 32, 18},   {"q4_1", GgufType::Q4_1, 4, 32, 20},
+               {"q5_0", GgufType::Q5_0, 5, 32, 22},   {"q5_1", GgufType::Q5_1, 5, 32, 24},
+               {"q8_0", GgufType::Q8_0, 8, 32, 34},   {"q2_k", GgufType::Q2_K, 2, 256, 84},
+               {"q3_k", GgufType::Q3_K, 3, 256, 110}, {"q4_k", GgufType::Q4_K, 4, 256, 144},
+               {"q5_k", GgufType::Q5_K, 5, 256, 176}, {"q6_k", GgufType::Q6_K, 6, 256, 210},
+               {"iq4_nl", GgufType::IQ4_NL, 4, 32, 18}};
+  for (const auto& t : types) {
+    SCOPED_TRACE(t.text);
+    const FormatSpec s = format_parse(t.text);
+    EXPECT_EQ(s.family, QuantFamily::Gguf);
+    EXPECT_EQ(s.gguf, t.type);
+    EXPECT_EQ(s.bits, t.bits);
+    EXPECT_EQ(s.group, t.block);
+    EXPECT_TRUE(s.quantized());
+    EXPECT_EQ(format_print(s), t.text);
+    std::string upper = t.text;
+    for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(format_parse(upper), s);  // as llama.cpp's users write them
+    // 3 rows of 2 blocks: every byte of every block counted.
+    EXPECT_EQ(format_storage_bits(s, 3, 2 * t.block), 3 * 2 * t.bytes * 8);
+    EXPECT_EQ(format_shape_problem(s, 3, 2 * t.block), "");
+    EXPECT_EQ(format_shape_problem(s, 3, t.block + 16),
+              "in_features " + std::to_string(t.block + 16) + " is not a multiple of " + t.text + "'s block of " +
+                  std::to_string(t.block));
+    EXPECT_THROW(format_storage_bits(s, 3, t.block + 16), Error);
+  }
+  EXPECT_DOUBLE_EQ(format_bits_per_weight(format_parse("q4_k"), 4096, 4096), 4.5);
+  EXPECT_DOUBLE_EQ(format_bits_per_weight(format_parse("q6_k"), 4096, 4096), 6.5625);
+  EXPECT_EQ(format_shape_problem(format_parse("int4:g128"), 3, 100), "");  // only gguf types constrain shapes
+}
+
+TEST(FormatSpec, LlamaCppRecipesAndOtherTypesAreExplained) {
+  EXPECT_NE(parse_message("Q4_K_M").find("file recipe"), std::string::npos) << parse_message("Q4_K_M");
+  EXPECT_NE(parse_message("q3_k_s").find("q3_k"), std::string::npos);
+  EXPECT_NE(parse_message("iq2_xxs").find("not one Quantscope quantizes to"), std::string::npos);
+  EXPECT_NE(parse_message("tq1_0").find("allowed: q4_0"), std::string::npos);
+  EXPECT_NE(parse_message("q4_0:g32").find("takes no options"), std::string::npos);
+  EXPECT_NE(parse_message("q7_0").find("not one Quantscope quantizes to"), std::string::npos);
+}
+
 TEST(FormatSpec, PrintsCanonicalShortForm) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"bf16", "bf16"},
@@ -159,7 +217,7 @@ TEST(FormatSpec, RoundTrips) {
       "int4:g64:asym", "int4:asym:mse", "int8:mse", "int7:g1:asym:mse", "quest1", "quest1:h1", "quest2:h2",
       "quest4:h256", "quest8", "kmeans1", "kmeans1:absmax", "kmeans2:b32", "kmeans3", "kmeans3:absmean",
       "kmeans4:channel", "kmeans4:g128:lloyd", "kmeans2:fisher", "kmeans2:h128", "kmeans8:b16:absmean:lloyd:h2",
-      "kmeans5:channel:lloyd:fisher", "kmeans6:g3"};
+      "kmeans5:channel:lloyd:fisher", "kmeans6:g3", "q4_0", "q5_1", "q8_0", "q2_k", "q6_k", "iq4_nl"};
   for (const std::string& text : specs) {
     SCOPED_TRACE(text);
     const FormatSpec s = format_parse(text);
@@ -208,32 +266,24 @@ TEST(FormatSpec, RejectsInvalidSpecsWithAllowedList) {
 }
 
 TEST(FormatSpec, ErrorMessagesSayWhatIsWrong) {
-  const auto message = [](const std::string& text) {
-    try {
-      format_parse(text);
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
-  };
-  EXPECT_NE(message("int1:asym").find("sign x absmean"), std::string::npos);
-  EXPECT_NE(message("int1:mse").find("sign x absmean"), std::string::npos);
-  EXPECT_NE(message("int9").find("1..8"), std::string::npos);
-  EXPECT_NE(message("quest4:h3").find("power of two"), std::string::npos);
-  EXPECT_NE(message("kmeans2:absmax:absmean").find("absmax"), std::string::npos);
-  EXPECT_NE(message("int4:asym:asym").find("twice"), std::string::npos);
-  EXPECT_NE(message("fp8").find("kmeans<b>"), std::string::npos);  // the families
-  EXPECT_NE(message("kmeans2:channel:absmean").find("b<N>"), std::string::npos);
-  EXPECT_EQ(message("int4:g12x").rfind("format 'int4:g12x': ", 0), 0u);
-  EXPECT_NE(message("kmeans2:fisher:h64").find("cannot be combined with 'h64'"), std::string::npos);
-  EXPECT_NE(message("quest4:h65536").find("above 32768"), std::string::npos);
+  EXPECT_NE(parse_message("int1:asym").find("sign x absmean"), std::string::npos);
+  EXPECT_NE(parse_message("int1:mse").find("sign x absmean"), std::string::npos);
+  EXPECT_NE(parse_message("int9").find("1..8"), std::string::npos);
+  EXPECT_NE(parse_message("quest4:h3").find("power of two"), std::string::npos);
+  EXPECT_NE(parse_message("kmeans2:absmax:absmean").find("absmax"), std::string::npos);
+  EXPECT_NE(parse_message("int4:asym:asym").find("twice"), std::string::npos);
+  EXPECT_NE(parse_message("fp8").find("kmeans<b>"), std::string::npos);  // the families
+  EXPECT_NE(parse_message("kmeans2:channel:absmean").find("b<N>"), std::string::npos);
+  EXPECT_EQ(parse_message("int4:g12x").rfind("format 'int4:g12x': ", 0), 0u);
+  EXPECT_NE(parse_message("kmeans2:fisher:h64").find("cannot be combined with 'h64'"), std::string::npos);
+  EXPECT_NE(parse_message("quest4:h65536").find("above 32768"), std::string::npos);
 }
 
 TEST(FormatSpec, GrammarDescribesEveryFamily) {
   const std::string g = format_grammar();
   for (const char* word : {"bf16", "f16", "f32", "int<b>", "quest<b>", "kmeans<b>", "nf4", "tensor", "channel",
                            "g<N>", "b<N>", "asym", "mse", "absmax", "absmean", "exact", "lloyd", "fisher", "h<N>",
-                           "sign x absmean", "h1 = no rotation"})
+                           "sign x absmean", "h1 = no rotation", "q4_0", "q8_0", "iq4_nl", "q2_k", "q6_k"})
     EXPECT_NE(g.find(word), std::string::npos) << word;
 }
 

@@ -100,6 +100,21 @@ TEST(QatEstimator, IntTrustUsesHalfTheScaleStep) {
   EXPECT_LT(kept, 8);
 }
 
+TEST(QatEstimator, LlamaCppTypeTrustsWhatItsGridReaches) {
+  // q4_0: d = max / −8 for the weight of largest magnitude (here +1, so d = −1/8) and levels d·k for
+  // k = −8 … 7. −0.95 is u = 7.6 grid units from zero, beyond the last level 7 by more than half a step:
+  // the only weight the trust estimator (T = 1) masks. The forward value is the exported one.
+  std::vector<float> v = {1.0f, -0.95f};
+  for (int i = 0; i < 30; ++i) v.push_back(-0.8f + 1.6f * float(i) / 29.0f);
+  const torch::Tensor x = torch::tensor(v).view({1, 32});
+  const torch::Tensor grad = grad_through(x, "q4_0", {.kind = GradientEstimator::Trust}, torch::ones({1, 32}));
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(grad[0][i].item<float>(), i == 1 ? 0.0f : 1.0f) << "element " << i;
+  const torch::Tensor q = qs::fake_quantize(x, qs::format_parse("q4_0"), {.kind = GradientEstimator::Trust});
+  const qs::QuantizedTensor qt = qs::tensor_quantize(qs::format_parse("q4_0"), {v.data(), 32}, 1, 32);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(q[0][i].item<float>(), qt.dequantized[size_t(i)]) << "element " << i;
+  EXPECT_EQ(qt.dequantized[1], -0.875f);
+}
+
 TEST(QatEstimator, HadamardMaskIsComputedInTheRotatedSpaceAndRotatedBack) {
   torch::manual_seed(3);
   const torch::Tensor x = torch::randn({3, 16}) * 2;

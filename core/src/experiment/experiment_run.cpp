@@ -42,6 +42,7 @@ std::string family_name(const FormatSpec& format) {
     case QuantFamily::Quest: return "quest";
     case QuantFamily::KMeans: return "kmeans";
     case QuantFamily::NF4: return "nf4";
+    case QuantFamily::Gguf: return "gguf";
     case QuantFamily::Float: break;
   }
   return "float";

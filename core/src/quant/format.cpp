@@ -1,20 +1,48 @@
 // The format spec grammar (format.hpp): parsing resolves every default so that equal formats compare
 // equal, printing gives the canonical short form, and storage is counted exactly (codes, scales, zero
 // points, codebooks). Specs are case-insensitive and surrounding whitespace is ignored; the canonical
-// form is lower-case.
+// form is lower-case. llama.cpp's types (q4_k, iq4_nl, …) are names of their own, without options.
 #include "quantscope/format.hpp"
 
 #include <array>
 #include <cctype>
 #include <set>
+#include <utility>
 #include <vector>
 
+#include "ggml_quants.hpp"
 #include "quantscope/error.hpp"
 
 namespace qs {
 namespace {
 
-constexpr std::string_view kFamilies = "bf16, f16, f32, int<b>, quest<b>, kmeans<b> (b = 1..8), nf4";
+constexpr std::string_view kFamilies =
+    "bf16, f16, f32, int<b>, quest<b>, kmeans<b> (b = 1..8), nf4, and llama.cpp's types q4_0, q4_1, q5_0, q5_1, "
+    "q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl";
+constexpr std::string_view kGgufAllowed = "q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl";
+
+// llama.cpp's tensor types: name, code width, weights per block.
+struct GgufEntry {
+  std::string_view name;
+  GgufType type;
+  int bits;
+  int64_t block;
+};
+constexpr GgufEntry kGgufTypes[] = {
+    {"q4_0", GgufType::Q4_0, 4, 32},   {"q4_1", GgufType::Q4_1, 4, 32},   {"q5_0", GgufType::Q5_0, 5, 32},
+    {"q5_1", GgufType::Q5_1, 5, 32},   {"q8_0", GgufType::Q8_0, 8, 32},   {"q2_k", GgufType::Q2_K, 2, 256},
+    {"q3_k", GgufType::Q3_K, 3, 256},  {"q4_k", GgufType::Q4_K, 4, 256},  {"q5_k", GgufType::Q5_K, 5, 256},
+    {"q6_k", GgufType::Q6_K, 6, 256},  {"iq4_nl", GgufType::IQ4_NL, 4, 32}};
+// llama-quantize's file recipes mix types per tensor; each names the type most of its tensors take.
+constexpr std::pair<std::string_view, std::string_view> kGgufRecipes[] = {
+    {"q2_k_s", "q2_k"}, {"q3_k_s", "q3_k"}, {"q3_k_m", "q3_k"}, {"q3_k_l", "q3_k"},
+    {"q4_k_s", "q4_k"}, {"q4_k_m", "q4_k"}, {"q5_k_s", "q5_k"}, {"q5_k_m", "q5_k"}};
+
+const GgufEntry& gguf_entry(GgufType type) {
+  for (const GgufEntry& e : kGgufTypes)
+    if (e.type == type) return e;
+  throw Error(ErrorKind::Invalid, "unknown gguf type id " + std::to_string(int(type)));
+}
 constexpr std::string_view kIntAllowed =
     "int<b> (b = 1..8) with tensor | channel | g<N> (N >= 1) [channel], asym [symmetric], mse [absmax clip]";
 constexpr std::string_view kInt1Allowed = "int1 (sign x absmean) with tensor | channel | g<N> (N >= 1) [channel]";
@@ -212,6 +240,26 @@ FormatSpec format_parse(std::string_view input) {
     return spec;
   }
 
+  for (const GgufEntry& e : kGgufTypes) {
+    if (head != e.name) continue;
+    if (!options.empty()) fail(text, std::string(head) + " takes no options", std::string(head) + " alone");
+    spec.family = QuantFamily::Gguf;
+    spec.gguf = e.type;
+    spec.bits = e.bits;
+    spec.granularity = Granularity::Block;
+    spec.group = e.block;
+    return spec;
+  }
+  for (const auto& [recipe, type] : kGgufRecipes)
+    if (head == recipe)
+      fail(text,
+           "'" + std::string(head) + "' is a llama-quantize file recipe (a mix of types per tensor), not a tensor "
+               "type; give each layer a type, e.g. " + std::string(type) + " for most and q6_k for the sensitive ones",
+           kGgufAllowed);
+  if ((head.size() > 1 && head[0] == 'q' && std::isdigit(static_cast<unsigned char>(head[1]))) ||
+      head.starts_with("iq") || head.starts_with("tq") || head == "mxfp4" || head == "nvfp4")
+    fail(text, "llama.cpp type '" + std::string(head) + "' is not one Quantscope quantizes to", kGgufAllowed);
+
   size_t letters = 0;
   while (letters < head.size() && std::isalpha(static_cast<unsigned char>(head[letters]))) ++letters;
   const std::string_view name = head.substr(0, letters), digits = head.substr(letters);
@@ -256,6 +304,7 @@ FormatSpec format_parse(std::string_view input) {
       break;
     case QuantFamily::Float:
     case QuantFamily::NF4:
+    case QuantFamily::Gguf:
       break;  // handled above
   }
   return spec;
@@ -278,6 +327,8 @@ std::string format_print(const FormatSpec& spec) {
       return spec.dtype == DType::F32 ? "f32" : spec.dtype == DType::F16 ? "f16" : "bf16";
     case QuantFamily::NF4:
       return "nf4";
+    case QuantFamily::Gguf:
+      return std::string(gguf_entry(spec.gguf).name);
     case QuantFamily::Int:
       s = "int" + bits;
       if (spec.granularity != Granularity::Channel) s += granularity();
@@ -320,13 +371,16 @@ std::string format_grammar() {
          "    fisher                importance-weighted fitting (importance from the caller)\n"
          "    h<N>                  Hadamard rotation before fitting, N a power of two >= 2 [none]\n"
          "  nf4                     bitsandbytes NormalFloat 4, absmax blocks of 64 (4.5 bits/weight)\n"
+         "  q4_0 q4_1 q5_0 q5_1 q8_0 iq4_nl   llama.cpp's types, blocks of 32, bit for bit as ggml quantizes\n"
+         "  q2_k q3_k q4_k q5_k q6_k           llama.cpp's K-quants, super-blocks of 256 (no importance matrix)\n"
          "Group and block sizes need not divide in (the last one is shorter); a Hadamard block must.\n";
 }
 
 const std::vector<std::string>& format_suggestions() {
   static const std::vector<std::string> suggestions = {
       "int8",   "int4:g128", "int4:g64", "int4",   "int3:g64", "int2:g64", "int2:g32:asym", "quest4", "quest3",
-      "quest2", "quest1",    "kmeans4",  "kmeans3", "kmeans2", "kmeans1",  "kmeans2:channel", "nf4",  "bf16"};
+      "quest2", "quest1",    "kmeans4",  "kmeans3", "kmeans2", "kmeans1",  "kmeans2:channel", "nf4",  "q8_0",
+      "q6_k",   "q5_k",      "q4_k",     "q4_0",   "q3_k",    "q2_k",     "iq4_nl",          "bf16"};
   return suggestions;
 }
 
@@ -341,10 +395,18 @@ int64_t format_codebook_count(const FormatSpec& spec, int64_t out, int64_t in) {
   return 1;
 }
 
+std::string format_shape_problem(const FormatSpec& spec, int64_t out, int64_t in) {
+  if (spec.family != QuantFamily::Gguf || in % spec.group == 0) return {};
+  return "in_features " + std::to_string(in) + " is not a multiple of " + format_print(spec) + "'s block of " +
+         std::to_string(spec.group);
+}
+
 uint64_t format_storage_bits(const FormatSpec& spec, int64_t out, int64_t in) {
   if (out < 1 || in < 1)
     throw Error(ErrorKind::Invalid, "format " + format_print(spec) + ": weight shape [" + std::to_string(out) + ", " +
                                         std::to_string(in) + "] is empty");
+  if (const std::string problem = format_shape_problem(spec, out, in); !problem.empty())
+    throw Error(ErrorKind::Invalid, "format " + format_print(spec) + ": " + problem);
   const bool grouped = spec.granularity == Granularity::Group || spec.granularity == Granularity::Block;
   if (spec.quantized() && grouped && spec.group < 1)
     throw Error(ErrorKind::Invalid, "format " + format_print(spec) + ": group size must be at least 1");
@@ -370,6 +432,9 @@ uint64_t format_storage_bits(const FormatSpec& spec, int64_t out, int64_t in) {
       break;
     case QuantFamily::NF4:
       return n * 4 + rows * ceil_div(in, 64) * 32;
+    case QuantFamily::Gguf:
+      return rows * uint64_t(in / spec.group) *
+             uint64_t(kernels::ggml_block(static_cast<kernels::GgmlType>(spec.gguf)).bytes) * 8;
   }
   return n * b;
 }

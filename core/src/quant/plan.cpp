@@ -166,6 +166,8 @@ void hadamard_check(const std::string& name, const FormatSpec& spec, int64_t in)
 
 void layer_check(const LayerFormat& lf, const Candidate& c) {
   hadamard_check(c.name, lf.format, c.in);
+  if (const std::string problem = format_shape_problem(lf.format, c.out, c.in); !problem.empty())
+    throw Error(ErrorKind::Invalid, c.name + ": " + format_print(lf.format) + ": " + problem);
   if (lf.activation) {
     if (c.name == kEmbedding)
       throw Error(ErrorKind::Invalid, c.name + ": an embedding has no input to quantize; drop its \"act\"");

@@ -39,6 +39,7 @@ struct QuantizerOutput {
   torch::Tensor zero_points;  // uint8, Int :asym only
   torch::Tensor codebooks;    // float32 [n, 2^b], sorted (KMeans, NF4) or the grid in scale units (Int, Quest)
   torch::Tensor normalized;   // float32 [out, in]: the values the grid applies to, when asked
+  torch::Tensor blocks;       // uint8 [out, row bytes]: Gguf's ggml blocks as GGUF stores them (CPU)
   double inertia = 0;  // KMeans fit; 0 with pinned codebooks
 };
 
@@ -127,5 +128,8 @@ std::vector<float> quantizer_kmeans_unpack(const FormatSpec&, PackedReader&, int
 QuantizerOutput quantizer_nf4_run(const FormatSpec&, const QuantizerInput&);
 void quantizer_nf4_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
 std::vector<float> quantizer_nf4_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+QuantizerOutput quantizer_gguf_run(const FormatSpec&, const QuantizerInput&);
+void quantizer_gguf_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
+std::vector<float> quantizer_gguf_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
 
 }  // namespace qs

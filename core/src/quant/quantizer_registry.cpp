@@ -16,6 +16,7 @@ const QuantizerFamily kFamilies[] = {
     {QuantFamily::Quest, quantizer_quest_run, quantizer_quest_pack, quantizer_quest_unpack},
     {QuantFamily::KMeans, quantizer_kmeans_run, quantizer_kmeans_pack, quantizer_kmeans_unpack},
     {QuantFamily::NF4, quantizer_nf4_run, quantizer_nf4_pack, quantizer_nf4_unpack},
+    {QuantFamily::Gguf, quantizer_gguf_run, quantizer_gguf_pack, quantizer_gguf_unpack},
 };
 
 std::string label(const QuantizerInput& input) { return input.name.empty() ? "weight" : input.name; }
@@ -53,6 +54,7 @@ bool format_rows_independent(const FormatSpec& spec) {
     case QuantFamily::Float:
     case QuantFamily::Quest:
     case QuantFamily::NF4:
+    case QuantFamily::Gguf:
       return true;
     case QuantFamily::Int:
       return spec.granularity != Granularity::Tensor;
@@ -73,6 +75,8 @@ QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& inpu
                                         " weights are NaN or Inf; quantization needs finite weights");
   }
   if (spec.family == QuantFamily::Quest || spec.family == QuantFamily::KMeans) hadamard_check(spec, w.size(1), input);
+  if (const std::string problem = format_shape_problem(spec, w.size(0), w.size(1)); !problem.empty())
+    throw Error(ErrorKind::Invalid, label(input) + ": format " + format_print(spec) + ": " + problem);
   if (spec.family == QuantFamily::KMeans && input.codebooks.defined()) {
     const int64_t n = format_codebook_count(spec, w.size(0), w.size(1));
     if (input.codebooks.dim() != 2 || input.codebooks.size(0) != n || input.codebooks.size(1) != spec.levels())
