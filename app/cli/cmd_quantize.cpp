@@ -1,6 +1,6 @@
 // `quantscope-cli quantize MODEL --format SPEC` (or --plan FILE): quantizes the chosen layers of a model and prints
 // per layer the storage and the weight error (bits/weight, MSE, SQNR, cosine), with the model's size
-// before and after; --save writes the dequantized model as an HF directory any tool can read.
+// before and after. `export` writes a quantized model out.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -87,16 +87,11 @@ class QuantizeCommand : public Command {
                  "--plan gives each layer its own format (docs/plans.md).");
     spec.positional({"MODEL", kModelHelp});
     quantize_options_declare(spec);
-    spec.option({.name = "save", .type = ArgType::Text, .value_name = "DIR",
-                 .help = "write the dequantized model as an HF directory (a new directory, never the input's)"});
-    spec.option({.name = "save-dtype", .type = ArgType::Choice, .value_name = "T",
-                 .help = "dtype of the saved weights (f32 keeps the dequantized values exactly)",
-                 .default_value = "f32", .choices = {"f32", "bf16", "f16"}});
     model_options_declare(spec);
     spec.option(json_option());
     spec.example("quantize demo --format kmeans2");
     spec.example("quantize stories260K.bin --tokenizer tok512.model --format int4:g32:mse --layers '*mlp*'");
-    spec.example("quantize demo --format quest4:h64 --save demo-quest4");
+    spec.example("quantize demo --format q4_k --layers 'model.layers.*_proj'");
     spec.example("quantize demo --format kmeans2:fisher --calib heldout.txt --json");
     spec.example("quantize demo --plan mixed.json");
     return spec;
@@ -107,21 +102,11 @@ class QuantizeCommand : public Command {
     JobRunner jobs;
     const auto model = model_open(jobs, args.positional(0), model_options_get(args));
     ModelQuantizeReport report;
-    // Without --save only the report is wanted; with it the weights are written once, from the scratch
-    // file, so memory holds a layer whatever the model's size.
-    const auto quantized = quantize_from_args(
-        jobs, *model, args, report, args.has("save") ? ModelQuantizeOptions::Keep::Write : ModelQuantizeOptions::Keep::None);
-    if (args.has("save")) {
-      std::string name = args.text("save-dtype");
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
-      const DType dtype = *dtype_parse(name);  // f32 / bf16 / f16 are safetensors' F32 / BF16 / F16
-      jobs.run("Saving", [&](JobContext& context) { model_save(*quantized, args.text("save"), dtype, &context); });
-    }
+    quantize_from_args(jobs, *model, args, report, ModelQuantizeOptions::Keep::None);
     if (args.flag("json")) {
       report_json_print(*model, report);
     } else {
       report_table_print(*model, report);
-      if (args.has("save")) std::cout << "saved to " << args.text("save") << '\n';
     }
     return 0;
   }

@@ -12,7 +12,6 @@
 #include "quantscope/plan.hpp"
 
 namespace qs::cli {
-namespace {
 
 std::vector<LayerFormat> layer_formats_get(const Model& model, const Args& args) {
   if (args.has("plan")) return plan_resolve(plan_load(args.text("plan")), model);
@@ -25,8 +24,6 @@ std::vector<LayerFormat> layer_formats_get(const Model& model, const Args& args)
   for (const std::string& name : names) plan.rules.push_back({name, format, std::nullopt, {}});
   return usage_check("--format: ", [&] { return plan_resolve(plan, model); });
 }
-
-}  // namespace
 
 void quantize_options_declare(ArgSpec& spec) {
   spec.option({.name = "format", .type = ArgType::Text, .value_name = "SPEC",
@@ -60,12 +57,10 @@ FormatSpec format_get(const Args& args) {
   return usage_check("--format: ", [&] { return format_parse(args.text("format")); });
 }
 
-std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, const Args& args,
-                                          ModelQuantizeReport& report, ModelQuantizeOptions::Keep keep) {
-  const std::vector<LayerFormat> formats = layer_formats_get(model, args);
+ModelQuantizeOptions quantize_options_get(JobRunner& jobs, const Model& model, const Args& args,
+                                          const std::vector<LayerFormat>& formats) {
   ModelQuantizeOptions options;
   options.seed = uint64_t(args.integer("seed"));
-  options.keep = keep;
   // Pinned codebooks (a QAT export) need no fit, so no importance either.
   const auto fisher = std::find_if(formats.begin(), formats.end(),
                                    [](const LayerFormat& f) { return f.format.fisher && f.codebooks.empty(); });
@@ -82,6 +77,14 @@ std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, c
   } else if (args.has("calib")) {
     throw UsageError("--calib is only used by :fisher formats");
   }
+  return options;
+}
+
+std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, const Args& args,
+                                          ModelQuantizeReport& report, ModelQuantizeOptions::Keep keep) {
+  const std::vector<LayerFormat> formats = layer_formats_get(model, args);
+  ModelQuantizeOptions options = quantize_options_get(jobs, model, args, formats);
+  options.keep = keep;
   std::shared_ptr<Model> quantized;
   jobs.run("Quantizing", [&](JobContext& context) {
     quantized = model_quantize(model, formats, options, &report, &context);

@@ -17,6 +17,11 @@ void quantize_options_declare(ArgSpec& spec);
 bool quantize_options_check(const Args& args, bool required);
 // --format parsed; a bad spec is a UsageError carrying the parser's message.
 FormatSpec format_get(const Args& args);
+// The per-layer formats that --format (with --layers) or --plan give, checked against the model.
+std::vector<LayerFormat> layer_formats_get(const Model& model, const Args& args);
+// --seed, and importance from --calib when a :fisher format among `formats` needs it (run as a job).
+ModelQuantizeOptions quantize_options_get(JobRunner& jobs, const Model& model, const Args& args,
+                                          const std::vector<LayerFormat>& formats);
 // The quantized model, its weights kept as `keep` says (null for Keep::None: the report alone is wanted).
 std::shared_ptr<Model> quantize_from_args(JobRunner& jobs, const Model& model, const Args& args,
                                           ModelQuantizeReport& report,

@@ -26,11 +26,13 @@
 #include <QUndoStack>
 #include <filesystem>
 
+#include "export_dialog.hpp"
 #include "inspector_panel.hpp"
 #include "panel.hpp"
 #include "panel_registry.hpp"
 #include "plot_view.hpp"
 #include "quantscope/error.hpp"
+#include "quantscope/export.hpp"
 #include "eval_history_model.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/plan.hpp"
@@ -73,6 +75,34 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(loader_, &JobRunner::failed, this, &MainWindow::load_failed);
   connect(loader_, &JobRunner::cancelled, this, [this](JobRunner::JobId id) {
     if (id == load_id_) load_end(tr("Opening %1 cancelled").arg(display_name(load_path_)));
+  });
+  exporter_ = new JobRunner(this);
+  connect(exporter_, &JobRunner::progress, this, [this](JobRunner::JobId, double fraction, const QString& message) {
+    statusBar()->showMessage(tr("Exporting: %1 (%2 %)").arg(message).arg(int(std::max(0.0, fraction) * 100)));
+  });
+  connect(exporter_, &JobRunner::finished, this, [this](JobRunner::JobId id) {
+    const std::shared_ptr<ExportReport> report = export_reports_[id];
+    export_reports_.erase(id);
+    const QString fallback = report->fallback_layers.empty()
+                                 ? QString()
+                                 : tr("; %n layer(s) in the fallback", nullptr, int(report->fallback_layers.size()));
+    const QString path = QString::fromStdString(report->path.string());
+    statusBar()->showMessage(tr("Exported %1: %2 MiB, %3 % of the model in bf16%4")
+                                 .arg(path)
+                                 .arg(double(report->bytes) / (1024.0 * 1024.0), 0, 'f', 1)
+                                 .arg(100.0 * double(report->bytes) / double(report->bf16_bytes), 0, 'f', 1)
+                                 .arg(fallback),
+                             15000);
+    Q_EMIT exported(path);
+  });
+  connect(exporter_, &JobRunner::failed, this, [this](JobRunner::JobId id, const QString& error) {
+    export_reports_.erase(id);
+    statusBar()->clearMessage();
+    error_show(tr("The export failed"), error);
+  });
+  connect(exporter_, &JobRunner::cancelled, this, [this](JobRunner::JobId id) {
+    export_reports_.erase(id);
+    statusBar()->showMessage(tr("Export cancelled; nothing was written"), 8000);
   });
   connect(workbench_, &Workbench::statistics_progress, this, [this](double fraction, const QString& message) {
     if (load_id_ != 0) return;  // a load in progress owns the status bar
@@ -208,6 +238,10 @@ void MainWindow::menus_create() {
   });
   save->setShortcut(QKeySequence::Save);
   file->addAction(tr("Save Plan &As…"), this, &MainWindow::save_plan_dialog)->setShortcut(QKeySequence::SaveAs);
+  file->addSeparator();
+  QAction* export_action = file->addAction(tr("&Export…"), this, &MainWindow::export_dialog_show);
+  export_action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  export_action->setStatusTip(tr("Write the model with its plan as llama.cpp (GGUF) or Hugging Face loads it"));
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
@@ -539,6 +573,36 @@ void MainWindow::load_failed(JobRunner::JobId id, const QString& error) {
   if (!QFileInfo::exists(path)) recent_models_->remove(path);
   error_show(tr("Could not open %1").arg(display_name(path)), error);
   Q_EMIT model_load_failed(error);
+}
+
+void MainWindow::export_dialog_show() {
+  const std::shared_ptr<const Model> model = workbench_->model();
+  if (!model) {
+    statusBar()->showMessage(tr("Open a model first: export writes the open model with its plan"), 8000);
+    return;
+  }
+  std::vector<LayerFormat> plan;
+  try {
+    plan = plan_resolve(workbench_->plan(), *model);
+  } catch (const Error& e) {
+    error_show(tr("The plan cannot be exported as it is"), QString::fromStdString(e.what()));
+    return;
+  }
+  ExportDialog dialog(model, plan, workbench_->model_path(), this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  export_run(model, dialog.plan(), dialog.output_path(), dialog.options());
+}
+
+void MainWindow::export_run(std::shared_ptr<const Model> model, std::vector<LayerFormat> plan, const QString& path,
+                            ExportOptions options) {
+  auto report = std::make_shared<ExportReport>();
+  const JobRunner::JobId id = exporter_->submit(
+      QString(), tr("Exporting %1").arg(display_name(path)),
+      [model, plan, options, report, out = path_native(path)](JobContext& context) mutable {
+        options.job = &context;
+        *report = model_export(*model, plan, out, options);
+      });
+  export_reports_[id] = report;
 }
 
 void MainWindow::job_widgets_show(bool on) {

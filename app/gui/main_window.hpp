@@ -12,6 +12,7 @@
 
 #include "job_runner.hpp"
 #include "quantscope/device.hpp"
+#include "quantscope/export.hpp"
 
 class QLabel;
 class QMenu;
@@ -63,6 +64,10 @@ class MainWindow : public QMainWindow {
   // the one under the mouse; null when neither is a plot.
   PlotView* plot_focused() const;
   void plot_copy();
+  // Writes `model` with `plan` (File ▸ Export…) as a job beside the selection's work: progress in the
+  // status bar, cancelled from the Jobs menu, a failure in a message box, `exported` at the end.
+  void export_run(std::shared_ptr<const Model> model, std::vector<LayerFormat> plan, const QString& path,
+                  ExportOptions options);
 
  Q_SIGNALS:
   void model_loaded(const QString& path);
@@ -71,6 +76,7 @@ class MainWindow : public QMainWindow {
   void statistics_shown(bool ok);
   // The inspector's histogram of `layer` is on screen.
   void histogram_shown(const QString& layer);
+  void exported(const QString& path);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -101,6 +107,7 @@ class MainWindow : public QMainWindow {
   QString dialog_directory() const;
   void title_update();
 
+  void export_dialog_show();
   void load_progress(JobRunner::JobId id, double fraction, const QString& message);
   void load_finished(JobRunner::JobId id);
   void load_failed(JobRunner::JobId id, const QString& error);
@@ -111,6 +118,8 @@ class MainWindow : public QMainWindow {
 
   Workbench* workbench_;
   JobRunner* loader_;
+  JobRunner* exporter_;  // exports, beside the selection's work rather than queued behind it
+  std::map<JobRunner::JobId, std::shared_ptr<ExportReport>> export_reports_;  // filled by the running exports
   std::map<QString, Panel*> panels_;
   std::map<QString, QDockWidget*> docks_;
   QByteArray default_layout_;

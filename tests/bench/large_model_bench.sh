@@ -2,7 +2,7 @@
 # large_model_bench.sh PRESET WORK [BUILD]: the large-model benchmark of docs/performance.md. Writes a
 # synthetic checkpoint of PRESET's shape (quantscope-synth; see tests/support/synthetic_checkpoint.hpp)
 # to WORK/PRESET unless it is there, then times `info`, `info --stats`, `quantize` (int4:g128 and
-# kmeans2 over the decoder's linear layers, report only), `quantize --save` (bf16, so that the scratch
+# kmeans2 over the decoder's linear layers, report only), `export --to hf` (bf16, so that the scratch
 # file of the quantized weights and the output are the model's size) and `eval` of 512 tokens, each under
 # peak_memory.sh (wall time; peak anonymous, file-backed and total resident memory). Extra options for
 # every command (e.g. "--device cuda") come from $QS_BENCH_OPTIONS; commands to skip from $QS_BENCH_SKIP
@@ -36,6 +36,6 @@ run info info "$model" $options
 run stats info "$model" --stats $options
 run int4 quantize "$model" --format int4:g128 $options
 run kmeans2 quantize "$model" --format kmeans2 $options
-run save quantize "$model" --format int4:g128 --save "$work/saved-$preset" --save-dtype bf16 --dtype bf16 $options
+run save export "$model" --format int4:g128 --to hf --out "$work/saved-$preset" --float-dtype bf16 --dtype bf16 $options
 run eval eval "$model" --text "$text" --max-tokens 512 --ctx 512 --dtype bf16 $options
 rm -rf "$work/saved-$preset"

@@ -24,9 +24,9 @@ cli_expect(r 0 quantize demo --format int4:g32:mse --layers "*down_proj")
 expect_match(r out "model\\.layers\\.3\\.mlp\\.down_proj +256 x 640 +int4:g32:mse +4\\.500 ")
 expect_match(r out "\nmodel bytes after +[0-9.]+ MiB \\([0-9.]+ %\\)")
 
-# --save writes the dequantized model; evaluating it equals eval --format on the fly.
+# export --to hf writes the dequantized model; evaluating it equals eval --format on the fly.
 set(text "${SOURCE}/resources/models/demo/heldout-sample.txt")
-cli_expect(r 0 quantize demo --format quest3 --save "${WORK}/demo-quest3")
+cli_expect(r 0 export demo --format quest3 --to hf --out "${WORK}/demo-quest3")
 cli_expect(r 0 eval "${WORK}/demo-quest3" --text "${text}" --max-tokens 400 --json)
 json_get(saved_ppl "${r_out}" perplexity)
 cli_expect(r 0 eval demo --format quest3 --text "${text}" --max-tokens 400 --json)
@@ -40,7 +40,7 @@ expect_range("KL of quest3 against the demo model" "${kl}" 0.001 2)
 cli_expect(r 0 eval demo --format kmeans1 --text "${text}" --max-tokens 300)
 expect_match(r out "\n +quantized +unquantized\n")
 expect_match(r out "\nKL mean +[0-9.]+ +nats/token")
-cli_expect(r 1 quantize demo --format int4 --save "${SOURCE}/resources/models/demo")
+cli_expect(r 1 export demo --format int4 --to hf --out "${SOURCE}/resources/models/demo")
 expect_match(r err "demo")
 
 # Bad input: a one-line error, exit 2 for a bad spec, a format that cannot apply to the model or layers

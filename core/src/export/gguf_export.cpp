@@ -1,0 +1,210 @@
+// The `gguf` target: one GGUF v3 file that llama.cpp loads as a `llama` model. Metadata as
+// convert_hf_to_gguf.py writes it (the llama.* hyperparameters and the sentencepiece vocabulary as
+// tokenizer.ggml.*), llama.cpp's tensor names, and the q/k rows permuted back to interleaved RoPE
+// pairs, which llama.cpp's NORM RoPE rotates (HF checkpoints rotate halves). Layers in a llama.cpp type
+// are quantized row by row by the gguf family's kernels (ggml's bytes exactly); float layers keep their
+// stored dtype (or the one asked for); norms are F32, as llama.cpp reads them. A tensor at a time:
+// memory holds one weight's float32 rows and its blocks.
+#include <torch/torch.h>
+
+#include <map>
+
+#include "base/rows_parallel.hpp"
+#include "export/export_targets.hpp"
+#include "ggml_quants.hpp"
+#include "io/gguf_file.hpp"
+#include "io/sentencepiece_model.hpp"
+#include "model/hf_layout.hpp"
+#include "model/model_state.hpp"
+#include "quantscope/error.hpp"
+
+namespace qs {
+namespace {
+
+constexpr uint32_t kF32 = 0, kF16 = 1, kBF16 = 30;
+
+// llama.cpp's name of an HF tensor, or empty for one the llama architecture does not have.
+std::string gguf_name(const std::string& hf) {
+  static const std::map<std::string, std::string> kTop = {{"model.embed_tokens.weight", "token_embd.weight"},
+                                                          {"model.norm.weight", "output_norm.weight"},
+                                                          {"lm_head.weight", "output.weight"}};
+  static const std::map<std::string, std::string> kBlock = {
+      {"input_layernorm.weight", "attn_norm.weight"},        {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},          {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},     {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},           {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"}};
+  if (const auto it = kTop.find(hf); it != kTop.end()) return it->second;
+  constexpr std::string_view prefix = "model.layers.";
+  if (hf.rfind(prefix, 0) != 0) return {};
+  const size_t dot = hf.find('.', prefix.size());
+  if (dot == std::string::npos) return {};
+  const auto it = kBlock.find(hf.substr(dot + 1));
+  return it == kBlock.end() ? std::string() : "blk." + hf.substr(prefix.size(), dot - prefix.size()) + "." + it->second;
+}
+
+uint32_t float_type(DType dtype) {
+  switch (dtype) {
+    case DType::F32: return kF32;
+    case DType::F16: return kF16;
+    case DType::BF16: return kBF16;
+    default: return kF32;
+  }
+}
+
+// What each tensor is stored as: its ggml type, and the plan's format when the type is a gguf one.
+struct Storage {
+  std::string hf, name;
+  uint32_t type = kF32;
+  int64_t rope_heads = 0;  // q/k: rows regrouped from HF halves to interleaved pairs per head
+};
+
+// HF rotates halves (row h·d + t·d/2 + j), llama.cpp adjacent pairs (row h·d + 2j + t).
+torch::Tensor rope_rows_interleave(const torch::Tensor& w, int64_t heads) {
+  const int64_t head_dim = w.size(0) / heads, cols = w.size(1);
+  return w.reshape({heads, 2, head_dim / 2, cols}).transpose(1, 2).reshape({heads * head_dim, cols});
+}
+
+void metadata_write(GgufWriter& w, const ModelState& state, const SentencePieceVocab& vocab) {
+  const ModelConfig& c = state.config;
+  const auto u32 = [](int64_t v) { return GgufValue::u32(uint32_t(v)); };
+  w.metadata_set("general.architecture", GgufValue::string("llama"));
+  const std::filesystem::path name = state.source.filename().empty() ? state.source.parent_path() : state.source;
+  w.metadata_set("general.name", GgufValue::string(name.stem().string()));
+  w.metadata_set("llama.vocab_size", u32(c.vocab_size));
+  w.metadata_set("llama.context_length", u32(c.max_position_embeddings));
+  w.metadata_set("llama.embedding_length", u32(c.hidden_size));
+  w.metadata_set("llama.block_count", u32(c.num_hidden_layers));
+  w.metadata_set("llama.feed_forward_length", u32(c.intermediate_size));
+  w.metadata_set("llama.rope.dimension_count", u32(c.head_dim));
+  w.metadata_set("llama.attention.head_count", u32(c.num_attention_heads));
+  w.metadata_set("llama.attention.head_count_kv", u32(c.num_key_value_heads));
+  if (c.head_dim * c.num_attention_heads != c.hidden_size) {
+    w.metadata_set("llama.attention.key_length", u32(c.head_dim));
+    w.metadata_set("llama.attention.value_length", u32(c.head_dim));
+  }
+  w.metadata_set("llama.attention.layer_norm_rms_epsilon", GgufValue::f32(float(c.rms_norm_eps)));
+  w.metadata_set("llama.rope.freq_base", GgufValue::f32(float(c.rope_theta)));
+  w.metadata_set("tokenizer.ggml.model", GgufValue::string("llama"));
+  w.metadata_set("tokenizer.ggml.tokens", GgufValue::strings_array(vocab.pieces));
+  w.metadata_set("tokenizer.ggml.scores", GgufValue::f32_array(vocab.scores));
+  w.metadata_set("tokenizer.ggml.token_type", GgufValue::i32_array(vocab.types));
+  w.metadata_set("tokenizer.ggml.bos_token_id", u32(c.bos_token_id));
+  w.metadata_set("tokenizer.ggml.eos_token_id", u32(c.eos_token_id));
+  w.metadata_set("tokenizer.ggml.unknown_token_id", u32(vocab.unk_id));
+  if (vocab.pad_id >= 0) w.metadata_set("tokenizer.ggml.padding_token_id", u32(vocab.pad_id));
+  w.metadata_set("tokenizer.ggml.add_bos_token", GgufValue::boolean(true));
+  w.metadata_set("tokenizer.ggml.add_eos_token", GgufValue::boolean(false));
+  w.metadata_set("tokenizer.ggml.add_space_prefix", GgufValue::boolean(vocab.add_dummy_prefix));
+}
+
+// The tensor's bytes as `type`, rows permuted for RoPE where asked, written a block of rows at a time
+// (a q/k weight at once: its permuted rows come from all over it).
+void tensor_write(const ModelState& state, const Storage& s, const ByteSink& sink) {
+  const std::vector<int64_t> shape = state.shape(s.hf);
+  const bool vector = shape.size() == 1;  // a norm weight: one row
+  const int64_t rows = vector ? 1 : shape.at(0), cols = vector ? shape.at(0) : shape.at(1);
+  const int64_t block = s.rope_heads > 0 ? rows : std::max<int64_t>(1, (int64_t(1) << 24) / cols);
+  const kernels::GgmlType type = static_cast<kernels::GgmlType>(s.type);
+  const kernels::GgmlBlock b = kernels::ggml_block(type);
+  const int64_t row_bytes = cols / b.weights * b.bytes;
+  std::vector<uint8_t> out;
+  for (int64_t begin = 0; begin < rows; begin += block) {
+    const int64_t count = std::min(block, rows - begin);
+    torch::Tensor w = vector ? state.values(s.hf, 0, cols).view({1, cols}) : state.values(s.hf, begin, count);
+    if (s.rope_heads > 0) w = rope_rows_interleave(w, s.rope_heads).contiguous();
+    const int64_t n = w.size(0);
+    out.resize(size_t(n * row_bytes));
+    const float* wp = w.data_ptr<float>();
+    rows_parallel(n, cols, false, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        kernels::ggml_quantize_row_cpu(type, wp + r * cols, cols, out.data() + r * row_bytes);
+    });
+    sink(out.data(), out.size());
+  }
+}
+
+}  // namespace
+
+std::string gguf_format_problem(const FormatSpec& format, int64_t out, int64_t in) {
+  switch (format.family) {
+    case QuantFamily::Float:
+    case QuantFamily::Gguf: return format_shape_problem(format, out, in);
+    case QuantFamily::Int:
+      return "integer formats have no GGUF type; the nearest are q4_0/q8_0 (blocks of 32 with an f16 scale)";
+    case QuantFamily::Quest: return "QuEST's Hadamard-rotated codes have no GGUF type";
+    case QuantFamily::KMeans: return "k-means codebooks have no GGUF type (iq4_nl's 16 levels are fixed)";
+    case QuantFamily::NF4: return "NF4 has no GGUF type; iq4_nl is the nearest (16 fixed non-uniform levels)";
+  }
+  return "no GGUF type";
+}
+
+namespace {
+
+// The file's layout, known before any data: its metadata and what each tensor is stored as.
+struct GgufLayout {
+  GgufWriter writer;
+  std::vector<Storage> tensors;
+};
+
+GgufLayout gguf_layout(const Model& model, const std::vector<LayerFormat>& plan, const ExportOptions& options) {
+  const ModelState& state = model.state();
+  const ModelConfig& c = state.config;
+  if (c.attention_bias || c.mlp_bias)
+    throw Error(ErrorKind::Unsupported, state.source.string() + ": GGUF export of a model with biases is not written");
+  if (!state.tokenizer)
+    throw Error(ErrorKind::Invalid, state.source.string() +
+                                        ": GGUF holds the tokenizer, and this model has none (give --tokenizer)");
+  const SentencePieceVocab vocab = sentencepiece_vocab_read(state.tokenizer->path());
+  if (int64_t(vocab.pieces.size()) != c.vocab_size)
+    throw Error(ErrorKind::Invalid, state.tokenizer->path().string() + ": " + std::to_string(vocab.pieces.size()) +
+                                        " pieces for a model of vocab_size " + std::to_string(c.vocab_size));
+  std::map<std::string, FormatSpec> formats;
+  for (const LayerFormat& lf : plan) formats[lf.name + ".weight"] = lf.format;
+
+  GgufLayout layout;
+  metadata_write(layout.writer, state, vocab);
+  for (const HfTensor& spec : hf_layout(c)) {
+    if (!state.has(spec.name)) continue;
+    const std::string& hf = spec.name;
+    Storage s{hf, gguf_name(hf)};
+    if (s.name.empty())
+      throw Error(ErrorKind::Unsupported, state.source.string() + ": tensor " + hf + " has no llama.cpp name");
+    const std::vector<int64_t> shape = state.shape(hf);
+    const auto f = formats.find(hf);
+    if (shape.size() == 1) {
+      s.type = kF32;
+    } else if (f != formats.end() && f->second.family == QuantFamily::Gguf) {
+      s.type = uint32_t(f->second.gguf);
+    } else if (f != formats.end() && f->second.family == QuantFamily::Float) {
+      s.type = float_type(f->second.dtype);
+    } else {
+      s.type = float_type(options.float_dtype.value_or(state.stored_dtype(hf)));
+    }
+    if (hf.find("self_attn.q_proj") != std::string::npos) s.rope_heads = c.num_attention_heads;
+    if (hf.find("self_attn.k_proj") != std::string::npos) s.rope_heads = c.num_key_value_heads;
+    layout.writer.tensor_add(s.name, std::vector<int64_t>(shape.rbegin(), shape.rend()), s.type);  // row length first
+    layout.tensors.push_back(s);
+  }
+  return layout;
+}
+
+}  // namespace
+
+uint64_t gguf_export_size(const Model& model, const std::vector<LayerFormat>& plan, const ExportOptions& options) {
+  return gguf_layout(model, plan, options).writer.file_bytes();
+}
+
+void gguf_export(const Model& model, const std::vector<LayerFormat>& plan, const std::filesystem::path& out,
+                 const ExportOptions& options) {
+  const GgufLayout layout = gguf_layout(model, plan, options);
+  layout.writer.write(out, [&](size_t i, const ByteSink& sink) {
+    if (options.job) {
+      options.job->check_cancelled();
+      options.job->progress(double(i) / double(layout.tensors.size()), "writing " + layout.tensors[i].name);
+    }
+    tensor_write(model.state(), layout.tensors[i], sink);
+  });
+}
+
+}  // namespace qs

@@ -1,0 +1,25 @@
+// The vocabulary inside a sentencepiece model file (tokenizer.model, a ModelProto in protobuf's wire
+// format): pieces, scores and types, the special ids and whether a space is put before the text. GGUF
+// carries a tokenizer as these arrays (tokenizer.ggml.*), so exporting one reads them here; the shim
+// that tokenizes (core/sentencepiece/) needs none of this.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace qs {
+
+struct SentencePieceVocab {
+  std::vector<std::string> pieces;
+  std::vector<float> scores;
+  std::vector<int32_t> types;  // sentencepiece's: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
+  int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
+  bool add_dummy_prefix = true;  // the normalizer puts "▁" before the text
+  int32_t model_type = 1;        // 1 unigram, 2 BPE, 3 word, 4 char
+};
+
+// Throws Format naming the file and what is wrong when it is not a well-formed ModelProto with pieces.
+SentencePieceVocab sentencepiece_vocab_read(const std::filesystem::path& path);
+
+}  // namespace qs
