@@ -7,6 +7,9 @@
 // refusal list and fallback, and the output rules.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -26,6 +29,7 @@
 #include "quantscope/model.hpp"
 #include "quantscope/model_quantize.hpp"
 #include "quantscope/plan.hpp"
+#include "synthetic_checkpoint.hpp"
 #include "temp_dir.hpp"
 
 namespace qs {
@@ -161,6 +165,49 @@ TEST(GgufExport, NeverOverwritesTheInputAndReplacesAnOutputOnlyWithForce) {
   EXPECT_NE(own.find("refusing to write over a file of the model being exported"), std::string::npos) << own;
   const std::string folder = export_error(*model, uniform(*model, "q8_0"), dir.path());
   EXPECT_NE(folder.find("is a folder"), std::string::npos) << folder;
+}
+
+TEST(GgufExport, AKilledExportLeavesTheEarlierFileUnderItsName) {
+  // A synthetic model large enough (85M parameters) that its q4_k export takes a while, with the demo
+  // model's 4096-piece tokenizer; an earlier export under the same name; a child process exporting
+  // over it with --force is killed with SIGKILL as soon as its temporary file appears.
+  test::TempDir dir;
+  ModelConfig c = test::synthetic_config("llama-2-7b");
+  c.vocab_size = 4096, c.hidden_size = 1024, c.intermediate_size = 2816, c.num_hidden_layers = 6;
+  c.num_attention_heads = c.num_key_value_heads = 8;
+  c.head_dim = 128;
+  test::SyntheticOptions synthetic;
+  synthetic.tokenizer = demo_model_dir() / "tokenizer.model";
+  test::synthetic_checkpoint_write(dir.path() / "model", c, synthetic);
+  const auto model = model_load(dir.path() / "model");
+  const fs::path out = dir.path() / "out" / "m.gguf";
+  model_export(*model, {}, out, {});
+  const std::string before = test::bytes_read(out);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ExportOptions force;
+    force.force = true;
+    model_export(*model, uniform(*model, "q4_k"), out, force);
+    _exit(0);
+  }
+  bool killed = false;
+  for (int i = 0; i < 20000 && !killed; ++i) {
+    for (const auto& entry : fs::directory_iterator(out.parent_path()))
+      if (entry.path().filename().string().find(".tmp-") != std::string::npos) {
+        kill(child, SIGKILL);
+        killed = true;
+        break;
+      }
+    if (!killed) usleep(500);
+  }
+  if (!killed) kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(killed) << "the export finished before its temporary file was seen";
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(test::bytes_read(out), before);  // the earlier export, whole
+  EXPECT_NO_THROW(GgufFile::open(out));
 }
 
 #ifdef QS_HAVE_LLAMA_CLIENT

@@ -79,7 +79,9 @@ std::string shard_name(size_t index, size_t count) {
 
 }  // namespace
 
-std::vector<std::string> synthetic_presets() { return {"llama-3.2-1b", "llama-3-8b", "llama-2-70b-8layers"}; }
+std::vector<std::string> synthetic_presets() {
+  return {"llama-3.2-1b", "llama-3-8b", "llama-2-7b", "llama-2-70b-8layers"};
+}
 
 ModelConfig synthetic_config(const std::string& preset) {
   ModelConfig c;
@@ -96,6 +98,10 @@ ModelConfig synthetic_config(const std::string& preset) {
     c.vocab_size = 128256, c.hidden_size = 4096, c.intermediate_size = 14336, c.num_hidden_layers = 32;
     c.num_attention_heads = 32, c.num_key_value_heads = 8, c.head_dim = 128, c.max_position_embeddings = 8192;
     c.rope_theta = 500000.0, c.tie_word_embeddings = false;
+  } else if (preset == "llama-2-7b") {  // a sentencepiece vocabulary of 32000, so that GGUF can carry it
+    c.vocab_size = 32000, c.hidden_size = 4096, c.intermediate_size = 11008, c.num_hidden_layers = 32;
+    c.num_attention_heads = 32, c.num_key_value_heads = 32, c.head_dim = 128, c.max_position_embeddings = 4096;
+    c.rope_theta = 10000.0, c.tie_word_embeddings = false;
   } else if (preset == "llama-2-70b-8layers") {
     c.vocab_size = 32000, c.hidden_size = 8192, c.intermediate_size = 28672, c.num_hidden_layers = 8;
     c.num_attention_heads = 64, c.num_key_value_heads = 8, c.head_dim = 128, c.max_position_embeddings = 4096;
