@@ -83,9 +83,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(exporter_, &JobRunner::finished, this, [this](JobRunner::JobId id) {
     const std::shared_ptr<ExportReport> report = export_reports_[id];
     export_reports_.erase(id);
-    const QString fallback = report->fallback_layers.empty()
-                                 ? QString()
-                                 : tr("; %n layer(s) in the fallback", nullptr, int(report->fallback_layers.size()));
+    const size_t fallen = report->fallback_layers.size();
+    const QString fallback = fallen == 0   ? QString()
+                             : fallen == 1 ? tr("; 1 layer in the fallback")
+                                           : tr("; %1 layers in the fallback").arg(fallen);
     const QString path = QString::fromStdString(report->path.string());
     statusBar()->showMessage(tr("Exported %1: %2 MiB, %3 % of the model in bf16%4")
                                  .arg(path)

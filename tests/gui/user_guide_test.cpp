@@ -21,6 +21,7 @@
 #include "compare_panel.hpp"
 #include "error_map_panel.hpp"
 #include "evaluation_panel.hpp"
+#include "export_dialog.hpp"
 #include "inspector_panel.hpp"
 #include "layers_panel.hpp"
 #include "main_window.hpp"
@@ -111,6 +112,22 @@ TEST(UserGuide, ASessionOnTheDemoModel) {
   ASSERT_TRUE(QTest::qWaitFor([&] { return evaluated.count() == 2; }, 120000));
   evaluation->history_view()->selectAll();
   EXPECT_TRUE(shot(window, "gui-evaluate.png"));
+
+  // llama.cpp's q4_k on the selected layer in the inspector, then File ▸ Export… of a plan with
+  // k-means layers to GGUF: the layers it cannot hold listed, q8_0 as their fallback.
+  window.dock("inspector")->raise();
+  QSignalSpy q4k(inspector, &InspectorPanel::quantized_shown);
+  inspector->format_edit()->setText("q4_k");
+  ASSERT_TRUE(QTest::qWaitFor([&] { return q4k.count() == 1; }, 60000));
+  EXPECT_TRUE(shot(window, "gui-inspect-gguf.png"));
+  ASSERT_EQ(workbench.plan_replace(plan_uniform(format_parse("q4_0")), "q4_0 everywhere"), "");
+  ASSERT_EQ(workbench.rule_set(0, PlanRule{"model.layers.0.*", format_parse("kmeans2"), std::nullopt, {}}), "");
+  ExportDialog dialog(workbench.model(), plan_resolve(workbench.plan(), *workbench.model()), demo_path(), &window);
+  dialog.output_path_set(QDir::tempPath() + "/demo.gguf");
+  dialog.fallback_set("q8_0");
+  dialog.show();
+  EXPECT_TRUE(shot(dialog, "gui-export.png"));
+  dialog.close();
   window.close();
 }
 

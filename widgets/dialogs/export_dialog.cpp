@@ -32,8 +32,8 @@ const QStringList kFallbacks = {"q8_0", "q6_k", "q5_k", "q4_k", "q4_0", "iq4_nl"
 
 }  // namespace
 
-ExportDialog::ExportDialog(std::shared_ptr<const Model> model, std::vector<LayerFormat> plan,
-                           const QString& model_path, QWidget* parent)
+ExportDialog::ExportDialog(std::shared_ptr<const Model> model, std::vector<LayerFormat> plan, const QString& model_path,
+                           QWidget* parent)
     : QDialog(parent), model_(std::move(model)), plan_(std::move(plan)), model_path_(model_path) {
   setWindowTitle(tr("Export Model"));
   target_ = new QComboBox(this);
@@ -54,8 +54,9 @@ ExportDialog::ExportDialog(std::shared_ptr<const Model> model, std::vector<Layer
   float_dtype_->addItem("f32", int(DType::F32));
   float_dtype_->addItem("bf16", int(DType::BF16));
   float_dtype_->addItem("f16", int(DType::F16));
-  float_dtype_->setToolTip(tr("The dtype of the tensors the plan leaves alone (for a Hugging Face folder, of every "
-                              "tensor; as stored means f32 there, which keeps the dequantized values exactly)"));
+  float_dtype_->setToolTip(
+      tr("The dtype of the tensors the plan leaves alone (for a Hugging Face folder, of every "
+         "tensor; as stored means f32 there, which keeps the dequantized values exactly)"));
   problems_label_ = new QLabel(this);
   problems_label_->setWordWrap(true);
   problems_ = new QTableWidget(0, 3, this);
@@ -69,7 +70,9 @@ ExportDialog::ExportDialog(std::shared_ptr<const Model> model, std::vector<Layer
 
   auto* form = new QFormLayout;
   form->addRow(tr("&Target:"), target_);
-  form->addRow(tr("&Output:"), path_row);
+  auto* path_label = new QLabel(tr("&Output:"), this);
+  path_label->setBuddy(path_);  // a layout cannot be a buddy, so the row's label names the line edit
+  form->addRow(path_label, path_row);
   form->addRow(tr("&Fallback:"), fallback_);
   form->addRow(tr("F&loat tensors:"), float_dtype_);
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
@@ -109,17 +112,20 @@ QString ExportDialog::size_text() const { return size_->text(); }
 bool ExportDialog::ready() const { return ready_; }
 
 void ExportDialog::target_set(ExportTarget target) { target_->setCurrentIndex(target_->findData(int(target))); }
-void ExportDialog::fallback_set(const QString& spec) { fallback_->setCurrentIndex(std::max(0, fallback_->findData(spec))); }
+void ExportDialog::fallback_set(const QString& spec) {
+  fallback_->setCurrentIndex(std::max(0, fallback_->findData(spec)));
+}
 void ExportDialog::output_path_set(const QString& path) { path_->setText(path); }
 
 void ExportDialog::browse() {
   const bool gguf = ExportTarget(target_->currentData().toInt()) == ExportTarget::Gguf;
   const QString base = QFileInfo(model_path_).completeBaseName();
   const QString start = output_path().isEmpty() ? QFileInfo(model_path_).absolutePath() + "/" + base : output_path();
-  const QString path = gguf ? QFileDialog::getSaveFileName(this, tr("Export GGUF"), start + (output_path().isEmpty() ? ".gguf" : ""),
-                                                           tr("GGUF files (*.gguf);;All files (*)"))
-                            : QFileDialog::getSaveFileName(this, tr("Export to a New Folder"), start + "-hf", QString(),
-                                                           nullptr, QFileDialog::ShowDirsOnly);
+  const QString path =
+      gguf ? QFileDialog::getSaveFileName(this, tr("Export GGUF"), start + (output_path().isEmpty() ? ".gguf" : ""),
+                                          tr("GGUF files (*.gguf);;All files (*)"))
+           : QFileDialog::getSaveFileName(this, tr("Export to a New Folder"), start + "-hf", QString(), nullptr,
+                                          QFileDialog::ShowDirsOnly);
   if (!path.isEmpty()) path_->setText(path);
 }
 
@@ -136,11 +142,13 @@ void ExportDialog::refresh() {
   problems_->resizeColumnsToContents();
   problems_->setVisible(!problems.empty());
   fallback_->setEnabled(!problems.empty());
-  const QString target = QString::fromUtf8(export_target_name(o.target).data(), int(export_target_name(o.target).size()));
-  problems_label_->setText(problems.empty()
-                               ? tr("The target holds every layer of the plan in its format.")
-                               : tr("%n layer(s) of the plan have formats %1 cannot hold:", nullptr, int(problems.size()))
-                                     .arg(target));
+  const QString target =
+      QString::fromUtf8(export_target_name(o.target).data(), int(export_target_name(o.target).size()));
+  problems_label_->setText(
+      problems.empty() ? tr("The target holds every layer of the plan in its format.")
+      : problems.size() == 1
+          ? tr("1 layer of the plan has a format %1 cannot hold:").arg(target)
+          : tr("%1 layers of the plan have formats %2 cannot hold:").arg(problems.size()).arg(target));
   ready_ = false;
   try {
     const uint64_t bytes = export_size(*model_, plan_, o);
