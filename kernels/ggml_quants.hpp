@@ -59,9 +59,4 @@ std::vector<float> ggml_grid(GgmlType type);
 // codes[n], scales and offsets [n / ggml_sub_block(type)].
 void ggml_levels_row_cpu(GgmlType type, const uint8_t* in, int64_t n, uint8_t* codes, float* scales, float* offsets);
 
-// IEEE binary16 <-> binary32 as ggml converts (round to nearest even; every NaN becomes
-// the quiet NaN 0x7E00 with the input's sign).
-float f16_to_f32(uint16_t h);
-uint16_t f32_to_f16(float f);
-
 }  // namespace qs::kernels

@@ -113,6 +113,48 @@ uint8_t truncate_to_u8(float v) { return static_cast<uint8_t>(truncate_like_x86(
 // ggml's MAX/MIN macros, whose NaN behaviour (which operand wins) std::max does not share.
 float macro_max(float a, float b) { return a > b ? a : b; }
 
+// The first of the n values of largest magnitude, with its sign (0 when all are 0); *amax gets its
+// magnitude. NaNs are never chosen, as in ggml.
+float signed_absmax(const float* x, int n, float* amax) {
+  float max = 0;
+  *amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > *amax) {
+      *amax = ax;
+      max = x[i];
+    }
+  }
+  return max;
+}
+
+// The smallest and largest of a block of 32, from ±FLT_MAX as ggml starts them.
+void block_min_max(const float* x, float* min, float* max) {
+  *min = std::numeric_limits<float>::max();
+  *max = -std::numeric_limits<float>::max();
+  for (int j = 0; j < kQK; ++j) {
+    if (x[j] < *min) *min = x[j];
+    if (x[j] > *max) *max = x[j];
+  }
+}
+
+// 16 bytes of nibbles: byte j holds weight j (low) and weight j + 16 (high).
+void nibble_codes(const uint8_t* nibbles, uint8_t* code) {
+  for (int j = 0; j < kQK / 2; ++j) {
+    code[j] = nibbles[j] & 0x0F;
+    code[j + kQK / 2] = nibbles[j] >> 4;
+  }
+}
+
+// q2_K's and q3_K's low 2 bits: byte 32h + l holds levels 128h + l + {0, 32, 64, 96} at bits 0, 2, 4, 6.
+template <class Level>
+void two_bit_pack(const Level* L, uint8_t* qs) {
+  for (int j = 0; j < kQK_K; j += 128)
+    for (int l = 0; l < 32; ++l)
+      qs[j / 4 + l] =
+          static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+}
+
 // ---------------------------------------------------------------- shared K-quant fits
 
 // ggml's make_qkx2_quants: fits x ~ scale*L - min with L in [0, nmax] and min >= 0, first
@@ -192,14 +234,8 @@ float fit_scale_min(int n, int nmax, const float* x, const float* weights, uint8
 // L gets l + 4 in [0, 7].
 float fit_q3_group(const float* x, int8_t* L) {
   constexpr int n = 16, nmax = 4;
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  float amax;
+  const float max = signed_absmax(x, n, &amax);
   if (amax < kGroupMaxEps) {
     std::fill(L, L + n, int8_t{0});
     return 0.f;
@@ -245,14 +281,8 @@ float fit_q3_group(const float* x, int8_t* L) {
 // weights, trying 18 perturbed inverse scales around -32/max.  L gets l + 32 in [0, 63].
 float fit_q6_group(const float* x, int8_t* L) {
   constexpr int n = 16, nmax = 32;
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
+  float amax;
+  const float max = signed_absmax(x, n, &amax);
   if (amax < kGroupMaxEps) {
     std::fill(L, L + n, int8_t{0});
     return 0.f;
@@ -299,6 +329,16 @@ void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) 
   } else {
     *scale = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
     *min = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+// q4_K/q5_K's sub-block scales d·sc and minimums dmin·m as dequantizing reads them.
+void k4_scales(float d, float dmin, const uint8_t* packed, float* scale, float* min) {
+  for (int j = 0; j < kQK_K / 32; ++j) {
+    uint8_t sc, m;
+    unpack_scale_min_k4(j, packed, &sc, &m);
+    scale[j] = d * sc;
+    min[j] = dmin * m;
   }
 }
 
@@ -362,14 +402,8 @@ void quantize_k_scale_min_superblock(const float* x, int nmax, float rmin, int n
 // and weight j+16 (high).  x = d * (q - 8), d = -max/8 where max is the signed weight of
 // largest magnitude, so that weight lands exactly on level 0.
 void q4_0_quantize(const float* x, uint8_t* b) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < kQK; ++j) {
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  const float d = max / -8;
+  float amax;
+  const float d = signed_absmax(x, kQK, &amax) / -8;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   store_half(b, half_from_float(d));
   for (int j = 0; j < kQK / 2; ++j) {
@@ -383,22 +417,15 @@ void q4_0_quantize(const float* x, uint8_t* b) {
 
 void q4_0_levels(const uint8_t* b, uint8_t* code, float* scale, float*) {
   scale[0] = load_half(b);
-  for (int j = 0; j < kQK / 2; ++j) {
-    code[j] = b[2 + j] & 0x0F;
-    code[j + kQK / 2] = b[2 + j] >> 4;
-  }
+  nibble_codes(b + 2, code);
 }
 
 // ---------------------------------------------------------------- q4_1
 // 20 bytes / 32 weights: fp16 d, fp16 m, 16 bytes of nibbles as in q4_0.  x = d*q + m with
 // m the block minimum, d = (max - min)/15.
 void q4_1_quantize(const float* x, uint8_t* b) {
-  float min = std::numeric_limits<float>::max();
-  float max = -std::numeric_limits<float>::max();
-  for (int j = 0; j < kQK; ++j) {
-    if (x[j] < min) min = x[j];
-    if (x[j] > max) max = x[j];
-  }
+  float min, max;
+  block_min_max(x, &min, &max);
   const float d = (max - min) / 15;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   store_half(b, half_from_float(d));
@@ -415,24 +442,15 @@ void q4_1_quantize(const float* x, uint8_t* b) {
 void q4_1_levels(const uint8_t* b, uint8_t* code, float* scale, float* offset) {
   scale[0] = load_half(b);
   offset[0] = load_half(b + 2);
-  for (int j = 0; j < kQK / 2; ++j) {
-    code[j] = b[4 + j] & 0x0F;
-    code[j + kQK / 2] = b[4 + j] >> 4;
-  }
+  nibble_codes(b + 4, code);
 }
 
 // ---------------------------------------------------------------- q5_0
 // 22 bytes / 32 weights: fp16 d, 4 bytes qh (bit j = 5th bit of weight j, little-endian
 // u32), 16 bytes of low nibbles as in q4_0.  x = d * (q - 16), d = -max/16.
 void q5_0_quantize(const float* x, uint8_t* b) {
-  float amax = 0.0f, max = 0.0f;
-  for (int j = 0; j < kQK; ++j) {
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  const float d = max / -16;
+  float amax;
+  const float d = signed_absmax(x, kQK, &amax) / -16;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   store_half(b, half_from_float(d));
   uint32_t qh = 0;
@@ -450,9 +468,10 @@ void q5_0_quantize(const float* x, uint8_t* b) {
 
 // The fifth bits of q5_0 and q5_1: bit j of qh belongs to weight j.
 void q5_codes(const uint8_t* nibbles, uint32_t qh, uint8_t* code) {
+  nibble_codes(nibbles, code);
   for (int j = 0; j < kQK / 2; ++j) {
-    code[j] = static_cast<uint8_t>((nibbles[j] & 0x0F) | (((qh >> j) << 4) & 0x10));
-    code[j + kQK / 2] = static_cast<uint8_t>((nibbles[j] >> 4) | ((qh >> (j + 12)) & 0x10));
+    code[j] = static_cast<uint8_t>(code[j] | (((qh >> j) << 4) & 0x10));
+    code[j + kQK / 2] = static_cast<uint8_t>(code[j + kQK / 2] | ((qh >> (j + 12)) & 0x10));
   }
 }
 
@@ -465,12 +484,8 @@ void q5_0_levels(const uint8_t* b, uint8_t* code, float* scale, float*) {
 // 24 bytes / 32 weights: fp16 d, fp16 m, 4 bytes qh, 16 bytes of low nibbles.
 // x = d*q + m, d = (max - min)/31.
 void q5_1_quantize(const float* x, uint8_t* b) {
-  float min = std::numeric_limits<float>::max();
-  float max = -std::numeric_limits<float>::max();
-  for (int j = 0; j < kQK; ++j) {
-    if (x[j] < min) min = x[j];
-    if (x[j] > max) max = x[j];
-  }
+  float min, max;
+  block_min_max(x, &min, &max);
   const float d = (max - min) / 31;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   store_half(b, half_from_float(d));
@@ -566,13 +581,7 @@ void q2_k_quantize(const float* x, uint8_t* b) {
     }
   }
 
-  uint8_t* qs = b + 16;
-  for (int j = 0; j < kQK_K; j += 128) {
-    for (int l = 0; l < 32; ++l) {
-      qs[j / 4 + l] =
-          static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
-    }
-  }
+  two_bit_pack(L, b + 16);
 }
 
 void q2_k_levels(const uint8_t* b, uint8_t* code, float* scale, float* offset) {
@@ -608,15 +617,9 @@ int q3_k_scale(const uint8_t* packed, int j) {
 void q3_k_quantize(const float* x, uint8_t* b) {
   int8_t L[kQK_K];
   float scales[kQK_K / 16];
-  float max_scale = 0, amax = 0;
-  for (int j = 0; j < kQK_K / 16; ++j) {
-    scales[j] = fit_q3_group(x + 16 * j, L + 16 * j);
-    const float scale = std::fabs(scales[j]);
-    if (scale > amax) {
-      amax = scale;
-      max_scale = scales[j];
-    }
-  }
+  for (int j = 0; j < kQK_K / 16; ++j) scales[j] = fit_q3_group(x + 16 * j, L + 16 * j);
+  float amax;
+  const float max_scale = signed_absmax(scales, kQK_K / 16, &amax);
 
   uint8_t* packed = b + 96;
   std::fill(packed, packed + 12, uint8_t{0});
@@ -656,13 +659,7 @@ void q3_k_quantize(const float* x, uint8_t* b) {
       L[j] = static_cast<int8_t>(L[j] - 4);
     }
   }
-  uint8_t* qs = b + 32;
-  for (int j = 0; j < kQK_K; j += 128) {
-    for (int l = 0; l < 32; ++l) {
-      qs[j / 4 + l] =
-          static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
-    }
-  }
+  two_bit_pack(L, b + 32);
 }
 
 void q3_k_levels(const uint8_t* b, uint8_t* code, float* scale, float*) {
@@ -706,12 +703,7 @@ void q4_k_levels(const uint8_t* b, uint8_t* code, float* scale, float* offset) {
   const float min = load_half(b + 2);
   const uint8_t* packed = b + 4;
   const uint8_t* q = b + 16;
-  for (int j = 0; j < kQK_K / 32; ++j) {
-    uint8_t sc, m;
-    unpack_scale_min_k4(j, packed, &sc, &m);
-    scale[j] = d * sc;
-    offset[j] = min * m;
-  }
+  k4_scales(d, min, packed, scale, offset);
   for (int j = 0; j < kQK_K; j += 64, q += 32)
     for (int l = 0; l < 32; ++l) {
       code[j + l] = q[l] & 0xF;
@@ -756,12 +748,7 @@ void q5_k_levels(const uint8_t* b, uint8_t* code, float* scale, float* offset) {
   const uint8_t* packed = b + 4;
   const uint8_t* qh = b + 16;
   const uint8_t* ql = b + 48;
-  for (int j = 0; j < kQK_K / 32; ++j) {
-    uint8_t sc, m;
-    unpack_scale_min_k4(j, packed, &sc, &m);
-    scale[j] = d * sc;
-    offset[j] = min * m;
-  }
+  k4_scales(d, min, packed, scale, offset);
   uint8_t u1 = 1, u2 = 2;
   for (int j = 0; j < kQK_K; j += 64, ql += 32) {
     for (int l = 0; l < 32; ++l) {
@@ -781,15 +768,9 @@ void q5_k_levels(const uint8_t* b, uint8_t* code, float* scale, float* offset) {
 void q6_k_quantize(const float* x, uint8_t* b) {
   int8_t L[kQK_K];
   float scales[kQK_K / 16];
-  float max_scale = 0, max_abs_scale = 0;
-  for (int ib = 0; ib < kQK_K / 16; ++ib) {
-    scales[ib] = fit_q6_group(x + 16 * ib, L + 16 * ib);
-    const float abs_scale = std::fabs(scales[ib]);
-    if (abs_scale > max_abs_scale) {
-      max_abs_scale = abs_scale;
-      max_scale = scales[ib];
-    }
-  }
+  for (int ib = 0; ib < kQK_K / 16; ++ib) scales[ib] = fit_q6_group(x + 16 * ib, L + 16 * ib);
+  float max_abs_scale;
+  const float max_scale = signed_absmax(scales, kQK_K / 16, &max_abs_scale);
   if (max_abs_scale < kGroupMaxEps) {
     std::fill(b, b + 210, uint8_t{0});
     return;
@@ -873,14 +854,8 @@ void iq4_nl_quantize(const float* x, uint8_t* b) {
   constexpr int ntry = 7;
   float weight[kQK];
   for (int j = 0; j < kQK; ++j) weight[j] = x[j] * x[j];
-  float amax = 0, max = 0;
-  for (int j = 0; j < kQK; ++j) {
-    const float ax = std::fabs(x[j]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[j];
-    }
-  }
+  float amax;
+  const float max = signed_absmax(x, kQK, &amax);
   float d = 0;
   if (amax >= kGroupMaxEps) {
     d = -max / kIq4nlGrid[0];
@@ -921,10 +896,7 @@ void iq4_nl_quantize(const float* x, uint8_t* b) {
 
 void iq4_nl_levels(const uint8_t* b, uint8_t* code, float* scale, float*) {
   scale[0] = load_half(b);
-  for (int j = 0; j < kQK / 2; ++j) {
-    code[j] = b[2 + j] & 0x0F;
-    code[j + kQK / 2] = b[2 + j] >> 4;
-  }
+  nibble_codes(b + 2, code);
 }
 
 // ---------------------------------------------------------------- float formats
@@ -1060,8 +1032,5 @@ void ggml_dequantize_row_cpu(GgmlType type, const uint8_t* in, int64_t n, float*
     }
   }
 }
-
-float f16_to_f32(uint16_t h) { return half_to_float(h); }
-uint16_t f32_to_f16(float f) { return half_from_float(f); }
 
 }  // namespace qs::kernels

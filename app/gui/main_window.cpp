@@ -88,9 +88,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                              : fallen == 1 ? tr("; 1 layer in the fallback")
                                            : tr("; %1 layers in the fallback").arg(fallen);
     const QString path = QString::fromStdString(report->path.string());
-    statusBar()->showMessage(tr("Exported %1: %2 MiB, %3 % of the model in bf16%4")
+    statusBar()->showMessage(tr("Exported %1: %2, %3 % of the model in bf16%4")
                                  .arg(path)
-                                 .arg(double(report->bytes) / (1024.0 * 1024.0), 0, 'f', 1)
+                                 .arg(QLocale(QLocale::English).formattedDataSize(qint64(report->bytes), 1))
                                  .arg(100.0 * double(report->bytes) / double(report->bf16_bytes), 0, 'f', 1)
                                  .arg(fallback),
                              15000);

@@ -10,6 +10,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPushButton>
 #include <QTableWidget>
 #include <QVBoxLayout>
@@ -20,12 +21,7 @@
 namespace qs {
 namespace {
 
-QString bytes_text(uint64_t bytes) {
-  const double v = double(bytes);
-  if (v >= 1024.0 * 1024 * 1024) return QString::number(v / (1024.0 * 1024 * 1024), 'f', 2) + " GiB";
-  if (v >= 1024.0 * 1024) return QString::number(v / (1024.0 * 1024), 'f', 1) + " MiB";
-  return QString::number(v / 1024.0, 'f', 1) + " KiB";
-}
+QString bytes_text(uint64_t bytes) { return QLocale(QLocale::English).formattedDataSize(qint64(bytes), 1); }
 
 // The fallbacks offered: llama.cpp's types from the most faithful down, and the float formats.
 const QStringList kFallbacks = {"q8_0", "q6_k", "q5_k", "q4_k", "q4_0", "iq4_nl", "q3_k", "q2_k", "bf16", "f16", "f32"};

@@ -9,13 +9,14 @@
 
 #include <map>
 
-#include "base/rows_parallel.hpp"
 #include "export/export_targets.hpp"
 #include "ggml_quants.hpp"
 #include "io/gguf_file.hpp"
 #include "io/sentencepiece_model.hpp"
 #include "model/hf_layout.hpp"
 #include "model/model_state.hpp"
+#include "model/rope_rows.hpp"
+#include "quant/quantizer.hpp"
 #include "quantscope/error.hpp"
 
 namespace qs {
@@ -59,12 +60,6 @@ struct Storage {
   int64_t rope_heads = 0;  // q/k: rows regrouped from HF halves to interleaved pairs per head
 };
 
-// HF rotates halves (row h·d + t·d/2 + j), llama.cpp adjacent pairs (row h·d + 2j + t).
-torch::Tensor rope_rows_interleave(const torch::Tensor& w, int64_t heads) {
-  const int64_t head_dim = w.size(0) / heads, cols = w.size(1);
-  return w.reshape({heads, 2, head_dim / 2, cols}).transpose(1, 2).reshape({heads * head_dim, cols});
-}
-
 void metadata_write(GgufWriter& w, const ModelState& state, const SentencePieceVocab& vocab) {
   const ModelConfig& c = state.config;
   const auto u32 = [](int64_t v) { return GgufValue::u32(uint32_t(v)); };
@@ -100,26 +95,20 @@ void metadata_write(GgufWriter& w, const ModelState& state, const SentencePieceV
 
 // The tensor's bytes as `type`, rows permuted for RoPE where asked, written a block of rows at a time
 // (a q/k weight at once: its permuted rows come from all over it).
-void tensor_write(const ModelState& state, const Storage& s, const ByteSink& sink) {
+void tensor_write(const ModelState& state, const Storage& s, const ByteSink& sink, const JobContext* job) {
   const std::vector<int64_t> shape = state.shape(s.hf);
   const bool vector = shape.size() == 1;  // a norm weight: one row
   const int64_t rows = vector ? 1 : shape.at(0), cols = vector ? shape.at(0) : shape.at(1);
   const int64_t block = s.rope_heads > 0 ? rows : std::max<int64_t>(1, (int64_t(1) << 24) / cols);
   const kernels::GgmlType type = static_cast<kernels::GgmlType>(s.type);
-  const kernels::GgmlBlock b = kernels::ggml_block(type);
-  const int64_t row_bytes = cols / b.weights * b.bytes;
+  const uint64_t row_bytes = ggml_row_bytes(s.type, cols);
   std::vector<uint8_t> out;
   for (int64_t begin = 0; begin < rows; begin += block) {
     const int64_t count = std::min(block, rows - begin);
     torch::Tensor w = vector ? state.values(s.hf, 0, cols).view({1, cols}) : state.values(s.hf, begin, count);
-    if (s.rope_heads > 0) w = rope_rows_interleave(w, s.rope_heads).contiguous();
-    const int64_t n = w.size(0);
-    out.resize(size_t(n * row_bytes));
-    const float* wp = w.data_ptr<float>();
-    rows_parallel(n, cols, false, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r)
-        kernels::ggml_quantize_row_cpu(type, wp + r * cols, cols, out.data() + r * row_bytes);
-    });
+    if (s.rope_heads > 0) w = rope_rows_to_pairs(w, s.rope_heads).contiguous();
+    out.resize(size_t(uint64_t(w.size(0)) * row_bytes));
+    ggml_rows_quantize(type, w.data_ptr<float>(), w.size(0), cols, out.data(), false, job);
     sink(out.data(), out.size());
   }
 }
@@ -203,7 +192,7 @@ void gguf_export(const Model& model, const std::vector<LayerFormat>& plan, const
       options.job->check_cancelled();
       options.job->progress(double(i) / double(layout.tensors.size()), "writing " + layout.tensors[i].name);
     }
-    tensor_write(model.state(), layout.tensors[i], sink);
+    tensor_write(model.state(), layout.tensors[i], sink, options.job);
   });
 }
 

@@ -234,6 +234,32 @@ size_t value_count(const GgufValue& v) {
   return v.ints.size();
 }
 
+// Everything before the tensor data: magic, version, counts, keys, tensor infos, padding.
+void header_emit(Emitter& e, const std::vector<std::pair<std::string, GgufValue>>& metadata,
+                 const std::vector<GgufTensorInfo>& tensors, uint64_t alignment) {
+  e.put<uint32_t>(kMagic);
+  e.put<uint32_t>(3);
+  e.put<uint64_t>(tensors.size());
+  e.put<uint64_t>(metadata.size());
+  for (const auto& [key, v] : metadata) {
+    e.string(key);
+    e.put<uint32_t>(uint32_t(v.type));
+    if (v.type == GgufValueType::Array) {
+      e.put<uint32_t>(uint32_t(v.element));
+      e.put<uint64_t>(value_count(v));
+    }
+    for (size_t i = 0; i < value_count(v); ++i) scalar_write(e, v.element, v, i);
+  }
+  for (const GgufTensorInfo& t : tensors) {
+    e.string(t.name);
+    e.put<uint32_t>(uint32_t(t.dims.size()));
+    for (int64_t d : t.dims) e.put<int64_t>(d);
+    e.put<uint32_t>(t.type);
+    e.put<uint64_t>(t.offset);
+  }
+  e.pad(alignment);
+}
+
 }  // namespace
 
 GgufValue GgufValue::u32(uint32_t v) { return {GgufValueType::U32, GgufValueType::U32, {int64_t(v)}, {}, {}}; }
@@ -405,20 +431,12 @@ uint64_t GgufFile::uint_get(const std::string& key) const {
   return uint64_t(v->ints.at(0));
 }
 
-uint64_t GgufFile::uint_or(const std::string& key, uint64_t fallback) const {
-  return find(key) ? uint_get(key) : fallback;
-}
-
 double GgufFile::float_get(const std::string& key) const {
   const GgufValue* v = find(key);
   if (!v || (v->type != GgufValueType::F32 && v->type != GgufValueType::F64))
     throw Error(ErrorKind::Format,
                 path().string() + ": GGUF: key '" + key + "' " + (v ? "is not a float" : "is missing"));
   return v->floats.at(0);
-}
-
-double GgufFile::float_or(const std::string& key, double fallback) const {
-  return find(key) ? float_get(key) : fallback;
 }
 
 GgufWriter::GgufWriter(uint32_t alignment) : alignment_(alignment) {
@@ -449,42 +467,17 @@ void GgufWriter::tensor_add(const std::string& name, std::vector<int64_t> dims, 
 }
 
 uint64_t GgufWriter::file_bytes() const {
-  uint64_t header = 4 + 4 + 8 + 8;
-  for (const auto& [key, v] : metadata_) {
-    header += 8 + key.size() + 4;
-    if (v.type == GgufValueType::Array) header += 12;
-    for (const std::string& s : v.strings) header += 8 + s.size();
-    if (v.element != GgufValueType::String) header += value_count(v) * scalar_bytes(v.element);
-  }
-  for (const GgufTensorInfo& t : tensors_) header += 8 + t.name.size() + 4 + 8 * t.dims.size() + 4 + 8;
-  return align_up(header, alignment_) + data_bytes_;
+  const ByteSink count = [](const void*, size_t) {};
+  Emitter e{count};
+  header_emit(e, metadata_, tensors_, alignment_);
+  return e.written + data_bytes_;
 }
 
 void GgufWriter::write(const std::filesystem::path& path,
                        const std::function<void(size_t index, const ByteSink& sink)>& data) const {
   file_write_atomic(path, [&](const ByteSink& sink) {
     Emitter e{sink};
-    e.put<uint32_t>(kMagic);
-    e.put<uint32_t>(3);
-    e.put<uint64_t>(tensors_.size());
-    e.put<uint64_t>(metadata_.size());
-    for (const auto& [key, v] : metadata_) {
-      e.string(key);
-      e.put<uint32_t>(uint32_t(v.type));
-      if (v.type == GgufValueType::Array) {
-        e.put<uint32_t>(uint32_t(v.element));
-        e.put<uint64_t>(value_count(v));
-      }
-      for (size_t i = 0; i < value_count(v); ++i) scalar_write(e, v.element, v, i);
-    }
-    for (const GgufTensorInfo& t : tensors_) {
-      e.string(t.name);
-      e.put<uint32_t>(uint32_t(t.dims.size()));
-      for (int64_t d : t.dims) e.put<int64_t>(d);
-      e.put<uint32_t>(t.type);
-      e.put<uint64_t>(t.offset);
-    }
-    e.pad(alignment_);
+    header_emit(e, metadata_, tensors_, alignment_);
     const uint64_t data_start = e.written;
     for (size_t i = 0; i < tensors_.size(); ++i) {
       const uint64_t before = e.written;

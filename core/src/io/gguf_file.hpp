@@ -74,13 +74,11 @@ class GgufFile {
   const GgufTensorInfo* tensor_find(const std::string& name) const;
 
   // Typed reads of a key, throwing Format naming the file and the key when it is absent or of another
-  // type; the _or forms return `fallback` when the key is absent.
+  // type.
   const GgufValue* find(const std::string& key) const;
   std::string string_get(const std::string& key) const;
   uint64_t uint_get(const std::string& key) const;  // any unsigned or non-negative signed integer
-  uint64_t uint_or(const std::string& key, uint64_t fallback) const;
   double float_get(const std::string& key) const;
-  double float_or(const std::string& key, double fallback) const;
 
  private:
   std::shared_ptr<const MappedFile> file_;

@@ -1,6 +1,6 @@
 // See sentencepiece_model.hpp. A protobuf message is a sequence of (field number, wire type, value);
 // the fields read here are ModelProto's pieces (1), trainer_spec (2) and normalizer_spec (3), the
-// pieces' piece (1), score (2) and type (3), the trainer's model_type (3) and special ids (40-43), and
+// pieces' piece (1), score (2) and type (3), the trainer's special ids (40-43), and
 // the normalizer's add_dummy_prefix (3), field numbers of sentencepiece_model.proto. Every other
 // field is skipped by its wire type.
 #include "io/sentencepiece_model.hpp"
@@ -89,13 +89,12 @@ void trainer_read(Wire w, SentencePieceVocab& v) {
   while (!w.done()) {
     const uint64_t key = w.varint();
     const uint32_t field = uint32_t(key >> 3), wire = uint32_t(key & 7);
-    if (wire != 0 || (field != 3 && (field < 40 || field > 43))) {
+    if (wire != 0 || field < 40 || field > 43) {
       w.skip(wire);
       continue;
     }
     const int32_t value = int32_t(int64_t(w.varint()));  // ids are int32, −1 sign-extended to 10 bytes
     switch (field) {
-      case 3: v.model_type = value; break;
       case 40: v.unk_id = value; break;
       case 41: v.bos_id = value; break;
       case 42: v.eos_id = value; break;

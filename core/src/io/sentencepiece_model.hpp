@@ -16,7 +16,6 @@ struct SentencePieceVocab {
   std::vector<int32_t> types;  // sentencepiece's: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
   int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
   bool add_dummy_prefix = true;  // the normalizer puts "▁" before the text
-  int32_t model_type = 1;        // 1 unigram, 2 BPE, 3 word, 4 char
 };
 
 // Throws Format naming the file and what is wrong when it is not a well-formed ModelProto with pieces.

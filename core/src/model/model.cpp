@@ -10,18 +10,12 @@
 #include "model/hf_layout.hpp"
 #include "io/mapped_file.hpp"
 #include "model/model_state.hpp"
+#include "model/rope_rows.hpp"
 #include "quantscope/error.hpp"
 #include "io/safetensors_torch.hpp"
 
 namespace qs {
 namespace {
-
-// Interleaved pairs (2i, 2i+1) of each head become halves (i, i + hd/2): new row t*(hd/2)+i is old
-// row 2i+t.
-torch::Tensor rope_rows_permute(const torch::Tensor& w, int64_t heads) {
-  const int64_t head_dim = w.size(0) / heads, cols = w.size(1);
-  return w.reshape({heads, head_dim / 2, 2, cols}).transpose(1, 2).reshape({heads * head_dim, cols});
-}
 
 // The stored bytes as a tensor of the stored dtype without copying; the view keeps the mapping alive.
 // Data a file does not align to its element size is copied (safetensors permits any offset).
@@ -54,7 +48,7 @@ torch::Tensor stored_convert(const StoredTensor& s, int64_t begin, int64_t count
   // gradient pass (calibration, training) could not use once it is cached.
   c10::InferenceMode normal(false);
   const torch::Tensor view = stored_view(s);
-  torch::Tensor t = s.rope_heads > 0 ? rope_rows_permute(view, s.rope_heads) : view;
+  torch::Tensor t = s.rope_heads > 0 ? rope_rows_to_halves(view, s.rope_heads) : view;
   if (begin > 0 || count < t.size(0)) t = t.narrow(0, begin, count);
   t = t.to(device, dtype).contiguous();
   // A copy no longer needs the file's pages in memory.

@@ -12,6 +12,9 @@
 #include "quantscope/job.hpp"
 
 namespace qs {
+namespace kernels {
+enum class GgmlType : int;
+}
 
 class Model;
 struct QuantizeOptions;
@@ -87,6 +90,11 @@ void hadamard_apply(torch::Tensor& x, int64_t block, bool reference = false);
 // group of codebook_group weights along a row.
 void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_t block, const torch::Tensor& books,
                      int64_t codebook_group, bool reference, QuantizerOutput& q);
+
+// Rows of a float32 [rows, cols] array into ggml's blocks of `type`, row after row (the gguf family,
+// and the GGUF writer for every tensor): row-parallel unless `reference`; `job` asked between rows.
+void ggml_rows_quantize(kernels::GgmlType type, const float* w, int64_t rows, int64_t cols, uint8_t* out,
+                        bool reference = false, const JobContext* job = nullptr);
 
 // KMeans: the weights one block scale (Block) or one codebook (Channel, Group) covers along a row.
 int64_t kmeans_segment(const FormatSpec& spec, int64_t in);

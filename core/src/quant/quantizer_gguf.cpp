@@ -21,6 +21,18 @@ int64_t row_bytes(const FormatSpec& spec, int64_t in) {
 
 }  // namespace
 
+void ggml_rows_quantize(kernels::GgmlType type, const float* w, int64_t rows, int64_t cols, uint8_t* out,
+                        bool reference, const JobContext* job) {
+  const kernels::GgmlBlock b = kernels::ggml_block(type);
+  const int64_t row_bytes = cols / b.weights * b.bytes;
+  rows_parallel(rows, cols, reference, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      if (job && r % 64 == 0) job->check_cancelled();
+      kernels::ggml_quantize_row_cpu(type, w + r * cols, cols, out + r * row_bytes);
+    }
+  });
+}
+
 QuantizerOutput quantizer_gguf_run(const FormatSpec& spec, const QuantizerInput& input) {
   // ggml quantizes on the CPU; a CUDA weight makes the round trip.
   const torch::Tensor w = input.weight.to(torch::kCPU).contiguous();
@@ -39,10 +51,9 @@ QuantizerOutput quantizer_gguf_run(const FormatSpec& spec, const QuantizerInput&
   uint8_t* cp = q.codes.data_ptr<uint8_t>();
   float* sp = q.scales.data_ptr<float>();
   float* op = offsets.data_ptr<float>();
+  ggml_rows_quantize(type, wp, out, in, bp, input.reference, input.job);
   rows_parallel(out, in, input.reference, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
-      if (input.job && r % 64 == 0) input.job->check_cancelled();
-      kernels::ggml_quantize_row_cpu(type, wp + r * in, in, bp + r * bytes);
       kernels::ggml_dequantize_row_cpu(type, bp + r * bytes, in, dp + r * in);
       kernels::ggml_levels_row_cpu(type, bp + r * bytes, in, cp + r * in, sp + r * subs, op + r * subs);
     }
