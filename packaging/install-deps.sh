@@ -10,6 +10,7 @@ packages=(
   libsentencepiece-dev sentencepiece
   qt6-base-dev libqt6svg6 libqcustomplot-dev libgl-dev
   xvfb xauth
+  python3-numpy
 )
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi

@@ -33,7 +33,10 @@ class ExportCommand : public Command {
     ArgSpec spec("export",
                  "Write a model with its plan as a runtime loads it: `gguf`, one file for llama.cpp, each layer "
                  "in its llama.cpp type (q4_0 ... q6_k, iq4_nl, bit for bit as llama.cpp quantizes) and the "
-                 "rest as stored; `hf`, the dequantized float directory any tool reads. Layers whose format the "
+                 "rest as stored; `quantscope`, a folder of packed layers in any format (codes, scales, "
+                 "codebooks), which every command opens again; `compressed-tensors`, vLLM's pack-quantized "
+                 "4- and 8-bit integers; `hf`, the dequantized float directory any tool reads. Layers whose "
+                 "format the "
                  "target cannot hold are refused with a list, or stored as --fallback. Written atomically; the "
                  "input is never overwritten (docs/export.md).");
     spec.positional({"MODEL", kModelHelp});
@@ -41,19 +44,22 @@ class ExportCommand : public Command {
     spec.option({.name = "to", .type = ArgType::Choice, .value_name = "TARGET", .help = "what to write",
                  .choices = export_target_names()});
     spec.option({.name = "out", .type = ArgType::Text, .value_name = "PATH",
-                 .help = "the file (gguf) or new folder (hf) to write; never the model's own"});
+                 .help = "the file (gguf) or new folder (the others) to write; never the model's own"});
     spec.option({.name = "fallback", .type = ArgType::Text, .value_name = "SPEC",
                  .help = "store the layers the target cannot hold in this format instead of refusing"});
     spec.option({.name = "float-dtype", .type = ArgType::Choice, .value_name = "T",
                  .help = "float tensors the plan leaves alone (hf: every tensor); absent: as stored (hf: f32, which "
                          "keeps dequantized values exactly)",
                  .choices = {"f32", "bf16", "f16"}});
-    spec.option({.name = "force", .type = ArgType::Flag, .help = "replace an existing output file"});
+    spec.option({.name = "force", .type = ArgType::Flag,
+                 .help = "replace an existing output file, or a folder an earlier export wrote"});
     model_options_declare(spec);
     spec.option(json_option());
     spec.example("export demo --format q4_k --layers '*_proj' --to gguf --out demo-q4k.gguf");
     spec.example("export stories260K.bin --tokenizer tok512.model --format f32 --to gguf --out stories.gguf");
     spec.example("export demo --plan mixed.json --to gguf --fallback q8_0 --out demo-mixed.gguf");
+    spec.example("export demo --format kmeans2 --to quantscope --out demo-kmeans2");
+    spec.example("export demo --format int4:g64:asym --to compressed-tensors --out demo-w4a16");
     spec.example("export demo --format int4:g32 --to hf --out demo-int4");
     return spec;
   }

@@ -24,6 +24,15 @@ std::string shape_text(const LinearLayer& layer, size_t out_width, size_t in_wid
   return std::string(out_width - out.size(), ' ') + out + " x " + in + std::string(in_width - in.size(), ' ');
 }
 
+// The formats of a quantized checkpoint's layers (q4_K, q6_K), in the order they first appear.
+std::vector<std::string> stored_formats(const Model& model) {
+  std::vector<std::string> formats;
+  for (const LinearLayer& layer : model.linear_layers())
+    if (!layer.stored_format.empty() && std::find(formats.begin(), formats.end(), layer.stored_format) == formats.end())
+      formats.push_back(layer.stored_format);
+  return formats;
+}
+
 void info_json_print(const Model& model, const WeightStatistics* statistics) {
   const ModelConfig& config = model.config();
   const auto tokenizer = model.tokenizer();
@@ -34,6 +43,7 @@ void info_json_print(const Model& model, const WeightStatistics* statistics) {
   out["parameters"] = model.parameter_count();
   auto& dtypes = out["stored_dtypes"] = nlohmann::ordered_json::array();
   for (const DType dtype : model.stored_dtypes()) dtypes.push_back(std::string(dtype_name(dtype)));
+  out["stored_formats"] = stored_formats(model);
   out["stored_bytes"] = model.stored_bytes();
   out["compute"] = {{"device", std::string(device_name(model.device()))},
                     {"dtype", std::string(compute_type_name(model.compute()))},
@@ -51,6 +61,7 @@ void info_json_print(const Model& model, const WeightStatistics* statistics) {
                                                              {"shape", {layer.out_features, layer.in_features}},
                                                              {"parameters", layer.parameters()},
                                                              {"dtype", std::string(dtype_name(layer.stored_dtype))}});
+    if (!layer.stored_format.empty()) entry["stored_format"] = layer.stored_format;
     if (!statistics) continue;
     const LayerWeightStatistics& s = statistics->layers.at(i);
     if (s.stats)
@@ -70,9 +81,14 @@ void info_text_print(const Model& model, const WeightStatistics* statistics) {
 
   TextTable summary({{}, {}});
   summary.row({"model", model.source().string()});
-  summary.row({"format", model.source_format() == "llama2c" ? "llama2.c checkpoint" : "Hugging Face safetensors"});
+  const std::string source = model.source_format();
+  summary.row({"format", source == "llama2c"      ? "llama2.c checkpoint"
+                         : source == "gguf"       ? "GGUF (llama.cpp)"
+                         : source == "quantscope" ? "Quantscope packed checkpoint"
+                                                  : "Hugging Face safetensors"});
   summary.row({"parameters", count_format(model.parameter_count()) + " (" + count_short_format(model.parameter_count()) + ")"});
   std::string dtypes;
+  for (const std::string& format : stored_formats(model)) dtypes += (dtypes.empty() ? "" : " + ") + format;
   for (const DType dtype : model.stored_dtypes()) dtypes += (dtypes.empty() ? "" : " + ") + std::string(dtype_name(dtype));
   summary.row({"stored as", dtypes + ", " + bytes_format(model.stored_bytes())});
   summary.row({"tokenizer", tokenizer ? tokenizer->path().string() + " (" + count_format(tokenizer->vocab_size()) + " pieces)"
@@ -104,7 +120,7 @@ void info_text_print(const Model& model, const WeightStatistics* statistics) {
     out_width = std::max(out_width, std::to_string(layer.out_features).size());
     in_width = std::max(in_width, std::to_string(layer.in_features).size());
   }
-  std::vector<TextTable::Column> columns = {{"name"}, {"shape"}, {"parameters", TextTable::Align::Right}, {"dtype"}};
+  std::vector<TextTable::Column> columns = {{"name"}, {"shape"}, {"parameters", TextTable::Align::Right}, {"stored"}};
   if (statistics)
     for (const char* name : {"mean", "std", "absmax", "kurtosis"}) columns.push_back({name, TextTable::Align::Right});
   TextTable table(columns);
@@ -112,7 +128,8 @@ void info_text_print(const Model& model, const WeightStatistics* statistics) {
   for (size_t i = 0; i < layers.size(); ++i) {
     const LinearLayer& layer = layers[i];
     std::vector<std::string> row = {layer.name, shape_text(layer, out_width, in_width), count_format(layer.parameters()),
-                                    std::string(dtype_name(layer.stored_dtype))};
+                                    layer.stored_format.empty() ? std::string(dtype_name(layer.stored_dtype))
+                                                                : layer.stored_format};
     if (statistics) {
       const LayerWeightStatistics& s = statistics->layers.at(i);
       if (s.stats) {

@@ -149,8 +149,12 @@ void MainWindow::docks_create() {
   }
   // Tabs open on the first panel of each area.
   for (const auto& [area, dock] : first_in_area) dock->raise();
-  if (auto* inspector = qobject_cast<InspectorPanel*>(panel("inspector")))
+  if (auto* inspector = qobject_cast<InspectorPanel*>(panel("inspector"))) {
     connect(inspector, &InspectorPanel::histogram_shown, this, &MainWindow::histogram_shown);
+    connect(inspector, &InspectorPanel::quantized_shown, this, [this, inspector](const QString& layer) {
+      if (inspector->format_edit()->text().trimmed().isEmpty()) Q_EMIT histogram_shown(layer);
+    });
+  }
   default_layout_ = saveState(kLayoutVersion);
   connect(workbench_, &Workbench::panel_show_requested, this, [this](const QString& id) {
     if (QDockWidget* d = dock(id)) {
@@ -211,10 +215,11 @@ void MainWindow::menus_create() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   QAction* open_file = file->addAction(tr("&Open File…"), this, &MainWindow::open_file_dialog);
   open_file->setShortcut(QKeySequence::Open);
-  open_file->setStatusTip(tr("Open a llama2.c .bin or a .safetensors file with config.json beside it"));
+  open_file->setStatusTip(tr("Open a GGUF file, a llama2.c .bin or a .safetensors file with config.json beside it"));
   QAction* open_folder = file->addAction(tr("Open &Folder…"), this, &MainWindow::open_folder_dialog);
   open_folder->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
-  open_folder->setStatusTip(tr("Open a Hugging Face model directory (config.json and safetensors)"));
+  open_folder->setStatusTip(
+      tr("Open a Hugging Face model directory or a packed Quantscope checkpoint (config.json and safetensors)"));
   recent_models_ = new RecentMenu(tr("Open &Recent"), kRecentKey, tr("No recent models"),
                                   [this](const QString& path) { model_open(path); }, file);
   file->addMenu(recent_models_);
@@ -431,7 +436,7 @@ void MainWindow::dropEvent(QDropEvent* event) {
   if (urls.size() != 1 || !urls.first().isLocalFile()) return;
   event->acceptProposedAction();
   const QString path = urls.first().toLocalFile();
-  // A session is .qscope.json, a plan other JSON; a model is a folder, a .bin or a .safetensors.
+  // A session is .qscope.json, a plan other JSON; a model is a folder, a .gguf, a .bin or a .safetensors.
   if (QFileInfo(path).isFile() && path.endsWith(kSessionSuffix, Qt::CaseInsensitive))
     session_open(path);
   else if (QFileInfo(path).isFile() && path.endsWith(".json", Qt::CaseInsensitive))
@@ -448,8 +453,8 @@ QString MainWindow::dialog_directory() const {
 void MainWindow::open_file_dialog() {
   const QString path = QFileDialog::getOpenFileName(
       this, tr("Open Model File"), dialog_directory(),
-      tr("Model files (*.bin *.safetensors);;llama2.c checkpoints (*.bin);;safetensors (*.safetensors);;"
-         "All files (*)"));
+      tr("Model files (*.gguf *.bin *.safetensors);;GGUF files (*.gguf);;llama2.c checkpoints (*.bin);;"
+         "safetensors (*.safetensors);;All files (*)"));
   if (path.isEmpty()) return;
   QSettings().setValue(kDirectoryKey, QFileInfo(path).absolutePath());
   model_open(path);

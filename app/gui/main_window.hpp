@@ -74,7 +74,8 @@ class MainWindow : public QMainWindow {
   void model_load_failed(const QString& error);
   // The table's statistics columns are filled (or say why not, when `ok` is false).
   void statistics_shown(bool ok);
-  // The inspector's histogram of `layer` is on screen.
+  // The inspector's histogram of `layer` is on screen: its weights, or for a layer a checkpoint stores
+  // quantized, its values over its format's grid.
   void histogram_shown(const QString& layer);
   void exported(const QString& path);
 

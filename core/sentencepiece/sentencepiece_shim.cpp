@@ -21,14 +21,12 @@ void error_copy(const std::string& message, char* error, size_t error_size) {
   error[n] = '\0';
 }
 
-}  // namespace
-
-extern "C" {
-
-qs_spm* qs_spm_open(const char* path, char* error, size_t error_size) {
+// Both loaders: a processor, or null with the message in `error`.
+template <class LoadFn>
+qs_spm* processor_open(LoadFn load, char* error, size_t error_size) {
   try {
     auto* processor = new sentencepiece::SentencePieceProcessor();
-    const auto status = processor->Load(path);
+    const auto status = load(*processor);
     if (!status.ok()) {
       error_copy(status.ToString(), error, error_size);
       delete processor;
@@ -39,6 +37,20 @@ qs_spm* qs_spm_open(const char* path, char* error, size_t error_size) {
     error_copy(e.what(), error, error_size);
     return nullptr;
   }
+}
+
+}  // namespace
+
+extern "C" {
+
+qs_spm* qs_spm_open(const char* path, char* error, size_t error_size) {
+  return processor_open([&](sentencepiece::SentencePieceProcessor& p) { return p.Load(path); }, error, error_size);
+}
+
+qs_spm* qs_spm_open_proto(const char* data, size_t size, char* error, size_t error_size) {
+  return processor_open(
+      [&](sentencepiece::SentencePieceProcessor& p) { return p.LoadFromSerializedProto(std::string_view(data, size)); },
+      error, error_size);
 }
 
 void qs_spm_close(qs_spm* spm) { delete reinterpret_cast<sentencepiece::SentencePieceProcessor*>(spm); }

@@ -13,6 +13,8 @@ typedef void (*qs_spm_ids_sink)(void* context, const int* ids, size_t count);
 typedef void (*qs_spm_text_sink)(void* context, const char* text, size_t size);
 
 qs_spm* qs_spm_open(const char* path, char* error, size_t error_size);
+/* A serialized ModelProto held in memory (a GGUF's vocabulary). */
+qs_spm* qs_spm_open_proto(const char* data, size_t size, char* error, size_t error_size);
 void qs_spm_close(qs_spm* spm);
 int qs_spm_encode(const qs_spm* spm, const char* text, size_t size, qs_spm_ids_sink sink, void* context, char* error,
                   size_t error_size);

@@ -108,7 +108,7 @@ set(sweep_args --formats int4 --text "${text}" --ctx 128 --max-tokens 256 --out 
 cli_expect(m 0 export demo --format int8 --to hf --out "${WORK}/m")
 cli_expect(s1 0 sweep "${WORK}/m" ${sweep_args})
 json_get(ppl_int8 "${s1_out}" tables sweep 0 perplexity)
-cli_expect(m 0 export demo --format int2 --to hf --out "${WORK}/m")
+cli_expect(m 0 export demo --format int2 --to hf --out "${WORK}/m" --force)
 cli_expect(s2 0 sweep "${WORK}/m" ${sweep_args})
 expect_match(s2 err "measured 2, taken from")
 json_get(ppl_int2 "${s2_out}" tables sweep 0 perplexity)

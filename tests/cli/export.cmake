@@ -32,7 +32,7 @@ file(WRITE "${WORK}/a-file" "")
 cli_expect(r 1 export demo --format q4_0 --to gguf --out "${WORK}/a-file/demo.gguf")
 expect_match(r err "a-file: cannot create the folder")
 cli_expect(r 2 export demo --format q4_0 --out "${WORK}/x.gguf")
-expect_match(r err "give --to TARGET \\(gguf, hf\\)")
+expect_match(r err "give --to TARGET \\(gguf, hf, quantscope, compressed-tensors\\)")
 cli_expect(r 2 export demo --format q4_0 --to gguf --fallback kmeans9 --out "${WORK}/x.gguf")
 expect_match(r err "--fallback: format 'kmeans9'")
 

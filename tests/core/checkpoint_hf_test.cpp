@@ -139,8 +139,10 @@ TEST(CheckpointHf, IncompleteDirectoriesAndUnknownPaths) {
   fs::remove(dir / "m" / "model.safetensors");
   expect_load_error(dir / "m", ErrorKind::Format, {"model.safetensors"});
   expect_load_error(dir / "absent", ErrorKind::Io, {"absent"});
-  test::bytes_write(dir / "weights.gguf", "GGUF");
-  expect_load_error(dir / "weights.gguf", ErrorKind::Unsupported, {"weights.gguf"});
+  test::bytes_write(dir / "weights.onnx", "ONNX");
+  expect_load_error(dir / "weights.onnx", ErrorKind::Unsupported, {"weights.onnx", ".gguf"});
+  test::bytes_write(dir / "weights.gguf", "GGUF");  // a GGUF cut off after its magic
+  expect_load_error(dir / "weights.gguf", ErrorKind::Format, {"weights.gguf"});
 }
 
 void bf16_convert(test::OwnedTensor& t) {

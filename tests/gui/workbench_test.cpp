@@ -158,7 +158,7 @@ TEST_F(WorkbenchTest, SelectedRowsTakeOneFormatInOneStepAndTheTotalsFollowPlanTo
   // Ctrl+C's text: a header, then the selected rows, tab-separated.
   const QStringList lines = panel_.selection_tsv().split('\n', Qt::SkipEmptyParts);
   ASSERT_EQ(lines.size(), 4);
-  EXPECT_TRUE(lines[0].startsWith("Layer\tShape\tParameters\tDtype\tFormat"));
+  EXPECT_TRUE(lines[0].startsWith("Layer\tShape\tParameters\tStored\tFormat"));
   EXPECT_TRUE(lines[1].startsWith("model.layers.0.self_attn.k_proj\t32 × 64"));
 }
 

@@ -1,7 +1,8 @@
 // llama.cpp itself as the client of the GGUF export tests: v0.4.0's prebuilt CPU libraries, installed
 // by packaging/install-test-clients.sh, opened with dlopen (so that the test binary runs without them)
 // and driven through llama.h: load a GGUF, decode token ids with an F32 KV cache and no flash
-// attention, read every position's logits, or continue greedily and detokenize. Compiled only where
+// attention, read every position's logits, or continue greedily and detokenize; and quantize a GGUF
+// with llama.cpp's own tool (llama-quantize's function) into a file recipe such as Q4_K_M. Compiled only where
 // the headers were found at configure time (QS_LLAMA_LIB_DIR); error() says why it cannot run.
 #pragma once
 #if defined(QS_LLAMA_LIB_DIR) && __has_include(<llama.h>)
@@ -64,8 +65,19 @@ class LlamaClient {
     return text;
   }
 
+  // llama_model_quantize: `in` to `out` in the recipe `ftype` (LLAMA_FTYPE_MOSTLY_Q4_K_M, ...).
+  void quantize(const std::filesystem::path& in, const std::filesystem::path& out, llama_ftype ftype) const {
+    llama_model_quantize_params p = f_.quantize_default_params();
+    p.ftype = ftype;
+    p.nthread = 2;
+    if (f_.model_quantize(in.c_str(), out.c_str(), &p) != 0)
+      throw std::runtime_error("llama_model_quantize failed on " + in.string());
+  }
+
  private:
   struct Functions {
+    decltype(&llama_model_quantize_default_params) quantize_default_params;
+    decltype(&llama_model_quantize) model_quantize;
     decltype(&llama_backend_init) backend_init;
     decltype(&llama_log_set) log_set;
     decltype(&llama_model_default_params) model_default_params;
@@ -135,6 +147,9 @@ class LlamaClient {
       if (!p && error_.empty()) error_ = std::string("libllama lacks ") + name;
       return p;
     };
+    f_.quantize_default_params =
+        reinterpret_cast<decltype(f_.quantize_default_params)>(sym("llama_model_quantize_default_params"));
+    f_.model_quantize = reinterpret_cast<decltype(f_.model_quantize)>(sym("llama_model_quantize"));
     f_.backend_init = reinterpret_cast<decltype(f_.backend_init)>(sym("llama_backend_init"));
     f_.log_set = reinterpret_cast<decltype(f_.log_set)>(sym("llama_log_set"));
     f_.model_default_params = reinterpret_cast<decltype(f_.model_default_params)>(sym("llama_model_default_params"));

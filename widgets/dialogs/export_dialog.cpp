@@ -17,6 +17,7 @@
 
 #include "quantscope/error.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/output_dir.hpp"
 
 namespace qs {
 namespace {
@@ -26,6 +27,15 @@ QString bytes_text(uint64_t bytes) { return QLocale(QLocale::English).formattedD
 // The fallbacks offered: llama.cpp's types from the most faithful down, and the float formats.
 const QStringList kFallbacks = {"q8_0", "q6_k", "q5_k", "q4_k", "q4_0", "iq4_nl", "q3_k", "q2_k", "bf16", "f16", "f32"};
 
+// What a new output folder is called after the model, by target.
+QString folder_suffix(ExportTarget target) {
+  switch (target) {
+    case ExportTarget::Hf: return "-hf";
+    case ExportTarget::CompressedTensors: return "-compressed";
+    default: return "-packed";
+  }
+}
+
 }  // namespace
 
 ExportDialog::ExportDialog(std::shared_ptr<const Model> model, std::vector<LayerFormat> plan, const QString& model_path,
@@ -34,6 +44,9 @@ ExportDialog::ExportDialog(std::shared_ptr<const Model> model, std::vector<Layer
   setWindowTitle(tr("Export Model"));
   target_ = new QComboBox(this);
   target_->addItem(tr("GGUF for llama.cpp (one file)"), int(ExportTarget::Gguf));
+  target_->addItem(tr("Quantscope packed folder (every format, reopens here)"), int(ExportTarget::Quantscope));
+  target_->addItem(tr("compressed-tensors folder for vLLM (4- and 8-bit integers)"),
+                   int(ExportTarget::CompressedTensors));
   target_->addItem(tr("Hugging Face folder, dequantized (float weights)"), int(ExportTarget::Hf));
   path_ = new QLineEdit(this);
   path_->setPlaceholderText(tr("Where to write it"));
@@ -98,8 +111,9 @@ ExportOptions ExportDialog::options() const {
   const QString fallback = fallback_->currentData().toString();
   if (!fallback.isEmpty()) o.fallback = format_parse(fallback.toStdString());
   if (float_dtype_->currentData().toInt() >= 0) o.float_dtype = DType(float_dtype_->currentData().toInt());
-  // The file dialog asked before a file was chosen over an existing one.
-  o.force = QFileInfo(output_path()).isFile();
+  // The file dialog asked before a file was chosen over an existing one; a folder an earlier export
+  // made is replaced as a file would be.
+  o.force = QFileInfo(output_path()).isFile() || output_dir_owned(output_path().toStdString(), OutputKind::Model);
   return o;
 }
 
@@ -120,7 +134,9 @@ void ExportDialog::browse() {
   const QString path =
       gguf ? QFileDialog::getSaveFileName(this, tr("Export GGUF"), start + (output_path().isEmpty() ? ".gguf" : ""),
                                           tr("GGUF files (*.gguf);;All files (*)"))
-           : QFileDialog::getSaveFileName(this, tr("Export to a New Folder"), start + "-hf", QString(), nullptr,
+           : QFileDialog::getSaveFileName(this, tr("Export to a New Folder"),
+                                          start + folder_suffix(ExportTarget(target_->currentData().toInt())),
+                                          QString(), nullptr,
                                           QFileDialog::ShowDirsOnly);
   if (!path.isEmpty()) path_->setText(path);
 }

@@ -39,6 +39,12 @@ bool metric_column(int column) {
   return column == PlanTableModel::RelativeMse || column == PlanTableModel::Sqnr || column == PlanTableModel::Cosine;
 }
 
+// What the checkpoint stores a weight as: its dtype, or the format of a quantized checkpoint (q4_K).
+QString stored_text(const LinearLayer& layer) {
+  return layer.stored_format.empty() ? QString::fromLatin1(dtype_name(layer.stored_dtype))
+                                     : QString::fromStdString(layer.stored_format);
+}
+
 }  // namespace
 
 PlanTableModel::PlanTableModel(QObject* parent) : QAbstractTableModel(parent) {}
@@ -47,7 +53,8 @@ std::vector<LayerRow> PlanTableModel::rows_of(const Model& model) {
   std::vector<LayerRow> rows;
   const std::string embedding = std::string(kEmbedding) + ".weight";
   const std::vector<int64_t> shape = model.tensor_shape(embedding);
-  LinearLayer e{kEmbedding, -1, "embedding", shape.at(0), shape.at(1), model.tensor_stored_dtype(embedding)};
+  LinearLayer e{kEmbedding, -1, "embedding", shape.at(0), shape.at(1), model.tensor_stored_dtype(embedding),
+                model.tensor_stored_format(embedding)};
   const auto row_make = [&](const LinearLayer& layer, const std::string& tensor) {
     LayerRow row;
     row.layer = layer;
@@ -213,7 +220,7 @@ QVariant PlanTableModel::tooltip(const LayerRow& row, int column) const {
   if (column == Format) {
     if (!row.plan.error.empty()) return QString::fromStdString(row.plan.error);
     return quantized(row) ? tr("Double-click to change; empty resets it to the plan's rules")
-                          : tr("Stored as %1; double-click to give it a format").arg(QString::fromLatin1(dtype_name(row.layer.stored_dtype)));
+                          : tr("Stored as %1; double-click to give it a format").arg(stored_text(row.layer));
   }
   if (column == Bits) return tr("Storage bits per weight under this format: codes, scales, zero points and codebooks");
   if (column == Bytes) return tr("Bytes of this weight under this format (as stored when it stays so)");
@@ -248,7 +255,7 @@ QVariant PlanTableModel::display(const LayerRow& row, int column) const {
     case Parameters:
       return count_format(layer.parameters());
     case Dtype:
-      return QString::fromLatin1(dtype_name(layer.stored_dtype));
+      return stored_text(layer);
     case Format:
       if (!row.plan.error.empty()) return QString::fromStdString(format_print(row.plan.format.format)) + " ⚠";
       return quantized(row) ? QString::fromStdString(format_print(row.plan.format.format)) : tr("as stored");
@@ -295,7 +302,7 @@ QVariant PlanTableModel::sort_key(const LayerRow& row, int index, int column) co
     case Parameters:
       return static_cast<qlonglong>(layer.parameters());
     case Dtype:
-      return QString::fromLatin1(dtype_name(layer.stored_dtype));
+      return stored_text(layer);
     case Format:
       return display(row, column);
     case Bits:
@@ -335,7 +342,7 @@ QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, in
       case Name: return tr("Layer");
       case Shape: return tr("Shape");
       case Parameters: return tr("Parameters");
-      case Dtype: return tr("Dtype");
+      case Dtype: return tr("Stored");
       case Format: return tr("Format");
       case Bits: return tr("Bits/w");
       case Bytes: return tr("Bytes");
@@ -354,7 +361,7 @@ QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, in
     switch (section) {
       case Name: return tr("Hugging Face name of the tensor; sorts in forward-pass order");
       case Shape: return tr("Output features × input features (vocabulary × hidden for the embedding)");
-      case Dtype: return tr("Element type of the weights in the file");
+      case Dtype: return tr("What the file stores the weight as: its element type, or a quantized checkpoint's format");
       case Format: return tr("The plan's format for this layer; double-click to edit (see the format grammar in "
                              "the inspector's format box)");
       case Bits: return tr("Storage bits per weight: codes, scales, zero points and codebooks (bits)");

@@ -93,10 +93,17 @@ void InspectorPanel::quantized_draw() {
 
 void InspectorPanel::layer_show() {
   const QString layer = workbench_.selected_layer();
-  if (format_edit_->text().trimmed().isEmpty())
-    histogram_request(layer);
+  const QString typed = format_edit_->text().trimmed();
+  // A layer a GGUF or packed checkpoint stores quantized shows its own format's grid over its values.
+  const QString stored = layer.isEmpty() || !workbench_.model()
+                             ? QString()
+                             : QString::fromStdString(workbench_.model()->tensor_stored_format(layer.toStdString() + ".weight"));
+  if (!typed.isEmpty())
+    quantize_request(layer, typed);
+  else if (!stored.isEmpty())
+    quantize_request(layer, stored);
   else
-    quantize_request(layer);
+    histogram_request(layer);
 }
 
 void InspectorPanel::histogram_request(const QString& layer) {
@@ -119,8 +126,7 @@ void InspectorPanel::histogram_request(const QString& layer) {
                                             });
 }
 
-void InspectorPanel::quantize_request(const QString& layer) {
-  const QString text = format_edit_->text().trimmed();
+void InspectorPanel::quantize_request(const QString& layer, const QString& text) {
   FormatSpec spec;
   try {
     spec = format_parse(text.toStdString());

@@ -45,7 +45,8 @@ class InspectorPanel : public Panel {
  private:
   void layer_show();
   void histogram_request(const QString& layer);
-  void quantize_request(const QString& layer);
+  // `text`: the format typed, or the one a quantized checkpoint stores the layer in.
+  void quantize_request(const QString& layer, const QString& text);
   void format_status_set(const QString& text, bool error);
   void quantized_draw();
   void job_finished(JobRunner::JobId id);

@@ -53,9 +53,13 @@ QString display_name(const QString& path) {
   return info.fileName().isEmpty() ? QDir(path).dirName() : info.fileName();
 }
 
-// "BF16", or "BF16 + F32" for a checkpoint that mixes dtypes.
+// "BF16", or "BF16 + F32" for a checkpoint that mixes dtypes; a quantized checkpoint's formats first
+// ("q4_K + q6_K + F32").
 QString dtypes_text(const Model& model) {
   QStringList names;
+  for (const LinearLayer& layer : model.linear_layers())
+    if (!layer.stored_format.empty() && !names.contains(QString::fromStdString(layer.stored_format)))
+      names << QString::fromStdString(layer.stored_format);
   for (const DType dtype : model.stored_dtypes()) names << QString::fromLatin1(dtype_name(dtype));
   return names.join(QStringLiteral(" + "));
 }
@@ -202,7 +206,11 @@ void LayersPanel::model_show() {
   const ModelConfig& config = model->config();
   title_->setText(display_name(path));
   title_->setToolTip(path);
-  const QString format = model->source_format() == "llama2c" ? tr("llama2.c checkpoint") : tr("Hugging Face");
+  const std::string source = model->source_format();
+  const QString format = source == "llama2c"      ? tr("llama2.c checkpoint")
+                         : source == "gguf"       ? tr("GGUF")
+                         : source == "quantscope" ? tr("Quantscope packed checkpoint")
+                                                  : tr("Hugging Face");
   // Architecture on the first line, size and origin on the second.
   summary_->setText(tr("%1 · %2 blocks · hidden %3 · %4 heads (%5 KV) · vocabulary %6\n%7 parameters · %8 %9 · %10")
                         .arg(QString::fromStdString(config.model_type))

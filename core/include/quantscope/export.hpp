@@ -1,7 +1,8 @@
 // Exporting a model under a plan to what a runtime loads (docs/export.md): each layer stored in its
 // plan format where the target can hold it, streamed a tensor at a time, written atomically, the
 // input never overwritten. Targets: `gguf`, one file for llama.cpp; `hf`, the dequantized float
-// directory any tool reads.
+// directory any tool reads; `quantscope`, an HF directory of packed layers in any format of the
+// registry, which Quantscope opens again; `compressed-tensors`, vLLM's pack-quantized integers.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -18,8 +19,9 @@
 
 namespace qs {
 
-enum class ExportTarget { Gguf, Hf };
-std::optional<ExportTarget> export_target_parse(std::string_view name);  // "gguf", "hf"
+enum class ExportTarget { Gguf, Hf, Quantscope, CompressedTensors };
+// "gguf", "hf", "quantscope", "compressed-tensors"
+std::optional<ExportTarget> export_target_parse(std::string_view name);
 std::string_view export_target_name(ExportTarget target);
 const std::vector<std::string>& export_target_names();
 

@@ -29,6 +29,9 @@ struct LinearLayer {
   int64_t out_features = 0;
   int64_t in_features = 0;
   DType stored_dtype = DType::F32;
+  // The format a quantized checkpoint stores it in (a GGUF type, a packed checkpoint's format) as
+  // format_name spells it; empty for a float weight.
+  std::string stored_format;
   int64_t parameters() const { return out_features * in_features; }
 };
 
@@ -58,7 +61,7 @@ class Model {
 
   const ModelConfig& config() const;
   const std::filesystem::path& source() const;
-  std::string source_format() const;  // "hf" or "llama2c"
+  std::string source_format() const;  // "hf", "quantscope" (packed), "llama2c" or "gguf"
   std::vector<LinearLayer> linear_layers() const;  // in forward order, lm_head last when untied
   std::vector<std::string> tensor_names() const;   // every tensor, HF names
   std::vector<int64_t> tensor_shape(const std::string& name) const;
@@ -69,6 +72,8 @@ class Model {
   // One tensor as stored in the source: its dtype and its bytes. Throw Invalid for an unknown name.
   DType tensor_stored_dtype(const std::string& name) const;
   uint64_t tensor_stored_bytes(const std::string& name) const;
+  // The format a quantized tensor is stored in, as format_name spells it; empty for a float tensor.
+  std::string tensor_stored_format(const std::string& name) const;
   std::shared_ptr<const Tokenizer> tokenizer() const;  // may be null when none was found
   // What the model was read from, precisely enough to key cached measurements: for each file (config,
   // index, weights, tokenizer) its name and either a fingerprint of its whole text or, for weight
@@ -93,7 +98,8 @@ class Model {
   std::shared_ptr<ModelState> state_;
 };
 
-// MODEL is an HF directory, a .safetensors file with config.json beside it, or a llama2.c .bin.
+// MODEL is an HF directory (also a packed Quantscope checkpoint), a .safetensors file with config.json
+// beside it, a llama2.c .bin, or a GGUF file of the llama architecture.
 std::shared_ptr<Model> model_load(const std::filesystem::path& path, const LoadOptions& options = {},
                                   JobContext* job = nullptr);
 

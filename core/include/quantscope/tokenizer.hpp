@@ -10,6 +10,9 @@ namespace qs {
 class Tokenizer {
  public:
   static std::shared_ptr<Tokenizer> open(const std::filesystem::path& path);
+  // A serialized sentencepiece ModelProto held in memory (built from a GGUF's vocabulary); `source`,
+  // the file it came from, names it in messages and is what path() returns.
+  static std::shared_ptr<Tokenizer> from_proto(const std::string& proto, const std::filesystem::path& source);
   ~Tokenizer();
 
   std::vector<int> encode(const std::string& text) const;  // no BOS/EOS added
@@ -19,12 +22,16 @@ class Tokenizer {
   int bos_id() const;
   int eos_id() const;
   const std::filesystem::path& path() const { return path_; }
+  // The sentencepiece model's bytes (a ModelProto): the file's, or what from_proto was given. What a
+  // saved or exported model carries as its tokenizer.
+  std::string model_proto() const;
 
  private:
   struct Impl;
   Tokenizer(std::filesystem::path path, std::unique_ptr<Impl> impl);
   std::filesystem::path path_;
   std::unique_ptr<Impl> impl_;
+  std::string proto_;  // from_proto's bytes; empty for a file
 };
 
 }  // namespace qs

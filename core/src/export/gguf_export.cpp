@@ -7,12 +7,14 @@
 // memory holds one weight's float32 rows and its blocks.
 #include <torch/torch.h>
 
+#include <cstring>
 #include <map>
 
 #include "export/export_targets.hpp"
 #include "ggml_quants.hpp"
 #include "io/gguf_file.hpp"
 #include "io/sentencepiece_model.hpp"
+#include "model/gguf_names.hpp"
 #include "model/hf_layout.hpp"
 #include "model/model_state.hpp"
 #include "model/rope_rows.hpp"
@@ -23,26 +25,6 @@ namespace qs {
 namespace {
 
 constexpr uint32_t kF32 = 0, kF16 = 1, kBF16 = 30;
-
-// llama.cpp's name of an HF tensor, or empty for one the llama architecture does not have.
-std::string gguf_name(const std::string& hf) {
-  static const std::map<std::string, std::string> kTop = {{"model.embed_tokens.weight", "token_embd.weight"},
-                                                          {"model.norm.weight", "output_norm.weight"},
-                                                          {"lm_head.weight", "output.weight"}};
-  static const std::map<std::string, std::string> kBlock = {
-      {"input_layernorm.weight", "attn_norm.weight"},        {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},          {"self_attn.v_proj.weight", "attn_v.weight"},
-      {"self_attn.o_proj.weight", "attn_output.weight"},     {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},           {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"}};
-  if (const auto it = kTop.find(hf); it != kTop.end()) return it->second;
-  constexpr std::string_view prefix = "model.layers.";
-  if (hf.rfind(prefix, 0) != 0) return {};
-  const size_t dot = hf.find('.', prefix.size());
-  if (dot == std::string::npos) return {};
-  const auto it = kBlock.find(hf.substr(dot + 1));
-  return it == kBlock.end() ? std::string() : "blk." + hf.substr(prefix.size(), dot - prefix.size()) + "." + it->second;
-}
 
 uint32_t float_type(DType dtype) {
   switch (dtype) {
@@ -58,6 +40,7 @@ struct Storage {
   std::string hf, name;
   uint32_t type = kF32;
   int64_t rope_heads = 0;  // q/k: rows regrouped from HF halves to interleaved pairs per head
+  bool stored = false;     // already stored in this type: its blocks are copied
 };
 
 void metadata_write(GgufWriter& w, const ModelState& state, const SentencePieceVocab& vocab) {
@@ -96,6 +79,17 @@ void metadata_write(GgufWriter& w, const ModelState& state, const SentencePieceV
 // The tensor's bytes as `type`, rows permuted for RoPE where asked, written a block of rows at a time
 // (a q/k weight at once: its permuted rows come from all over it).
 void tensor_write(const ModelState& state, const Storage& s, const ByteSink& sink, const JobContext* job) {
+  if (s.stored) {
+    std::vector<uint8_t> blocks = stored_packed(state, s.hf);
+    if (s.rope_heads > 0) {
+      const int64_t rows = state.shape(s.hf).at(0);
+      const torch::Tensor b = torch::from_blob(blocks.data(), {rows, int64_t(blocks.size()) / rows}, torch::kUInt8);
+      const torch::Tensor pairs = rope_rows_to_pairs(b, s.rope_heads).contiguous();
+      std::memcpy(blocks.data(), pairs.data_ptr<uint8_t>(), blocks.size());
+    }
+    sink(blocks.data(), blocks.size());
+    return;
+  }
   const std::vector<int64_t> shape = state.shape(s.hf);
   const bool vector = shape.size() == 1;  // a norm weight: one row
   const int64_t rows = vector ? 1 : shape.at(0), cols = vector ? shape.at(0) : shape.at(1);
@@ -144,29 +138,30 @@ GgufLayout gguf_layout(const Model& model, const std::vector<LayerFormat>& plan,
   if (!state.tokenizer)
     throw Error(ErrorKind::Invalid, state.source.string() +
                                         ": GGUF holds the tokenizer, and this model has none (give --tokenizer)");
-  const SentencePieceVocab vocab = sentencepiece_vocab_read(state.tokenizer->path());
+  const SentencePieceVocab vocab = sentencepiece_vocab_parse(state.tokenizer->model_proto(), state.tokenizer->path());
   if (int64_t(vocab.pieces.size()) != c.vocab_size)
     throw Error(ErrorKind::Invalid, state.tokenizer->path().string() + ": " + std::to_string(vocab.pieces.size()) +
                                         " pieces for a model of vocab_size " + std::to_string(c.vocab_size));
-  std::map<std::string, FormatSpec> formats;
-  for (const LayerFormat& lf : plan) formats[lf.name + ".weight"] = lf.format;
+  std::map<std::string, const LayerFormat*> formats;
+  for (const LayerFormat& lf : plan) formats[lf.name + ".weight"] = &lf;
 
   GgufLayout layout;
   metadata_write(layout.writer, state, vocab);
   for (const HfTensor& spec : hf_layout(c)) {
     if (!state.has(spec.name)) continue;
     const std::string& hf = spec.name;
-    Storage s{hf, gguf_name(hf)};
+    Storage s{hf, gguf_name_from_hf(hf)};
     if (s.name.empty())
       throw Error(ErrorKind::Unsupported, state.source.string() + ": tensor " + hf + " has no llama.cpp name");
     const std::vector<int64_t> shape = state.shape(hf);
     const auto f = formats.find(hf);
     if (shape.size() == 1) {
       s.type = kF32;
-    } else if (f != formats.end() && f->second.family == QuantFamily::Gguf) {
-      s.type = uint32_t(f->second.gguf);
-    } else if (f != formats.end() && f->second.family == QuantFamily::Float) {
-      s.type = float_type(f->second.dtype);
+    } else if (f != formats.end() && f->second->format.family == QuantFamily::Gguf) {
+      s.type = uint32_t(f->second->format.gguf);
+      s.stored = stored_as_planned(state, *f->second);
+    } else if (f != formats.end() && f->second->format.family == QuantFamily::Float) {
+      s.type = float_type(f->second->format.dtype);
     } else {
       s.type = float_type(options.float_dtype.value_or(state.stored_dtype(hf)));
     }

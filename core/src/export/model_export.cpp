@@ -4,6 +4,7 @@
 #include <chrono>
 #include <system_error>
 
+#include "export/export_folder.hpp"
 #include "export/export_targets.hpp"
 #include "io/mapped_file.hpp"
 #include "model/model_state.hpp"
@@ -18,7 +19,11 @@ struct TargetEntry {
   ExportTarget target;
   std::string_view name;
 };
-constexpr TargetEntry kTargets[] = {{ExportTarget::Gguf, "gguf"}, {ExportTarget::Hf, "hf"}};
+constexpr TargetEntry kTargets[] = {
+    {ExportTarget::Gguf, "gguf"},
+    {ExportTarget::Hf, "hf"},
+    {ExportTarget::Quantscope, "quantscope"},
+    {ExportTarget::CompressedTensors, "compressed-tensors"}};
 
 // Grouped by format and reason, each group's layers listed (the first ten, then how many more).
 std::string problems_text(const std::vector<ExportProblem>& problems) {
@@ -42,7 +47,9 @@ std::string problems_text(const std::vector<ExportProblem>& problems) {
 std::string format_problem(ExportTarget target, const FormatSpec& format, int64_t out, int64_t in) {
   switch (target) {
     case ExportTarget::Gguf: return gguf_format_problem(format, out, in);
-    case ExportTarget::Hf: return {};
+    case ExportTarget::CompressedTensors: return compressed_tensors_format_problem(format, out, in);
+    case ExportTarget::Hf:
+    case ExportTarget::Quantscope: return {};
   }
   return {};
 }
@@ -112,8 +119,9 @@ std::vector<ExportProblem> export_problems(const Model& model, const std::vector
 namespace {
 
 // The plan with the fallback in place of what the target cannot hold; those layers into `fallen`.
-std::vector<LayerFormat> final_plan_make(const Model& model, const std::vector<LayerFormat>& plan,
+std::vector<LayerFormat> final_plan_make(const Model& model, const std::vector<LayerFormat>& given,
                                          const ExportOptions& options, std::vector<std::string>* fallen) {
+  const std::vector<LayerFormat> plan = plan_with_stored_formats(model, given, options.target);
   const std::vector<ExportProblem> problems = export_problems(model, plan, options.target);
   if (problems.empty()) return plan;
   const std::string target = std::string(export_target_name(options.target));
@@ -142,12 +150,13 @@ uint64_t export_size(const Model& model, const std::vector<LayerFormat>& plan, c
   const std::vector<LayerFormat> final_plan = final_plan_make(model, plan, options, nullptr);
   switch (options.target) {
     case ExportTarget::Gguf: return gguf_export_size(model, final_plan, options);
+    case ExportTarget::Quantscope: return packed_export_size(model, final_plan, options);
+    case ExportTarget::CompressedTensors: return compressed_tensors_export_size(model, final_plan, options);
     case ExportTarget::Hf: {
       const uint64_t element = dtype_bits(options.float_dtype.value_or(DType::F32)) / 8;
-      std::error_code ec;
       const ModelState& state = model.state();
-      const uint64_t tokenizer = state.tokenizer ? fs::file_size(state.tokenizer->path(), ec) : 0;
-      return uint64_t(model.parameter_count()) * element + (ec ? 0 : tokenizer);
+      const uint64_t tokenizer = state.tokenizer ? state.tokenizer->model_proto().size() : 0;
+      return uint64_t(model.parameter_count()) * element + tokenizer;
     }
   }
   return 0;
@@ -163,7 +172,14 @@ ExportReport model_export(const Model& model, const std::vector<LayerFormat>& pl
       file_output_check(model, out, options.force);
       gguf_export(model, final_plan, out, options);
       break;
+    case ExportTarget::Quantscope:
+      packed_export(model, final_plan, out, options);
+      break;
+    case ExportTarget::CompressedTensors:
+      compressed_tensors_export(model, final_plan, out, options);
+      break;
     case ExportTarget::Hf: {
+      folder_output_check(model.state(), out, options.force);
       ModelQuantizeOptions quantize = options.quantize;
       quantize.keep = ModelQuantizeOptions::Keep::Write;
       const std::shared_ptr<Model> quantized = model_quantize(model, final_plan, quantize, nullptr, options.job);

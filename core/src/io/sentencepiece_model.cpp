@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include "quantscope/error.hpp"
-#include "quantscope/file_read.hpp"
 
 namespace qs {
 namespace {
@@ -111,10 +110,65 @@ void normalizer_read(Wire w, SentencePieceVocab& v) {
   }
 }
 
+void varint_put(std::string& out, uint64_t v) {
+  do {
+    const uint8_t b = uint8_t(v & 0x7f);
+    v >>= 7;
+    out.push_back(char(v ? b | 0x80 : b));
+  } while (v);
+}
+
+void int_put(std::string& out, uint32_t field, int64_t v) {  // int32 and enum fields; −1 sign-extended
+  varint_put(out, uint64_t(field) << 3 | 0);
+  varint_put(out, uint64_t(v));
+}
+
+void bytes_put(std::string& out, uint32_t field, const std::string& bytes) {
+  varint_put(out, uint64_t(field) << 3 | 2);
+  varint_put(out, bytes.size());
+  out += bytes;
+}
+
+void float_put(std::string& out, uint32_t field, float v) {
+  varint_put(out, uint64_t(field) << 3 | 5);
+  char b[4];
+  std::memcpy(b, &v, 4);
+  out.append(b, 4);
+}
+
 }  // namespace
 
-SentencePieceVocab sentencepiece_vocab_read(const std::filesystem::path& path) {
-  const std::string bytes = file_read(path);
+std::string sentencepiece_model_write(const SentencePieceVocab& vocab) {
+  std::string out;
+  bool bytes = false;
+  for (size_t i = 0; i < vocab.pieces.size(); ++i) {
+    std::string piece;
+    bytes_put(piece, 1, vocab.pieces[i]);
+    float_put(piece, 2, vocab.scores[i]);
+    int_put(piece, 3, vocab.types[i]);
+    bytes_put(out, 1, piece);
+    bytes = bytes || vocab.types[i] == 6;
+  }
+  std::string trainer;
+  int_put(trainer, 3, 2);  // model_type BPE
+  int_put(trainer, 4, int64_t(vocab.pieces.size()));
+  int_put(trainer, 26, 1);  // allow_whitespace_only_pieces: a run of spaces is one piece, as llama.cpp splits
+  int_put(trainer, 35, bytes ? 1 : 0);  // byte_fallback
+  int_put(trainer, 40, vocab.unk_id);
+  int_put(trainer, 41, vocab.bos_id);
+  int_put(trainer, 42, vocab.eos_id);
+  int_put(trainer, 43, vocab.pad_id);
+  bytes_put(out, 2, trainer);
+  std::string normalizer;
+  bytes_put(normalizer, 1, "identity");
+  int_put(normalizer, 3, vocab.add_dummy_prefix ? 1 : 0);
+  int_put(normalizer, 4, 0);  // remove_extra_whitespaces
+  int_put(normalizer, 5, 1);  // escape_whitespaces
+  bytes_put(out, 3, normalizer);
+  return out;
+}
+
+SentencePieceVocab sentencepiece_vocab_parse(const std::string& bytes, const std::filesystem::path& path) {
   Wire w(path, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   SentencePieceVocab v;
   while (!w.done()) {

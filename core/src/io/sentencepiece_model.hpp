@@ -1,7 +1,7 @@
 // The vocabulary inside a sentencepiece model file (tokenizer.model, a ModelProto in protobuf's wire
 // format): pieces, scores and types, the special ids and whether a space is put before the text. GGUF
-// carries a tokenizer as these arrays (tokenizer.ggml.*), so exporting one reads them here; the shim
-// that tokenizes (core/sentencepiece/) needs none of this.
+// carries a tokenizer as these arrays (tokenizer.ggml.*), so exporting one reads them here and opening
+// one writes them back into a model the tokenizer shim (core/sentencepiece/) loads.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -18,7 +18,13 @@ struct SentencePieceVocab {
   bool add_dummy_prefix = true;  // the normalizer puts "▁" before the text
 };
 
-// Throws Format naming the file and what is wrong when it is not a well-formed ModelProto with pieces.
-SentencePieceVocab sentencepiece_vocab_read(const std::filesystem::path& path);
+// `proto`: a ModelProto's bytes, read from `source`. Throws Format naming the source and what is wrong
+// when it is not a well-formed ModelProto with pieces.
+SentencePieceVocab sentencepiece_vocab_parse(const std::string& proto, const std::filesystem::path& source);
+
+// A ModelProto that tokenizes as llama.cpp does with a GGUF's vocabulary (its "llama" tokenizer): a
+// BPE model over the pieces and scores, byte fallback when there are byte pieces, the identity
+// normalizer with the vocabulary's dummy prefix and runs of spaces kept.
+std::string sentencepiece_model_write(const SentencePieceVocab& vocab);
 
 }  // namespace qs

@@ -16,6 +16,10 @@ std::shared_ptr<ModelState> checkpoint_hf_read(const std::filesystem::path& conf
                                                const std::filesystem::path& weights, const LoadOptions& options,
                                                JobContext* job);
 
+// A GGUF file of the llama architecture; its tokenizer comes from its own metadata.
+std::shared_ptr<ModelState> checkpoint_gguf_read(const std::filesystem::path& path, const LoadOptions& options,
+                                                 JobContext* job);
+
 std::shared_ptr<ModelState> checkpoint_llama2c_read(const std::filesystem::path& bin, const LoadOptions& options,
                                                     JobContext* job);
 

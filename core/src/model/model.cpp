@@ -11,15 +11,41 @@
 #include "io/mapped_file.hpp"
 #include "model/model_state.hpp"
 #include "model/rope_rows.hpp"
-#include "quantscope/error.hpp"
 #include "io/safetensors_torch.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/quantize.hpp"
 
 namespace qs {
 namespace {
 
+// Rows [begin, begin + count) of a quantized tensor decoded to float32. GGUF's blocks never span rows,
+// so those rows alone are decoded; the other formats' scales and codebooks may, so the whole tensor is.
+torch::Tensor packed_decode(const StoredTensor& s, int64_t begin, int64_t count) {
+  const FormatSpec& spec = *s.format;
+  const int64_t out = s.shape.at(0), in = s.shape.at(1);
+  const std::byte* base = s.file->data();
+  std::vector<float> w;
+  if (spec.family == QuantFamily::Gguf) {
+    const uint64_t row_bytes = s.sections.front().second / uint64_t(out);
+    const auto* first = reinterpret_cast<const uint8_t*>(base + s.sections.front().first + uint64_t(begin) * row_bytes);
+    w = tensor_dequantize(spec, {first, uint64_t(count) * row_bytes}, count, in);
+    begin = 0;
+  } else {
+    std::vector<uint8_t> packed;
+    for (const auto& [offset, bytes] : s.sections) {
+      const auto* p = reinterpret_cast<const uint8_t*>(base + offset);
+      packed.insert(packed.end(), p, p + bytes);
+    }
+    w = tensor_dequantize(spec, packed, out, in);
+  }
+  torch::Tensor t = torch::from_blob(w.data(), {int64_t(w.size()) / in, in}, torch::kFloat32).clone();
+  return begin > 0 || count < t.size(0) ? t.narrow(0, begin, count).clone() : t;
+}
+
 // The stored bytes as a tensor of the stored dtype without copying; the view keeps the mapping alive.
 // Data a file does not align to its element size is copied (safetensors permits any offset).
 torch::Tensor stored_view(const StoredTensor& s) {
+  if (s.format) return packed_decode(s, 0, s.shape.at(0));
   const torch::Dtype dtype = *dtype_to_torch(s.dtype);
   const std::byte* data = s.file->data() + s.offset;
   const size_t element = size_t(dtype_bits(s.dtype) / 8);
@@ -47,12 +73,17 @@ torch::Tensor stored_convert(const StoredTensor& s, int64_t begin, int64_t count
   // A weight read under an evaluation's InferenceMode would be an inference tensor, which a later
   // gradient pass (calibration, training) could not use once it is cached.
   c10::InferenceMode normal(false);
-  const torch::Tensor view = stored_view(s);
+  // Rows of a GGUF tensor decode alone; permuted rows come from all over it.
+  const bool rows_alone = s.format && s.format->family == QuantFamily::Gguf && s.rope_heads == 0;
+  const torch::Tensor view = rows_alone ? packed_decode(s, begin, count) : stored_view(s);
+  if (rows_alone) begin = 0;
   torch::Tensor t = s.rope_heads > 0 ? rope_rows_to_halves(view, s.rope_heads) : view;
   if (begin > 0 || count < t.size(0)) t = t.narrow(0, begin, count);
   t = t.to(device, dtype).contiguous();
   // A copy no longer needs the file's pages in memory.
-  if (!t.is_alias_of(view)) {
+  if (s.format) {
+    for (const auto& [offset, bytes] : s.sections) s.file->release(offset, bytes);
+  } else if (!t.is_alias_of(view)) {
     const uint64_t row_bytes = s.bytes() / uint64_t(s.shape.at(0));
     const bool whole = s.rope_heads > 0;  // permuted rows come from all over the tensor
     s.file->release(s.offset + (whole ? 0 : uint64_t(begin) * row_bytes), whole ? s.bytes() : uint64_t(count) * row_bytes);
@@ -72,7 +103,12 @@ int64_t StoredTensor::numel() const {
   return n;
 }
 
-uint64_t StoredTensor::bytes() const { return (uint64_t(numel()) * uint64_t(dtype_bits(dtype)) + 7) / 8; }
+uint64_t StoredTensor::bytes() const {
+  if (!format) return (uint64_t(numel()) * uint64_t(dtype_bits(dtype)) + 7) / 8;
+  uint64_t total = 0;
+  for (const auto& section : sections) total += section.second;
+  return total;
+}
 
 std::vector<std::string> ModelState::names() const {
   std::set<std::string> all;
@@ -129,7 +165,8 @@ torch::Tensor ModelState::rows(const std::string& name, int64_t begin, int64_t c
 
 torch::Tensor ModelState::rows_select(const std::string& name, const torch::Tensor& index) const {
   const auto it = stored.find(name);
-  if (tensors.count(name) || it == stored.end() || it->second.rope_heads > 0 || residency == Residency::Resident)
+  if (tensors.count(name) || it == stored.end() || it->second.rope_heads > 0 || it->second.format ||
+      residency == Residency::Resident)
     return torch::embedding(tensor(name), index);
   const StoredTensor& s = it->second;
   if (s.shape.size() != 2) throw Error(ErrorKind::Invalid, source.string() + ": " + name + " is not a matrix");
@@ -161,7 +198,7 @@ uint64_t ModelState::conversion_bytes() const {
   for (const auto& [name, s] : stored) {
     if (tensors.count(name)) continue;
     const torch::Dtype target = s.keep_f32 ? torch::kFloat32 : compute_dtype();
-    const bool view = device == Device::Cpu && s.rope_heads == 0 && dtype_to_torch(s.dtype) == target;
+    const bool view = device == Device::Cpu && s.rope_heads == 0 && !s.format && dtype_to_torch(s.dtype) == target;
     if (!view) total += uint64_t(s.numel()) * torch::elementSize(target);
   }
   return total;
@@ -186,6 +223,7 @@ std::vector<LinearLayer> Model::linear_layers() const {
     layer.out_features = sizes[0];
     layer.in_features = sizes[1];
     layer.stored_dtype = state_->stored_dtype(spec.name);
+    layer.stored_format = tensor_stored_format(spec.name);
     out.push_back(std::move(layer));
   }
   return out;
@@ -227,10 +265,16 @@ std::string Model::identity() const {
 DType Model::tensor_stored_dtype(const std::string& name) const { return state_->stored_dtype(name); }
 
 uint64_t Model::tensor_stored_bytes(const std::string& name) const {
+  if (const auto it = state_->stored.find(name); it != state_->stored.end()) return it->second.bytes();
   int64_t n = 1;
   for (const int64_t d : state_->shape(name)) n *= d;
   return (uint64_t(n) * uint64_t(dtype_bits(state_->stored_dtype(name))) + 7) / 8;
 }
+std::string Model::tensor_stored_format(const std::string& name) const {
+  const auto it = state_->stored.find(name);
+  return it != state_->stored.end() && it->second.format ? format_print(*it->second.format) : std::string();
+}
+
 std::shared_ptr<const Tokenizer> Model::tokenizer() const { return state_->tokenizer; }
 Device Model::device() const { return state_->device; }
 ComputeType Model::compute() const { return state_->compute; }

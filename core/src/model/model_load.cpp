@@ -19,10 +19,11 @@ std::shared_ptr<const Tokenizer> tokenizer_resolve(const fs::path& model_path, c
   std::error_code ec;
   if (!options.tokenizer.empty()) return Tokenizer::open(options.tokenizer);
   const fs::path folder = fs::is_directory(model_path, ec) ? model_path : model_path.parent_path();
-  if (format == "hf") {
+  if (format == "hf" || format == "quantscope") {
     const fs::path candidate = folder / "tokenizer.model";
     return fs::is_regular_file(candidate, ec) ? Tokenizer::open(candidate) : nullptr;
   }
+  if (format == "gguf") return nullptr;
   // llama2.c ships tokenizers as tok<N>.model beside the .bin; take one only when it is unambiguous.
   std::vector<fs::path> found;
   for (const auto& entry : fs::directory_iterator(folder.empty() ? fs::path(".") : folder, ec)) {
@@ -63,15 +64,19 @@ std::shared_ptr<Model> model_load(const fs::path& path, const LoadOptions& optio
     state = checkpoint_hf_read(config, path, options, job);
   } else if (ext == ".bin") {
     state = checkpoint_llama2c_read(path, options, job);
+  } else if (ext == ".gguf") {
+    state = checkpoint_gguf_read(path, options, job);
   } else {
     throw Error(ErrorKind::Unsupported, path.string() +
                                             ": unknown model format (expected an HF directory, a .safetensors file with "
-                                            "config.json beside it, or a llama2.c .bin)");
+                                            "config.json beside it, a llama2.c .bin or a .gguf)");
   }
 
   state->source = path;
-  state->tokenizer = tokenizer_resolve(path, state->source_format, options);
-  if (state->tokenizer)
+  // A GGUF carries its vocabulary, which its file identity already covers; a tokenizer given on the
+  // command line replaces it.
+  if (!state->tokenizer || !options.tokenizer.empty()) state->tokenizer = tokenizer_resolve(path, state->source_format, options);
+  if (state->tokenizer && state->tokenizer->path() != path)
     state->source_identity.push_back("tokenizer " + state->tokenizer->path().filename().string() +
                                      " text=" + text_fingerprint(file_read(state->tokenizer->path())));
   if (state->tokenizer && state->tokenizer->vocab_size() > state->config.vocab_size)

@@ -91,8 +91,7 @@ void model_save(const Model& model, const fs::path& dir, DType dtype, JobContext
   if (state.tokenizer) {
     const fs::path target_tok = dir / "tokenizer.model";
     // A tokenizer that already sits at the destination is the input: leave it untouched.
-    if (!same_path(target_tok, state.tokenizer->path()))
-      file_write_atomic(target_tok, file_read(state.tokenizer->path()));
+    if (!same_path(target_tok, state.tokenizer->path())) file_write_atomic(target_tok, state.tokenizer->model_proto());
   }
   ModelConfig config = state.config;
   config.torch_dtype = torch_dtype_name;

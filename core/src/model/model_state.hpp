@@ -11,10 +11,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "quantscope/format.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/tokenizer.hpp"
 
@@ -29,7 +31,12 @@ struct StoredTensor {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   bool keep_f32 = false;   // norm weights are computed in float32 whatever the compute dtype
-  int64_t rope_heads = 0;  // llama2.c q/k: interleaved RoPE pairs of this many heads become HF halves
+  int64_t rope_heads = 0;  // llama2.c and GGUF q/k: interleaved RoPE pairs of this many heads become HF halves
+  // A weight stored quantized (a GGUF block type, a layer of a packed checkpoint): its format and the
+  // byte ranges (offset, bytes) of its packed sections in the order tensor_dequantize reads them. It
+  // decodes to float32, which `dtype` says.
+  std::optional<FormatSpec> format;
+  std::vector<std::pair<uint64_t, uint64_t>> sections;
   int64_t numel() const;
   uint64_t bytes() const;  // as stored
 };
@@ -46,7 +53,7 @@ struct TensorCache {
 struct ModelState {
   ModelConfig config;
   std::filesystem::path source;
-  std::string source_format;  // "hf" or "llama2c"
+  std::string source_format;  // "hf", "quantscope", "llama2c" or "gguf"
   // Every tensor's dtype in the source file, by HF name: checkpoints may mix dtypes (an F32 head
   // beside BF16 blocks), so sizes are always counted per tensor.
   std::map<std::string, DType> stored_dtypes;

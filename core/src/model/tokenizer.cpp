@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "quantscope/error.hpp"
+#include "quantscope/file_read.hpp"
 #include "sentencepiece_shim.h"
 
 namespace qs {
@@ -18,6 +19,7 @@ namespace {
 // The shim's entry points, resolved once per process.
 struct Shim {
   decltype(&qs_spm_open) open;
+  decltype(&qs_spm_open_proto) open_proto;
   decltype(&qs_spm_close) close;
   decltype(&qs_spm_encode) encode;
   decltype(&qs_spm_decode) decode;
@@ -45,6 +47,7 @@ Shim shim_load() {
     };
     Shim s;
     s.open = reinterpret_cast<decltype(s.open)>(symbol("qs_spm_open"));
+    s.open_proto = reinterpret_cast<decltype(s.open_proto)>(symbol("qs_spm_open_proto"));
     s.close = reinterpret_cast<decltype(s.close)>(symbol("qs_spm_close"));
     s.encode = reinterpret_cast<decltype(s.encode)>(symbol("qs_spm_encode"));
     s.decode = reinterpret_cast<decltype(s.decode)>(symbol("qs_spm_decode"));
@@ -90,6 +93,20 @@ std::shared_ptr<Tokenizer> Tokenizer::open(const std::filesystem::path& path) {
   impl->vocab = shim().vocab_size(impl->processor);
   return std::shared_ptr<Tokenizer>(new Tokenizer(path, std::move(impl)));
 }
+
+std::shared_ptr<Tokenizer> Tokenizer::from_proto(const std::string& proto, const std::filesystem::path& source) {
+  auto impl = std::make_unique<Impl>();
+  char error[512] = {};
+  impl->processor = shim().open_proto(proto.data(), proto.size(), error, sizeof error);
+  if (!impl->processor)
+    throw Error(ErrorKind::Format, source.string() + ": its vocabulary does not make a sentencepiece model (" + error + ")");
+  impl->vocab = shim().vocab_size(impl->processor);
+  auto tokenizer = std::shared_ptr<Tokenizer>(new Tokenizer(source, std::move(impl)));
+  tokenizer->proto_ = proto;
+  return tokenizer;
+}
+
+std::string Tokenizer::model_proto() const { return proto_.empty() ? file_read(path_) : proto_; }
 
 std::vector<int> Tokenizer::encode(const std::string& text) const {
   std::vector<int> ids;

@@ -63,6 +63,19 @@ bool held_exceeds_budget(const ModelState& state, const std::vector<LayerFormat>
 
 }  // namespace
 
+QuantizerInput plan_layer_input(const ModelState& state, const LayerFormat& lf, const ModelQuantizeOptions& options,
+                                int64_t begin, int64_t count, const JobContext* job) {
+  QuantizerInput input;
+  input.weight = state.values(lf.name + ".weight", begin, count).to(state.torch_device()).contiguous();
+  input.importance = importance_for(lf, options, input.weight);
+  input.seed = options.seed;
+  input.name = lf.name;
+  input.job = job;
+  if (!lf.codebooks.empty())
+    input.codebooks = torch::tensor(lf.codebooks).view({-1, lf.format.levels()}).to(input.weight.device());
+  return input;
+}
+
 std::vector<std::string> layers_select(const Model& model, const std::string& glob) {
   const std::string pattern = glob.empty() ? "model.layers.*" : glob;
   std::vector<std::string> names;
@@ -128,14 +141,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     // The weight as stored, in float32, read for these rows alone: quantizing reads each weight once,
     // so a resident model's cache of conversions would only hold memory.
     const auto rows_quantize = [&](int64_t begin, int64_t count) {
-      QuantizerInput input;
-      input.weight = state->values(tensor_name, begin, count).to(state->torch_device()).contiguous();
-      input.importance = importance_for(lf, options, input.weight);
-      input.seed = options.seed;
-      input.name = lf.name;
-      input.job = job;
-      if (!lf.codebooks.empty())
-        input.codebooks = torch::tensor(lf.codebooks).view({-1, lf.format.levels()}).to(input.weight.device());
+      const QuantizerInput input = plan_layer_input(*state, lf, options, begin, count, job);
       const QuantizerOutput q = quantizer_run(lf.format, input);
       const torch::Tensor w = input.weight.cpu(), dq = q.dequant.cpu();
       sums.add({w.data_ptr<float>(), size_t(w.numel())}, {dq.data_ptr<float>(), size_t(dq.numel())});

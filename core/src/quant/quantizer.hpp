@@ -17,6 +17,9 @@ enum class GgmlType : int;
 }
 
 class Model;
+struct LayerFormat;
+struct ModelQuantizeOptions;
+struct ModelState;
 struct QuantizeOptions;
 
 struct QuantizerInput {
@@ -72,14 +75,27 @@ struct PackedWriter {
   void raw(const torch::Tensor& values);  // the tensor's bytes as they are (CPU copy)
 };
 
+// One section of a packed tensor: its name in a packed checkpoint (docs/export.md), the type its
+// elements are stored as, and its bytes. Codes and zero points are bit streams (U8); ggml's blocks U8.
+struct PackedSection {
+  std::string name;  // codes, scales, zero_points, codebooks, blocks, values
+  DType dtype = DType::U8;
+  uint64_t bytes = 0;
+};
+
 struct QuantizerFamily {
   QuantFamily family;
   QuantizerOutput (*run)(const FormatSpec&, const QuantizerInput&);
   void (*pack)(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
   std::vector<float> (*unpack)(const FormatSpec&, PackedReader&, int64_t out, int64_t in);
+  // The sections `pack` writes for an [out, in] weight, in its order.
+  std::vector<PackedSection> (*sections)(const FormatSpec&, int64_t out, int64_t in);
 };
 
 const QuantizerFamily& quantizer_family(QuantFamily family);
+
+// quantizer_family(spec.family).sections: what a packed checkpoint stores for one layer.
+std::vector<PackedSection> packed_sections(const FormatSpec& spec, int64_t out, int64_t in);
 
 // The block Hadamard rotation of every row of a float32 [rows, cols] tensor, in place, on its device
 // (threaded on CPU unless `reference`). Its own inverse.
@@ -120,24 +136,36 @@ QuantizerOutput quantizer_run(const FormatSpec& spec, const QuantizerInput& inpu
 // another size.
 QuantizerInput layer_quantizer_input(const Model& model, const std::string& layer, const QuantizeOptions& options);
 
+// What model_quantize quantizes for rows [begin, begin + count) of a plan's layer: the weight as stored
+// in float32 on the model's device, with the plan's importance, seed and pinned codebooks. The packed
+// checkpoint's writer quantizes through it too, so that its layers decode to the quantized model's.
+QuantizerInput plan_layer_input(const ModelState& state, const LayerFormat& lf, const ModelQuantizeOptions& options,
+                                int64_t begin, int64_t count, const JobContext* job);
+
 // Every family's declaration, for the registry.
 QuantizerOutput quantizer_float_run(const FormatSpec&, const QuantizerInput&);
 void quantizer_float_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
 std::vector<float> quantizer_float_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+std::vector<PackedSection> quantizer_float_sections(const FormatSpec&, int64_t, int64_t);
 QuantizerOutput quantizer_int_run(const FormatSpec&, const QuantizerInput&);
 void quantizer_int_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
 std::vector<float> quantizer_int_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+std::vector<PackedSection> quantizer_int_sections(const FormatSpec&, int64_t, int64_t);
 QuantizerOutput quantizer_quest_run(const FormatSpec&, const QuantizerInput&);
 void quantizer_quest_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
 std::vector<float> quantizer_quest_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+std::vector<PackedSection> quantizer_quest_sections(const FormatSpec&, int64_t, int64_t);
 QuantizerOutput quantizer_kmeans_run(const FormatSpec&, const QuantizerInput&);
 void quantizer_kmeans_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
 std::vector<float> quantizer_kmeans_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+std::vector<PackedSection> quantizer_kmeans_sections(const FormatSpec&, int64_t, int64_t);
 QuantizerOutput quantizer_nf4_run(const FormatSpec&, const QuantizerInput&);
 void quantizer_nf4_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
 std::vector<float> quantizer_nf4_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+std::vector<PackedSection> quantizer_nf4_sections(const FormatSpec&, int64_t, int64_t);
 QuantizerOutput quantizer_gguf_run(const FormatSpec&, const QuantizerInput&);
 void quantizer_gguf_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
 std::vector<float> quantizer_gguf_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
+std::vector<PackedSection> quantizer_gguf_sections(const FormatSpec&, int64_t, int64_t);
 
 }  // namespace qs

@@ -26,6 +26,10 @@ void quantizer_float_pack(const FormatSpec& spec, const QuantizerOutput& q, Pack
   writer.raw(q.dequant.to(storage_dtype(spec)));
 }
 
+std::vector<PackedSection> quantizer_float_sections(const FormatSpec& spec, int64_t out, int64_t in) {
+  return {{"values", spec.dtype, uint64_t(out * in) * uint64_t(torch::elementSize(storage_dtype(spec)))}};
+}
+
 std::vector<float> quantizer_float_unpack(const FormatSpec& spec, PackedReader& reader, int64_t out, int64_t in) {
   const torch::Dtype dtype = storage_dtype(spec);
   const int64_t n = out * in;

@@ -77,6 +77,10 @@ void quantizer_gguf_pack(const FormatSpec& spec, const QuantizerOutput& q, Packe
   writer.raw(q.blocks);
 }
 
+std::vector<PackedSection> quantizer_gguf_sections(const FormatSpec& spec, int64_t out, int64_t in) {
+  return {{"blocks", DType::U8, uint64_t(out) * uint64_t(row_bytes(spec, in))}};
+}
+
 std::vector<float> quantizer_gguf_unpack(const FormatSpec& spec, PackedReader& reader, int64_t out, int64_t in) {
   const int64_t bytes = row_bytes(spec, in);
   const uint8_t* blocks = reader.raw(uint64_t(out) * uint64_t(bytes));

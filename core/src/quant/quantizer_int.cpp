@@ -5,6 +5,7 @@
 
 #include "int_quantize.hpp"
 #include "quant/quantizer.hpp"
+#include "quantscope/pack.hpp"
 #include "base/rows_parallel.hpp"
 
 namespace qs {
@@ -81,6 +82,15 @@ void quantizer_int_pack(const FormatSpec& spec, const QuantizerOutput& q, Packed
   writer.codes(q.codes, spec.bits);
   writer.bf16(q.scales);
   if (spec.asymmetric) writer.codes(q.zero_points, spec.bits);
+}
+
+std::vector<PackedSection> quantizer_int_sections(const FormatSpec& spec, int64_t out, int64_t in) {
+  const IntLayout l = int_layout(spec, out, in);
+  const uint64_t groups = uint64_t(l.rows * l.groups_per_row);
+  std::vector<PackedSection> s = {{"codes", DType::U8, codes_packed_bytes(uint64_t(out * in), spec.bits)},
+                                  {"scales", DType::BF16, 2 * groups}};
+  if (spec.asymmetric) s.push_back({"zero_points", DType::U8, codes_packed_bytes(groups, spec.bits)});
+  return s;
 }
 
 std::vector<float> quantizer_int_unpack(const FormatSpec& spec, PackedReader& reader, int64_t out, int64_t in) {

@@ -13,6 +13,7 @@
 #include "codebook.hpp"
 #include "quant/kmeans_1d.hpp"
 #include "quant/quantizer.hpp"
+#include "quantscope/pack.hpp"
 #include "base/rows_parallel.hpp"
 
 namespace qs {
@@ -232,6 +233,15 @@ void quantizer_kmeans_pack(const FormatSpec& spec, const QuantizerOutput& q, Pac
   writer.codes(q.codes, spec.bits);
   if (q.scales.defined()) writer.bf16(q.scales);
   writer.f32(q.codebooks);
+}
+
+std::vector<PackedSection> quantizer_kmeans_sections(const FormatSpec& spec, int64_t out, int64_t in) {
+  const bool block = spec.granularity == Granularity::Block;
+  const uint64_t per_row = uint64_t(kernels::blocks_per_row(in, kmeans_segment(spec, in)));
+  std::vector<PackedSection> s = {{"codes", DType::U8, codes_packed_bytes(uint64_t(out * in), spec.bits)}};
+  if (block) s.push_back({"scales", DType::BF16, 2 * uint64_t(out) * per_row});
+  s.push_back({"codebooks", DType::F32, 4 * (block ? 1 : uint64_t(out) * per_row) * uint64_t(spec.levels())});
+  return s;
 }
 
 std::vector<float> quantizer_kmeans_unpack(const FormatSpec& spec, PackedReader& reader, int64_t out, int64_t in) {

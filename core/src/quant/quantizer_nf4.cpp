@@ -5,6 +5,7 @@
 
 #include "codebook.hpp"
 #include "quant/quantizer.hpp"
+#include "quantscope/pack.hpp"
 #include "base/rows_parallel.hpp"
 
 namespace qs {
@@ -62,6 +63,12 @@ QuantizerOutput quantizer_nf4_run(const FormatSpec& spec, const QuantizerInput& 
 void quantizer_nf4_pack(const FormatSpec& spec, const QuantizerOutput& q, PackedWriter& writer) {
   writer.codes(q.codes, 4);
   writer.f32(q.scales);
+}
+
+std::vector<PackedSection> quantizer_nf4_sections(const FormatSpec& spec, int64_t out, int64_t in) {
+  const int64_t block = std::min(kBlock, in);
+  return {{"codes", DType::U8, codes_packed_bytes(uint64_t(out * in), 4)},
+          {"scales", DType::F32, 4 * uint64_t(out * kernels::blocks_per_row(in, block))}};
 }
 
 std::vector<float> quantizer_nf4_unpack(const FormatSpec& spec, PackedReader& reader, int64_t out, int64_t in) {

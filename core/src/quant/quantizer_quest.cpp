@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "quant/quantizer.hpp"
+#include "quantscope/pack.hpp"
 #include "quest_quantize.hpp"
 #include "base/rows_parallel.hpp"
 
@@ -45,6 +46,11 @@ QuantizerOutput quantizer_quest_run(const FormatSpec& spec, const QuantizerInput
 void quantizer_quest_pack(const FormatSpec& spec, const QuantizerOutput& q, PackedWriter& writer) {
   writer.codes(q.codes, spec.bits);
   writer.f32(q.scales);
+}
+
+std::vector<PackedSection> quantizer_quest_sections(const FormatSpec& spec, int64_t out, int64_t in) {
+  return {{"codes", DType::U8, codes_packed_bytes(uint64_t(out * in), spec.bits)},
+          {"scales", DType::F32, 4 * uint64_t(out)}};
 }
 
 std::vector<float> quantizer_quest_unpack(const FormatSpec& spec, PackedReader& reader, int64_t out, int64_t in) {

@@ -11,12 +11,18 @@ namespace qs {
 namespace {
 
 const QuantizerFamily kFamilies[] = {
-    {QuantFamily::Float, quantizer_float_run, quantizer_float_pack, quantizer_float_unpack},
-    {QuantFamily::Int, quantizer_int_run, quantizer_int_pack, quantizer_int_unpack},
-    {QuantFamily::Quest, quantizer_quest_run, quantizer_quest_pack, quantizer_quest_unpack},
-    {QuantFamily::KMeans, quantizer_kmeans_run, quantizer_kmeans_pack, quantizer_kmeans_unpack},
-    {QuantFamily::NF4, quantizer_nf4_run, quantizer_nf4_pack, quantizer_nf4_unpack},
-    {QuantFamily::Gguf, quantizer_gguf_run, quantizer_gguf_pack, quantizer_gguf_unpack},
+    {QuantFamily::Float, quantizer_float_run, quantizer_float_pack, quantizer_float_unpack,
+     quantizer_float_sections},
+    {QuantFamily::Int, quantizer_int_run, quantizer_int_pack, quantizer_int_unpack,
+     quantizer_int_sections},
+    {QuantFamily::Quest, quantizer_quest_run, quantizer_quest_pack, quantizer_quest_unpack,
+     quantizer_quest_sections},
+    {QuantFamily::KMeans, quantizer_kmeans_run, quantizer_kmeans_pack, quantizer_kmeans_unpack,
+     quantizer_kmeans_sections},
+    {QuantFamily::NF4, quantizer_nf4_run, quantizer_nf4_pack, quantizer_nf4_unpack,
+     quantizer_nf4_sections},
+    {QuantFamily::Gguf, quantizer_gguf_run, quantizer_gguf_pack, quantizer_gguf_unpack,
+     quantizer_gguf_sections},
 };
 
 std::string label(const QuantizerInput& input) { return input.name.empty() ? "weight" : input.name; }
@@ -47,6 +53,10 @@ const QuantizerFamily& quantizer_family(QuantFamily family) {
   for (const QuantizerFamily& f : kFamilies)
     if (f.family == family) return f;
   throw Error(ErrorKind::Invalid, "no quantizer for this format family");
+}
+
+std::vector<PackedSection> packed_sections(const FormatSpec& spec, int64_t out, int64_t in) {
+  return quantizer_family(spec.family).sections(spec, out, in);
 }
 
 bool format_rows_independent(const FormatSpec& spec) {

@@ -1,0 +1,114 @@
+// See export_folder.hpp.
+#include "export/export_folder.hpp"
+
+#include <torch/torch.h>
+
+#include <map>
+
+#include "io/atomic_file.hpp"
+#include "io/safetensors_torch.hpp"
+#include "model/hf_layout.hpp"
+#include "model/model_state.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/output_dir.hpp"
+#include "quantscope/safetensors.hpp"
+
+namespace qs {
+namespace fs = std::filesystem;
+
+uint64_t FolderTensor::bytes() const {
+  uint64_t n = uint64_t(dtype_bits(dtype) / 8);
+  for (const int64_t d : shape) n *= uint64_t(d);
+  return n;
+}
+
+std::vector<FolderTensor> folder_layout(const ModelState& state, const std::vector<LayerFormat>& plan,
+                                        const ExportOptions& options, const LayerParts& parts) {
+  std::map<std::string, const LayerFormat*> planned;
+  for (const LayerFormat& lf : plan) planned[lf.name + ".weight"] = &lf;
+  std::vector<FolderTensor> tensors;
+  for (const HfTensor& spec : hf_layout(state.config)) {
+    const auto it = planned.find(spec.name);
+    const std::vector<int64_t> shape = state.shape(spec.name);
+    if (it != planned.end() && it->second->format.quantized()) {
+      for (FolderTensor& t : parts(spec.name, shape.at(0), shape.at(1), *it->second)) tensors.push_back(std::move(t));
+      continue;
+    }
+    DType dtype = it != planned.end() ? it->second->format.dtype : options.float_dtype.value_or(DType::F32);
+    if (it == planned.end() && !options.float_dtype && state.stored.count(spec.name)) {
+      const DType stored = state.stored_dtype(spec.name);  // F32 for a dtype a folder target does not write
+      if (stored == DType::BF16 || stored == DType::F16) dtype = stored;
+    }
+    tensors.push_back({spec.name, spec.name, dtype, shape});
+  }
+  return tensors;
+}
+
+uint64_t folder_size(const ModelState& state, const std::vector<FolderTensor>& tensors) {
+  uint64_t bytes = state.tokenizer ? state.tokenizer->model_proto().size() : 0;
+  for (const FolderTensor& t : tensors) bytes += t.bytes();
+  return bytes;
+}
+
+void folder_output_check(const ModelState& state, const fs::path& out, bool force) {
+  std::error_code ec;
+  if (fs::is_directory(state.source, ec) && fs::exists(out, ec) && fs::equivalent(out, state.source, ec))
+    throw Error(ErrorKind::Invalid, out.string() + ": refusing to write into the folder the model was loaded from");
+  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)) && !force)
+    throw Error(ErrorKind::Invalid, out.string() + ": exists and is not empty; --force replaces a folder Quantscope wrote");
+  output_dir_claim(out, OutputKind::Model);
+}
+
+void folder_write(const ModelState& state, const std::vector<FolderTensor>& tensors, const PartBytes& part_bytes,
+                  const nlohmann::ordered_json& quantization_config, const fs::path& out, const ExportOptions& options) {
+  JobContext* job = options.job;
+  // The layer whose parts are being written, quantized when its first part is reached.
+  const LayerFormat* current = nullptr;
+  QuantizerOutput q;
+  std::vector<TensorWrite> writes;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const FolderTensor& t = tensors[i];
+    TensorWrite write{t.name, t.dtype, t.shape, {}, {}};
+    write.produce = [&, i](const std::function<void(std::span<const std::byte>)>& put) {
+      const FolderTensor& t = tensors[i];
+      if (job) {
+        job->check_cancelled();
+        job->progress(double(i) / tensors.size(), "writing " + t.name);
+      }
+      if (!t.layer) {
+        const torch::Tensor v = state.values(t.tensor, 0, t.shape.at(0)).to(*dtype_to_torch(t.dtype)).contiguous();
+        put({static_cast<const std::byte*>(v.data_ptr()), size_t(v.nbytes())});
+        return;
+      }
+      if (t.layer != current) {
+        q = {};
+        current = nullptr;
+      }
+      const auto quantized = [&]() -> const QuantizerOutput& {
+        if (current != t.layer) {
+          q = quantizer_run(t.layer->format,
+                            plan_layer_input(state, *t.layer, options.quantize, 0, state.shape(t.tensor).at(0), job));
+          current = t.layer;
+        }
+        return q;
+      };
+      const std::vector<uint8_t> bytes = part_bytes(t, quantized);
+      if (bytes.size() != t.bytes())
+        throw Error(ErrorKind::Invalid, t.name + ": internal: " + std::to_string(bytes.size()) + " bytes made for " +
+                                           std::to_string(t.bytes()));
+      put({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()});
+    };
+    writes.push_back(std::move(write));
+  }
+  safetensors_write(out / "model.safetensors", writes, {{"format", "pt"}});
+  if (state.tokenizer) file_write_atomic(out / "tokenizer.model", state.tokenizer->model_proto());
+  ModelConfig config = state.config;
+  const DType float_dtype = options.float_dtype.value_or(DType::F32);
+  config.torch_dtype = float_dtype == DType::BF16 ? "bfloat16" : float_dtype == DType::F16 ? "float16" : "float32";
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(config_to_json(config));
+  j["quantization_config"] = quantization_config;
+  file_write_atomic(out / "config.json", j.dump(2) + "\n");
+  if (job) job->progress(1.0, "exported " + out.string());
+}
+
+}  // namespace qs
