@@ -1,4 +1,4 @@
-// `quantscope-cli export MODEL (--format SPEC | --plan FILE) --to TARGET --out PATH`: the model with its
+// `quantscope-cli export MODEL [--format SPEC | --plan FILE] --to TARGET --out PATH`: the model with its
 // plan in a form a runtime loads (docs/export.md), as one cancellable job, with the output's size
 // against the model's in bf16 and the layers stored in the fallback.
 #include <iostream>
@@ -55,7 +55,8 @@ class ExportCommand : public Command {
                  .help = "replace an existing output file, or a folder an earlier export wrote"});
     model_options_declare(spec);
     spec.option(json_option());
-    spec.example("export demo --format q4_k --layers '*_proj' --to gguf --out demo-q4k.gguf");
+    spec.example("export demo --format q4_k --layers '*self_attn*' --to gguf --out demo-q4k.gguf");
+    spec.example("export Llama-2-7B-Q4_K_M.gguf --to quantscope --out llama-2-7b-packed");
     spec.example("export stories260K.bin --tokenizer tok512.model --format f32 --to gguf --out stories.gguf");
     spec.example("export demo --plan mixed.json --to gguf --fallback q8_0 --out demo-mixed.gguf");
     spec.example("export demo --format kmeans2 --to quantscope --out demo-kmeans2");
@@ -65,7 +66,8 @@ class ExportCommand : public Command {
   }
 
   int run(const Args& args) const override {
-    quantize_options_check(args, true);
+    // Without a plan every layer is written as stored: a GGUF or packed checkpoint converts losslessly.
+    const bool planned = quantize_options_check(args, false);
     if (!args.has("to")) throw UsageError("give --to TARGET (" + names_join(export_target_names()) + ")");
     if (!args.has("out")) throw UsageError("give --out PATH");
     ExportOptions options;
@@ -76,7 +78,7 @@ class ExportCommand : public Command {
     if (args.has("float-dtype")) options.float_dtype = dtype_from_choice(args.text("float-dtype"));
     JobRunner jobs;
     const auto model = model_open(jobs, args.positional(0), model_options_get(args));
-    const std::vector<LayerFormat> plan = layer_formats_get(*model, args);
+    const std::vector<LayerFormat> plan = planned ? layer_formats_get(*model, args) : std::vector<LayerFormat>();
     options.quantize = quantize_options_get(jobs, *model, args, plan);
     ExportReport report;
     jobs.run("Exporting", [&](JobContext& context) {

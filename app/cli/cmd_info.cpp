@@ -1,6 +1,9 @@
 // `quantscope-cli info MODEL`: what a checkpoint holds (architecture, parameters, stored dtype and
-// size, its linear layers) from the headers alone; --stats adds the streamed weight statistics.
+// size, its linear layers) from the headers alone; --stats adds the streamed weight statistics, and
+// --reference REF each layer's error against the same layer of REF (a downloaded Q4_K_M GGUF against
+// its F16 source: what the shipped types did).
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <optional>
 
@@ -8,7 +11,10 @@
 #include "job_run.hpp"
 #include "json_print.hpp"
 #include "model_open.hpp"
+#include "quantscope/error.hpp"
+#include "quantscope/job.hpp"
 #include "quantscope/model.hpp"
+#include "quantscope/quantize.hpp"
 #include "quantscope/tokenizer.hpp"
 #include "quantscope/weight_statistics.hpp"
 #include "text_format.hpp"
@@ -33,7 +39,27 @@ std::vector<std::string> stored_formats(const Model& model) {
   return formats;
 }
 
-void info_json_print(const Model& model, const WeightStatistics* statistics) {
+// Each linear layer of `model` against the same layer of `reference`, a layer at a time.
+std::vector<TensorMetrics> reference_compare(const Model& model, const Model& reference, JobContext& job) {
+  const std::vector<LinearLayer> layers = model.linear_layers(), theirs = reference.linear_layers();
+  std::vector<TensorMetrics> metrics;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LinearLayer& l = layers[i];
+    const auto other = std::find_if(theirs.begin(), theirs.end(), [&](const LinearLayer& r) { return r.name == l.name; });
+    if (other == theirs.end() || other->out_features != l.out_features || other->in_features != l.in_features)
+      throw Error(ErrorKind::Invalid, reference.source().string() + ": has no layer " + l.name + " of shape " +
+                                          std::to_string(l.out_features) + " x " + std::to_string(l.in_features) +
+                                          " to compare with");
+    job.check_cancelled();
+    job.progress(double(i) / double(layers.size()), l.name);
+    const std::vector<float> w = reference.tensor_values(l.name + ".weight"), q = model.tensor_values(l.name + ".weight");
+    metrics.push_back(metrics_compute(w, q, model.tensor_stored_bytes(l.name + ".weight") * 8));
+  }
+  return metrics;
+}
+
+void info_json_print(const Model& model, const WeightStatistics* statistics,
+                     const std::vector<TensorMetrics>& against) {
   const ModelConfig& config = model.config();
   const auto tokenizer = model.tokenizer();
   nlohmann::ordered_json out;
@@ -62,6 +88,11 @@ void info_json_print(const Model& model, const WeightStatistics* statistics) {
                                                              {"parameters", layer.parameters()},
                                                              {"dtype", std::string(dtype_name(layer.stored_dtype))}});
     if (!layer.stored_format.empty()) entry["stored_format"] = layer.stored_format;
+    if (!against.empty())
+      entry["against_reference"] = {{"relative_mse", against[i].relative_mse},
+                                    {"sqnr_db", number_json(against[i].sqnr_db)},
+                                    {"cosine", against[i].cosine},
+                                    {"max_abs_error", against[i].max_abs_error}};
     if (!statistics) continue;
     const LayerWeightStatistics& s = statistics->layers.at(i);
     if (s.stats)
@@ -74,7 +105,8 @@ void info_json_print(const Model& model, const WeightStatistics* statistics) {
   json_print(out);
 }
 
-void info_text_print(const Model& model, const WeightStatistics* statistics) {
+void info_text_print(const Model& model, const WeightStatistics* statistics,
+                     const std::vector<TensorMetrics>& against) {
   const ModelConfig& c = model.config();
   const auto tokenizer = model.tokenizer();
   auto yes_no = [](bool value) { return std::string(value ? "yes" : "no"); };
@@ -123,6 +155,8 @@ void info_text_print(const Model& model, const WeightStatistics* statistics) {
   std::vector<TextTable::Column> columns = {{"name"}, {"shape"}, {"parameters", TextTable::Align::Right}, {"stored"}};
   if (statistics)
     for (const char* name : {"mean", "std", "absmax", "kurtosis"}) columns.push_back({name, TextTable::Align::Right});
+  if (!against.empty())
+    for (const char* name : {"rel. MSE", "SQNR dB", "cosine"}) columns.push_back({name, TextTable::Align::Right});
   TextTable table(columns);
   int64_t total = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -138,6 +172,12 @@ void info_text_print(const Model& model, const WeightStatistics* statistics) {
       } else {
         row.insert(row.end(), {"NaN/Inf", "", "", ""});
       }
+    }
+    if (!against.empty()) {
+      const TensorMetrics& m = against[i];
+      row.push_back(number_scientific_format(m.relative_mse, 2));
+      row.push_back(std::isinf(m.sqnr_db) ? "inf" : number_format(m.sqnr_db, 2));
+      row.push_back(number_format(m.cosine, 5));
     }
     table.row(row);
     total += layer.parameters();
@@ -157,8 +197,14 @@ class InfoCommand : public Command {
                   .type = ArgType::Flag,
                   .help = "add mean, std, absmax and excess kurtosis of every linear layer's weight (and its histogram "
                           "with --json), read a layer at a time and cached for the next time"});
+    spec.option({.name = "reference",
+                 .type = ArgType::Text,
+                 .value_name = "REF",
+                 .help = "add each linear layer's error against the same layer of REF (relative MSE, SQNR, "
+                         "cosine): a quantized checkpoint against the model it was made from"});
     spec.option(json_option());
     spec.example("info demo");
+    spec.example("info Llama-2-7B-Q4_K_M.gguf --reference Llama-2-7B-F16.gguf");
     spec.example("info stories260K.bin --tokenizer tok512.model --json");
     return spec;
   }
@@ -171,9 +217,15 @@ class InfoCommand : public Command {
       jobs.run("Weight statistics", [&](JobContext& context) {
         statistics = weight_statistics_compute(*model, weight_statistics_cache_dir(), &context);
       });
+    std::vector<TensorMetrics> against;
+    if (args.has("reference")) {
+      const auto reference = model_open(jobs, args.text("reference"), model_options_get(args));
+      jobs.run("Comparing with the reference",
+               [&](JobContext& context) { against = reference_compare(*model, *reference, context); });
+    }
     const WeightStatistics* s = statistics ? &*statistics : nullptr;
-    if (args.flag("json")) info_json_print(*model, s);
-    else info_text_print(*model, s);
+    if (args.flag("json")) info_json_print(*model, s, against);
+    else info_text_print(*model, s, against);
     return 0;
   }
 };

@@ -18,10 +18,6 @@
 namespace qs::cli {
 namespace {
 
-nlohmann::ordered_json number_json(double value) {
-  return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
-}
-
 void report_json_print(const Model& model, const ModelQuantizeReport& report) {
   nlohmann::ordered_json out;
   out["model"] = model.source().string();

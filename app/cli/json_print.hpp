@@ -6,5 +6,7 @@
 namespace qs::cli {
 
 void json_print(const nlohmann::ordered_json& value);
+// A number, or null for NaN and infinities, which JSON cannot hold (an exact layer's SQNR).
+nlohmann::ordered_json number_json(double value);
 
 }  // namespace qs::cli

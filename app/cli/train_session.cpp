@@ -60,10 +60,6 @@ std::string log_status(const TrainLog& log) {
          number_scientific_format(log.lr, 2) + "  " + rate_format(log.tokens_per_second, "tok");
 }
 
-nlohmann::ordered_json number_json(double value) {
-  return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
-}
-
 nlohmann::ordered_json log_json(const TrainLog& log) {
   nlohmann::ordered_json entry = {{"step", log.step},           {"loss", log.loss},
                                   {"lr", log.lr},               {"grad_norm", log.grad_norm},

@@ -1,7 +1,8 @@
 # Import: a packed Quantscope checkpoint of a mixed plan opens in info and eval with each layer's stored
 # format and evaluates exactly as the plan applied on the fly; its dequantized weights, written out by
 # the C++ reader, equal bit for bit what the numpy reference reader (docs/quantscope_packed_reader.py)
-# decodes from the documented layout; and a GGUF opens in info, eval and quantize like any model.
+# decodes from the documented layout; and a GGUF opens in info, eval and quantize like any model, and
+# info --reference shows what its types did to the model it was made from.
 include(${CMAKE_CURRENT_LIST_DIR}/lib/cli_run.cmake)
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
@@ -77,6 +78,11 @@ if(NOT out MATCHES "([0-9]+) of ([0-9]+) tensors equal bit for bit")
   message(FATAL_ERROR "unexpected reader output:\n${out}")
 endif()
 
+# An output that cannot be made is a clear error, and leaves nothing.
+file(WRITE "${WORK}/a-file" "")
+cli_expect(r 1 export demo --format int4 --to quantscope --out "${WORK}/a-file/packed")
+expect_match(r err "a-file")
+
 # GGUF: info, eval and quantize take it.
 cli_expect(r 0 export demo --format q4_0 --to gguf --out "${WORK}/demo-q4_0.gguf")
 cli_expect(r 0 info "${WORK}/demo-q4_0.gguf")
@@ -90,3 +96,13 @@ if(NOT gguf STREQUAL q4)
   cli_fail(r "the GGUF's perplexity ${gguf} differs from the plan's ${q4}")
 endif()
 cli_expect(r 0 quantize "${WORK}/demo-q4_0.gguf" --format int4:g32)
+# What the file's types did, layer by layer, against the model it was made from.
+cli_expect(r 0 info "${WORK}/demo-q4_0.gguf" --reference demo)
+expect_match(r out "stored +rel\\. MSE +SQNR dB +cosine\n")
+cli_expect(r 0 info "${WORK}/demo-q4_0.gguf" --reference demo --json)
+json_get(sqnr "${r_out}" linear_layers 0 against_reference sqnr_db)
+expect_range("q4_0's SQNR on the demo model's first layer" "${sqnr}" 15 30)
+if(EXISTS "${DATA}/models/stories260K/stories260K.bin")
+  cli_expect(r 1 info "${WORK}/demo-q4_0.gguf" --reference "${DATA}/models/stories260K/stories260K.bin")
+  expect_match(r err "has no layer model\\.layers\\.0\\.self_attn\\.q_proj of shape 256 x 256 to compare with")
+endif()

@@ -1,5 +1,6 @@
 # `qat` on the demo model: a short W2 fine-tune beats post-training quantization with the same
-# format, the printed reproduce command gives exactly the reported perplexity, the run file reads
+# format, the printed reproduce command gives exactly the reported perplexity (and so does the run's
+# model exported as a packed checkpoint with its plan), the run file reads
 # back through `telemetry`, and a run killed with SIGKILL leaves a readable run file.
 include(${CMAKE_CURRENT_LIST_DIR}/lib/cli_run.cmake)
 set(text "${SOURCE}/resources/models/demo/heldout-sample.txt")
@@ -24,6 +25,14 @@ cli_expect(e 0 ${argv} --json)
 json_get(again "${e_out}" perplexity)
 if(NOT again STREQUAL qat)
   cli_fail(e "eval --plan gives ${again}, the run reported ${qat}")
+endif()
+cli_expect(x 0 export "${WORK}/int2/final" --plan "${WORK}/int2/final/plan.json" --to quantscope --out "${WORK}/packed")
+string(REPLACE "${WORK}/int2/final --plan ${WORK}/int2/final/plan.json" "${WORK}/packed" packed_command "${command}")
+separate_arguments(argv UNIX_COMMAND "${packed_command}")
+cli_expect(p 0 ${argv} --json)
+json_get(packed "${p_out}" perplexity)
+if(NOT packed STREQUAL qat)
+  cli_fail(p "the exported packed checkpoint gives ${packed}, the run reported ${qat} (${packed_command})")
 endif()
 
 cli_expect(t 0 telemetry "${WORK}/int2" --json)

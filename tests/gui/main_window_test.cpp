@@ -28,6 +28,8 @@
 
 #include "inspector_panel.hpp"
 #include "plan_table_model.hpp"
+#include "quantscope/demo_model.hpp"
+#include "quantscope/export.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/model_config.hpp"
 #include "weight_histogram_plot.hpp"
@@ -311,6 +313,39 @@ TEST_F(MainWindowTest, OpensAModelDroppedOnTheWindow) {
   QApplication::sendEvent(&window_, &drop);
   ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, kLoadTimeoutMs));
   EXPECT_EQ(proxy()->rowCount(), 36);
+}
+
+// A GGUF dropped on the window opens as a model: each layer's llama.cpp type in the Stored column and
+// its bytes as stored, and the inspector shows the type's levels over the layer's values untyped.
+TEST_F(MainWindowTest, ADroppedGgufShowsEachLayersTypeAndItsLevels) {
+  QTemporaryDir dir;
+  const std::string gguf = (dir.path() + "/demo-q4_0.gguf").toStdString();
+  const auto demo = model_load(demo_model_dir());
+  std::vector<LayerFormat> plan;
+  for (const LinearLayer& l : demo->linear_layers()) plan.push_back({l.name, format_parse("q4_0"), std::nullopt, {}});
+  model_export(*demo, plan, gguf, {});
+  window_.show();
+  auto* inspector = window_.findChild<InspectorPanel*>();
+  ASSERT_NE(inspector, nullptr);
+  QSignalSpy shown(inspector, &InspectorPanel::quantized_shown);
+  QMimeData mime;
+  mime.setUrls({QUrl::fromLocalFile(QString::fromStdString(gguf))});
+  QSignalSpy loaded(&window_, &MainWindow::model_loaded);
+  QSignalSpy failed(&window_, &MainWindow::model_load_failed);
+  const QPoint centre = window_.rect().center();
+  QDragEnterEvent enter(centre, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&window_, &enter);
+  QDropEvent drop(QPointF(centre), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+  QApplication::sendEvent(&window_, &drop);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() + failed.count() > 0; }, kLoadTimeoutMs));
+  ASSERT_EQ(loaded.count(), 1) << failed.first().at(0).toString().toStdString();
+  const LayerRow* row = select_and_wait(1);  // model.layers.0.self_attn.q_proj, 256 x 256
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(proxy()->index(1, PlanTableModel::Dtype).data().toString(), "q4_0");
+  EXPECT_EQ(proxy()->index(1, PlanTableModel::Bytes).data().toString(), "36,864");
+  ASSERT_TRUE(QTest::qWaitFor([&] { return shown.count() > 0; }, kLoadTimeoutMs));
+  EXPECT_EQ(shown.last().at(1).toInt(), 16);  // q4_0's levels, with nothing typed
+  EXPECT_TRUE(inspector->format_edit()->text().isEmpty());
 }
 
 TEST_F(MainWindowTest, QuantizesTheSelectedLayerInTheTypedFormat) {

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <map>
 
 #include "io/atomic_file.hpp"
@@ -15,6 +16,11 @@
 
 namespace qs {
 namespace fs = std::filesystem;
+namespace {
+
+constexpr int64_t kBlockValues = int64_t{1} << 24;
+
+}  // namespace
 
 uint64_t FolderTensor::bytes() const {
   uint64_t n = uint64_t(dtype_bits(dtype) / 8);
@@ -76,8 +82,14 @@ void folder_write(const ModelState& state, const std::vector<FolderTensor>& tens
         job->progress(double(i) / tensors.size(), "writing " + t.name);
       }
       if (!t.layer) {
-        const torch::Tensor v = state.values(t.tensor, 0, t.shape.at(0)).to(*dtype_to_torch(t.dtype)).contiguous();
-        put({static_cast<const std::byte*>(v.data_ptr()), size_t(v.nbytes())});
+        // A block of rows at a time: an 8B model's head is 525M values.
+        const int64_t rows = t.shape.at(0), cols = t.shape.size() == 2 ? t.shape[1] : 1;
+        const int64_t block = std::max<int64_t>(1, kBlockValues / cols);
+        for (int64_t begin = 0; begin < rows; begin += block) {
+          const torch::Tensor v =
+              state.values(t.tensor, begin, std::min(block, rows - begin)).to(*dtype_to_torch(t.dtype)).contiguous();
+          put({static_cast<const std::byte*>(v.data_ptr()), size_t(v.nbytes())});
+        }
         return;
       }
       if (t.layer != current) {
@@ -88,6 +100,7 @@ void folder_write(const ModelState& state, const std::vector<FolderTensor>& tens
         if (current != t.layer) {
           q = quantizer_run(t.layer->format,
                             plan_layer_input(state, *t.layer, options.quantize, 0, state.shape(t.tensor).at(0), job));
+          q.dequant = torch::Tensor();  // the parts are made of codes, scales and codebooks
           current = t.layer;
         }
         return q;
