@@ -12,8 +12,8 @@
 namespace qs::cli {
 
 const char* const kModelHelp =
-    "an HF directory, a .safetensors file with config.json beside it, a llama2.c .bin, or 'demo' for the "
-    "embedded demo model";
+    "an HF directory (or a packed checkpoint Quantscope exported), a .safetensors file with config.json "
+    "beside it, a llama2.c .bin, a .gguf, or 'demo' for the embedded demo model";
 
 void model_options_declare(ArgSpec& spec) {
   spec.option({.name = "tokenizer",

@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
   parser.addHelpOption();
   parser.addVersionOption();
   parser.addPositionalArgument("model",
-                               "HF model directory, .safetensors file (config.json beside it) or "
-                               "llama2.c .bin; the embedded demo model when omitted.",
+                               "HF model directory (or packed checkpoint), .safetensors file (config.json "
+                               "beside it), llama2.c .bin or .gguf; the embedded demo model when omitted.",
                                "[model]");
   const QCommandLineOption screenshot(
       "screenshot",
