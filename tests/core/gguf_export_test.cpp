@@ -7,8 +7,6 @@
 // refusal list and fallback, and the output rules.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <torch/torch.h>
 
@@ -29,7 +27,7 @@
 #include "quantscope/model.hpp"
 #include "quantscope/model_quantize.hpp"
 #include "quantscope/plan.hpp"
-#include "synthetic_checkpoint.hpp"
+#include "kill_midway.hpp"
 #include "temp_dir.hpp"
 
 namespace qs {
@@ -172,14 +170,7 @@ TEST(GgufExport, AKilledExportLeavesTheEarlierFileUnderItsName) {
   // model's 4096-piece tokenizer; an earlier export under the same name; a child process exporting
   // over it with --force is killed with SIGKILL as soon as its temporary file appears.
   test::TempDir dir;
-  ModelConfig c = test::synthetic_config("llama-2-7b");
-  c.vocab_size = 4096, c.hidden_size = 1024, c.intermediate_size = 2816, c.num_hidden_layers = 6;
-  c.num_attention_heads = c.num_key_value_heads = 8;
-  c.head_dim = 128;
-  test::SyntheticOptions synthetic;
-  synthetic.tokenizer = demo_model_dir() / "tokenizer.model";
-  test::synthetic_checkpoint_write(dir.path() / "model", c, synthetic);
-  const auto model = model_load(dir.path() / "model");
+  const auto model = test::slow_export_model(dir.path() / "model");
   const fs::path out = dir.path() / "out" / "m.gguf";
   model_export(*model, {}, out, {});
   const std::string before = test::bytes_read(out);
@@ -191,21 +182,10 @@ TEST(GgufExport, AKilledExportLeavesTheEarlierFileUnderItsName) {
     model_export(*model, uniform(*model, "q4_k"), out, force);
     _exit(0);
   }
-  bool killed = false;
-  for (int i = 0; i < 20000 && !killed; ++i) {
-    for (const auto& entry : fs::directory_iterator(out.parent_path()))
-      if (entry.path().filename().string().find(".tmp-") != std::string::npos) {
-        kill(child, SIGKILL);
-        killed = true;
-        break;
-      }
-    if (!killed) usleep(500);
-  }
-  if (!killed) kill(child, SIGKILL);
-  int status = 0;
-  waitpid(child, &status, 0);
-  ASSERT_TRUE(killed) << "the export finished before its temporary file was seen";
-  EXPECT_TRUE(WIFSIGNALED(status));
+  bool signalled = false;
+  ASSERT_TRUE(test::kill_when(child, [&] { return test::temporary_file_in(out.parent_path()); }, &signalled))
+      << "the export finished before its temporary file was seen";
+  EXPECT_TRUE(signalled);
   EXPECT_EQ(test::bytes_read(out), before);  // the earlier export, whole
   EXPECT_NO_THROW(GgufFile::open(out));
 }

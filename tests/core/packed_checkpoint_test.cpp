@@ -1,8 +1,9 @@
 // The `quantscope` packed checkpoint: every family and bit width written by export and read back by
 // model_load decodes, tensor for tensor, to exactly the weights model_quantize computes under the same
 // plan, and evaluates to the same numbers; each family's section table matches what its packer writes;
-// pinned codebooks are stored as given; a mixed plan keeps each layer's format; and each kind of broken
-// checkpoint is one clear error naming the file and what is wrong.
+// pinned codebooks are stored as given; a mixed plan keeps each layer's format; an export killed midway
+// leaves the earlier folder whole; and each kind of broken checkpoint is one clear error naming the
+// file and what is wrong.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -22,6 +23,7 @@
 #include "quantscope/model_quantize.hpp"
 #include "quantscope/quantize.hpp"
 #include "quantscope/safetensors.hpp"
+#include "kill_midway.hpp"
 #include "temp_dir.hpp"
 
 namespace qs {
@@ -170,6 +172,38 @@ TEST(PackedCheckpoint, RefusesAFolderItDidNotWriteAndTheModelsOwn) {
   options.force = false;
   EXPECT_THROW(model_export(*model, uniform(*model, "int8"), dir.path() / "p", options), Error);
   EXPECT_EQ(model_load(dir.path() / "p")->tensor_stored_format("model.layers.0.mlp.up_proj.weight"), "int4");
+}
+
+TEST(PackedCheckpoint, AKilledExportLeavesTheEarlierFolderWhole) {
+  // A synthetic model large enough (85M parameters) that its export takes a while; an earlier export
+  // under the same name; a child exporting over it with --force is killed with SIGKILL while it writes.
+  test::TempDir dir;
+  const auto model = test::slow_export_model(dir.path() / "model");
+  const fs::path out = dir.path() / "out" / "packed";
+  ExportOptions options;
+  options.target = ExportTarget::Quantscope;
+  model_export(*model, uniform(*model, "int8"), out, options);
+  const std::string weights = test::bytes_read(out / "model.safetensors"), config = test::bytes_read(out / "config.json");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    options.force = true;
+    model_export(*model, uniform(*model, "kmeans2"), out, options);
+    _exit(0);
+  }
+  const fs::path staging = out.parent_path() / (".packed.partial-" + std::to_string(child));
+  bool signalled = false;
+  ASSERT_TRUE(test::kill_when(child, [&] { return test::temporary_file_in(staging); }, &signalled))
+      << "the export finished before its weights were seen being written";
+  EXPECT_TRUE(signalled);
+  EXPECT_EQ(test::bytes_read(out / "model.safetensors"), weights);  // the earlier export, whole
+  EXPECT_EQ(test::bytes_read(out / "config.json"), config);
+  EXPECT_EQ(model_load(out)->tensor_stored_format("model.layers.0.mlp.up_proj.weight"), "int8");
+  // The next export replaces it whole.
+  options.force = true;
+  model_export(*model, uniform(*model, "int4:g64"), out, options);
+  EXPECT_EQ(model_load(out)->tensor_stored_format("model.layers.0.mlp.up_proj.weight"), "int4:g64");
+  EXPECT_FALSE(fs::exists(out.parent_path() / (".packed.partial-" + std::to_string(getpid()))));
 }
 
 // A copy of `from` with config.json edited and tensors renamed, retyped or dropped.

@@ -132,7 +132,6 @@ uint64_t compressed_tensors_export_size(const Model& model, const std::vector<La
 void compressed_tensors_export(const Model& model, const std::vector<LayerFormat>& plan, const fs::path& out,
                                const ExportOptions& options) {
   const ModelState& state = model.state();
-  folder_output_check(state, out, options.force);
   const PartBytes part_bytes = [&](const FolderTensor& part, const std::function<const QuantizerOutput&()>& quantized) {
     const QuantizerOutput& q = quantized();
     const FormatSpec& f = part.layer->format;
@@ -165,7 +164,10 @@ void compressed_tensors_export(const Model& model, const std::vector<LayerFormat
       }
     }
   };
-  folder_write(state, folder_layout(state, plan, options, ct_parts), part_bytes, ct_config(model, plan), out, options);
+  folder_publish(state, out, options.force, [&](const fs::path& staging) {
+    folder_write(state, folder_layout(state, plan, options, ct_parts), part_bytes, ct_config(model, plan), staging,
+                 options);
+  });
 }
 
 }  // namespace qs

@@ -3,10 +3,16 @@
 
 #include <torch/torch.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <map>
 
 #include "io/atomic_file.hpp"
+#include "io/directory_remove.hpp"
 #include "io/safetensors_torch.hpp"
 #include "model/hf_layout.hpp"
 #include "model/model_state.hpp"
@@ -60,9 +66,38 @@ void folder_output_check(const ModelState& state, const fs::path& out, bool forc
   std::error_code ec;
   if (fs::is_directory(state.source, ec) && fs::exists(out, ec) && fs::equivalent(out, state.source, ec))
     throw Error(ErrorKind::Invalid, out.string() + ": refusing to write into the folder the model was loaded from");
-  if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)) && !force)
+  if (!fs::exists(out, ec)) return;
+  if (!fs::is_directory(out, ec)) throw Error(ErrorKind::Invalid, out.string() + ": exists and is not a folder");
+  if (fs::is_empty(out, ec)) return;
+  if (!force)
     throw Error(ErrorKind::Invalid, out.string() + ": exists and is not empty; --force replaces a folder Quantscope wrote");
-  output_dir_claim(out, OutputKind::Model);
+  if (!output_dir_owned(out, OutputKind::Model))
+    throw Error(ErrorKind::Invalid, out.string() + ": holds files Quantscope did not write; it is never replaced");
+}
+
+void folder_publish(const ModelState& state, const fs::path& out, bool force,
+                    const std::function<void(const fs::path& staging)>& write) {
+  folder_output_check(state, out, force);
+  const fs::path target = out.filename().empty() ? out.parent_path() : out;
+  const fs::path staging =
+      target.parent_path() / ("." + target.filename().string() + ".partial-" + std::to_string(::getpid()));
+  std::error_code ec;
+  directory_remove(staging, ec);
+  output_dir_claim(staging, OutputKind::Model);
+  try {
+    write(staging);
+    if (!fs::exists(target, ec)) {
+      fs::rename(staging, target);
+    } else {
+      if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0)
+        throw Error(ErrorKind::Io, target.string() + ": cannot put the new export in place: " +
+                                       std::error_code(errno, std::generic_category()).message());
+      directory_remove(staging, ec);  // now the earlier export
+    }
+  } catch (...) {
+    directory_remove(staging, ec);
+    throw;
+  }
 }
 
 void folder_write(const ModelState& state, const std::vector<FolderTensor>& tensors, const PartBytes& part_bytes,

@@ -43,8 +43,16 @@ std::vector<FolderTensor> folder_layout(const ModelState& state, const std::vect
 // What the folder's tensors and tokenizer take (its small config and safetensors header aside).
 uint64_t folder_size(const ModelState& state, const std::vector<FolderTensor>& tensors);
 
-// Never the model's own folder; a non-empty folder only with force, and only one Quantscope made.
+// Never the model's own folder or a file; a non-empty folder only with force, and only one Quantscope
+// made.
 void folder_output_check(const ModelState& state, const std::filesystem::path& out, bool force);
+
+// Writes a folder target whole or not at all: `write` fills a new hidden folder beside `out`, which
+// then takes `out`'s place in one exchange (renameat2 RENAME_EXCHANGE) and the earlier folder is
+// removed. An export that fails or is killed leaves `out` as it was (a killed one also leaves its
+// hidden ".<name>.partial-<pid>" folder behind).
+void folder_publish(const ModelState& state, const std::filesystem::path& out, bool force,
+                    const std::function<void(const std::filesystem::path& staging)>& write);
 
 // model.safetensors, tokenizer.model and config.json (the model's config with `quantization_config`),
 // each atomically, config.json last.

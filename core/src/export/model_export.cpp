@@ -179,11 +179,12 @@ ExportReport model_export(const Model& model, const std::vector<LayerFormat>& pl
       compressed_tensors_export(model, final_plan, out, options);
       break;
     case ExportTarget::Hf: {
-      folder_output_check(model.state(), out, options.force);
       ModelQuantizeOptions quantize = options.quantize;
       quantize.keep = ModelQuantizeOptions::Keep::Write;
-      const std::shared_ptr<Model> quantized = model_quantize(model, final_plan, quantize, nullptr, options.job);
-      model_save(quantized ? *quantized : model, out, options.float_dtype.value_or(DType::F32), options.job);
+      folder_publish(model.state(), out, options.force, [&](const fs::path& staging) {
+        const std::shared_ptr<Model> quantized = model_quantize(model, final_plan, quantize, nullptr, options.job);
+        model_save(quantized ? *quantized : model, staging, options.float_dtype.value_or(DType::F32), options.job);
+      });
       break;
     }
   }

@@ -53,7 +53,6 @@ uint64_t packed_export_size(const Model& model, const std::vector<LayerFormat>& 
 void packed_export(const Model& model, const std::vector<LayerFormat>& plan, const fs::path& out,
                    const ExportOptions& options) {
   const ModelState& state = model.state();
-  folder_output_check(state, out, options.force);
   const std::vector<FolderTensor> tensors = folder_layout(state, plan, options, packed_parts);
   // A layer's packed bytes, made (or read as stored) at its first section and sliced for the others.
   const LayerFormat* packed_layer = nullptr;
@@ -78,8 +77,10 @@ void packed_export(const Model& model, const std::vector<LayerFormat>& plan, con
   };
   nlohmann::ordered_json layers = nlohmann::ordered_json::object();
   for (const LayerFormat& lf : plan) layers[lf.name] = format_describe(lf.format);
-  folder_write(state, tensors, part_bytes,
-               {{"quant_method", "quantscope"}, {"format_version", 1}, {"layers", layers}}, out, options);
+  folder_publish(state, out, options.force, [&](const fs::path& staging) {
+    folder_write(state, tensors, part_bytes,
+                 {{"quant_method", "quantscope"}, {"format_version", 1}, {"layers", layers}}, staging, options);
+  });
 }
 
 }  // namespace qs
