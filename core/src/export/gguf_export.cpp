@@ -24,21 +24,19 @@
 namespace qs {
 namespace {
 
-constexpr uint32_t kF32 = 0, kF16 = 1, kBF16 = 30;
-
 uint32_t float_type(DType dtype) {
   switch (dtype) {
-    case DType::F32: return kF32;
-    case DType::F16: return kF16;
-    case DType::BF16: return kBF16;
-    default: return kF32;
+    case DType::F32: return kGgmlF32;
+    case DType::F16: return kGgmlF16;
+    case DType::BF16: return kGgmlBF16;
+    default: return kGgmlF32;
   }
 }
 
 // What each tensor is stored as: its ggml type, and the plan's format when the type is a gguf one.
 struct Storage {
   std::string hf, name;
-  uint32_t type = kF32;
+  uint32_t type = kGgmlF32;
   int64_t rope_heads = 0;  // q/k: rows regrouped from HF halves to interleaved pairs per head
   bool stored = false;     // already stored in this type: its blocks are copied
 };
@@ -156,7 +154,7 @@ GgufLayout gguf_layout(const Model& model, const std::vector<LayerFormat>& plan,
     const std::vector<int64_t> shape = state.shape(hf);
     const auto f = formats.find(hf);
     if (shape.size() == 1) {
-      s.type = kF32;
+      s.type = kGgmlF32;
     } else if (f != formats.end() && f->second->format.family == QuantFamily::Gguf) {
       s.type = uint32_t(f->second->format.gguf);
       s.stored = stored_as_planned(state, *f->second);

@@ -49,6 +49,9 @@ struct GgufTensorInfo {
   int64_t numel() const;
 };
 
+// ggml's ids of the float types (enum ggml_type).
+constexpr uint32_t kGgmlF32 = 0, kGgmlF16 = 1, kGgmlBF16 = 30;
+
 // ggml's name of a type id ("q4_K", "iq2_xxs"), or "type N" for an id it does not have.
 std::string ggml_type_name(uint32_t type);
 // Bytes of a row of n weights of a type Quantscope reads (F32, F16, BF16 and the gguf family's types),

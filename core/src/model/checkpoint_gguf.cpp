@@ -19,14 +19,6 @@
 namespace qs {
 namespace {
 
-constexpr uint32_t kF32 = 0, kF16 = 1, kBF16 = 30;
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 ModelConfig config_read(const GgufFile& g) {
   const std::string file = g.path().string();
   const std::string arch = g.string_get("general.architecture");
@@ -150,8 +142,8 @@ std::shared_ptr<ModelState> checkpoint_gguf_read(const std::filesystem::path& pa
     s.keep_f32 = spec.kind == TensorKind::Norm;
     if (spec.role == "q_proj") s.rope_heads = state->config.num_attention_heads;
     if (spec.role == "k_proj") s.rope_heads = state->config.num_key_value_heads;
-    if (info.type == kF32 || info.type == kF16 || info.type == kBF16) {
-      s.dtype = info.type == kF32 ? DType::F32 : info.type == kF16 ? DType::F16 : DType::BF16;
+    if (info.type == kGgmlF32 || info.type == kGgmlF16 || info.type == kGgmlBF16) {
+      s.dtype = info.type == kGgmlF32 ? DType::F32 : info.type == kGgmlF16 ? DType::F16 : DType::BF16;
     } else {
       if (shape.size() != 2)
         throw Error(ErrorKind::Unsupported, file + ": GGUF tensor '" + info.name + "' is a vector in " +

@@ -23,12 +23,6 @@
 namespace qs {
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // tensor name -> shard file, from the text of model.safetensors.index.json.
 std::map<std::string, std::filesystem::path> index_parse(const std::filesystem::path& index, const std::string& text) {
   const std::string file = index.string();

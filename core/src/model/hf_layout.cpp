@@ -29,4 +29,10 @@ std::vector<HfTensor> hf_layout(const ModelConfig& c) {
   return out;
 }
 
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 }  // namespace qs

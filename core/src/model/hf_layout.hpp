@@ -23,4 +23,7 @@ struct HfTensor {
 // lm_head.weight is listed only for untied models.
 std::vector<HfTensor> hf_layout(const ModelConfig& config);
 
+// "[4096, 11008]": a shape as the readers' messages give it.
+std::string shape_text(const std::vector<int64_t>& shape);
+
 }  // namespace qs
