@@ -129,6 +129,7 @@ QByteArray session_json(const Session& s) {
                          {"selection", QJsonObject{{"layer", s.selected_layer}, {"layers", strings_json(s.selected_layers)}}},
                          {"compare_slots", strings_json(s.compare_slots)},
                          {"history", history},
+                         {"results", s.results_path},
                          {"panels", s.panels},
                          {"window", QJsonObject{{"layout", QString::fromLatin1(s.layout.toBase64())},
                                                 {"geometry", QString::fromLatin1(s.geometry.toBase64())}}}};
@@ -165,6 +166,7 @@ Session session_parse(const QByteArray& json, const QString& path) {
     if (!value.isObject()) fail("an evaluation history entry is not an object");
     s.history.push_back(record_of(value.toObject()));
   }
+  s.results_path = root["results"].toString();
   s.panels = root["panels"].toObject();
   const QJsonObject window = root["window"].toObject();
   s.layout = QByteArray::fromBase64(window["layout"].toString().toLatin1());

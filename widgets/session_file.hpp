@@ -1,5 +1,5 @@
 // A saved workbench session (.qscope.json): which model was open and how, the plan being edited, the
-// selection, the compare slots, the evaluation history, each panel's settings and the dock layout,
+// selection, the compare slots, the evaluation history, the analysis results shown, each panel's settings and the dock layout,
 // so a study can be closed on Friday and picked up on Monday, or sent to a colleague. Versioned JSON;
 // reading names the file and the problem in one line.
 #pragma once
@@ -24,6 +24,7 @@ struct Session {
   QStringList selected_layers;
   QStringList compare_slots;
   std::vector<EvalRecord> history;
+  QString results_path;  // the results.h5 the analysis panels show (a scan's, or one opened)
   QJsonObject panels;  // panel id → that panel's state (Panel::state)
   QByteArray layout;   // QMainWindow::saveState
   QByteArray geometry; // QMainWindow::saveGeometry

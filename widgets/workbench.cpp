@@ -2,7 +2,9 @@
 // plan exactly (plan_json byte for byte), however the edit was made.
 #include "workbench.hpp"
 
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QUndoCommand>
 #include <QUndoStack>
 #include <algorithm>
@@ -78,6 +80,8 @@ void Workbench::model_set(std::shared_ptr<const Model> model, const QString& pat
   statistics_id_ = 0;
   statistics_.reset();
   statistics_pending_.reset();
+  preview_.reset();
+  allocation_update();
   Q_EMIT model_changed();
   Q_EMIT plan_changed();
   if (!model_) return;
@@ -88,6 +92,47 @@ void Workbench::model_set(std::shared_ptr<const Model> model, const QString& pat
       [held, result](JobContext& job) { *result = weight_statistics_compute(*held, weight_statistics_cache_dir(), &job); });
   statistics_id_ = id;
   statistics_pending_ = result;
+}
+
+void Workbench::results_set(std::shared_ptr<const ResultSet> results, const QString& path) {
+  results_ = std::move(results);
+  results_path_ = path;
+  scans_.clear();
+  allocation_error_.clear();
+  if (results_) {
+    try {
+      scans_ = sensitivity_scans_from_results(*results_);
+    } catch (const Error& e) {
+      allocation_error_ = text_of(e.what());
+    }
+  }
+  if (allocation_error_.isEmpty()) allocation_update();
+  else allocation_.reset();
+  plan_preview_set(std::nullopt);
+  Q_EMIT results_changed();
+}
+
+void Workbench::results_open(const QString& path) {
+  const QString file = QFileInfo(path).isDir() ? QDir(path).filePath("results.h5") : path;
+  auto results = std::make_shared<const ResultSet>(results_read(path_native(file)));
+  results_set(std::move(results), QFileInfo(file).absoluteFilePath());
+}
+
+void Workbench::allocation_update() {
+  allocation_.reset();
+  if (scans_.empty() || !model_) return;
+  allocation_error_.clear();
+  try {
+    allocation_ = std::make_shared<const AllocationProblem>(allocation_problem(*model_, scans_));
+  } catch (const Error& e) {
+    allocation_error_ = tr("The scans do not fit this model: %1").arg(text_of(e.what()));
+  }
+}
+
+void Workbench::plan_preview_set(std::optional<QuantPlan> preview) {
+  if (!preview && !preview_) return;
+  preview_ = std::move(preview);
+  Q_EMIT plan_preview_changed();
 }
 
 void Workbench::statistics_cancel() { statistics_jobs_->cancel(statistics_id_); }

@@ -10,7 +10,9 @@
 #include <memory>
 #include <optional>
 
+#include "quantscope/allocate.hpp"
 #include "quantscope/plan.hpp"
+#include "quantscope/results.hpp"
 
 class QUndoStack;
 
@@ -86,6 +88,30 @@ class Workbench : public QObject {
   // Every plan evaluated on this model, in the order evaluated; cleared when another model opens.
   EvalHistoryModel* history() const { return history_; }
 
+  // The analysis results the sensitivity, budget and rate–distortion panels show: a scan made in the
+  // window or a batch run's results.h5 (`path`, empty when not from a file). A new model keeps them, so
+  // another model's frontier can be compared at equal size; the allocation is then refused.
+  void results_set(std::shared_ptr<const ResultSet> results, const QString& path);
+  const std::shared_ptr<const ResultSet>& results() const { return results_; }
+  // Reads a results.h5, or the one in a `quantscope-cli run`/`sensitivity` output folder, and sets it.
+  // Throws qs::Error naming the file.
+  void results_open(const QString& path);
+  const QString& results_path() const { return results_path_; }
+  // The sensitivity scans in the results (sensitivity_scans_from_results), in their order.
+  const std::vector<SensitivityScan>& scans() const { return scans_; }
+  // The allocation the scans pose for the open model: null without scans, or when they do not fit it
+  // (allocation_error says why).
+  const std::shared_ptr<const AllocationProblem>& allocation() const { return allocation_; }
+  const QString& allocation_error() const { return allocation_error_; }
+
+  // A plan the layer table shows beside the plan without it being the plan (the budget slider's
+  // allocation while it moves); nullopt when none. A new model or results clear it.
+  void plan_preview_set(std::optional<QuantPlan> preview);
+  const std::optional<QuantPlan>& plan_preview() const { return preview_; }
+
+  // Asks the evaluation panel to evaluate the current plan (as F5 does), e.g. "Evaluate This Point".
+  void evaluation_request() { Q_EMIT evaluation_requested(); }
+
   // Asks the window to show and raise a panel (panel_registry's id), e.g. "Compare" in the table's menu.
   void panel_show(const QString& id) { Q_EMIT panel_show_requested(id); }
 
@@ -96,6 +122,9 @@ class Workbench : public QObject {
   void layers_selection_changed(const QStringList& layers);
   void compare_slots_changed(const QStringList& slot_texts);
   void panel_show_requested(const QString& id);
+  void results_changed();
+  void evaluation_requested();
+  void plan_preview_changed();
   void statistics_progress(double fraction, const QString& message);
   // statistics() is set, or `error` says why there are none.
   void statistics_done(const QString& error);
@@ -104,6 +133,7 @@ class Workbench : public QObject {
   friend class PlanEdit;
   // The undo commands' one way in: sets the plan and recomputes the assignment.
   void plan_apply(const QuantPlan& plan);
+  void allocation_update();
   // Validates `next` (the whole plan must resolve except for rules that match nothing while they are
   // being written) and pushes it.
   QString plan_push(const QuantPlan& next, const QString& label);
@@ -119,6 +149,12 @@ class Workbench : public QObject {
   QStringList selected_layers_;
   QStringList compare_slots_;
   EvalHistoryModel* history_;
+  std::shared_ptr<const ResultSet> results_;
+  QString results_path_;
+  std::vector<SensitivityScan> scans_;
+  std::shared_ptr<const AllocationProblem> allocation_;
+  QString allocation_error_;
+  std::optional<QuantPlan> preview_;
   JobRunner* jobs_;
   JobRunner* statistics_jobs_;
   quint64 statistics_id_ = 0;

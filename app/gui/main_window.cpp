@@ -28,6 +28,7 @@
 
 #include "export_dialog.hpp"
 #include "inspector_panel.hpp"
+#include "qat_panel.hpp"
 #include "panel.hpp"
 #include "panel_registry.hpp"
 #include "plot_view.hpp"
@@ -59,6 +60,19 @@ const char* const kDeviceKey = "model/device";
 const char* const kComputeKey = "model/compute";
 
 std::filesystem::path path_native(const QString& path) { return QFile::encodeName(path).toStdString(); }
+
+// A results.h5 (any .h5 but a training run's run.h5), or a folder holding one.
+bool results_file(const QString& path) {
+  const QFileInfo info(path);
+  if (info.isDir()) return QFileInfo(QDir(path).filePath("results.h5")).isFile();
+  return info.isFile() && path.endsWith(".h5", Qt::CaseInsensitive) && info.fileName() != "run.h5";
+}
+
+// A training run's folder or its run.h5.
+bool run_folder(const QString& path) {
+  const QFileInfo info(path);
+  return info.isDir() ? QFileInfo(QDir(path).filePath("run.h5")).isFile() : info.fileName() == "run.h5";
+}
 
 QString display_name(const QString& path) {
   const QFileInfo info(path);
@@ -155,6 +169,11 @@ void MainWindow::docks_create() {
       if (inspector->format_edit()->text().trimmed().isEmpty()) Q_EMIT histogram_shown(layer);
     });
   }
+  if (auto* qat = qobject_cast<QatPanel*>(panel("qat")))
+    connect(qat, &QatPanel::result_requested, this, [this](const QString& model, const QString& plan) {
+      result_plan_ = plan;
+      model_open(model);
+    });
   default_layout_ = saveState(kLayoutVersion);
   connect(workbench_, &Workbench::panel_show_requested, this, [this](const QString& id) {
     if (QDockWidget* d = dock(id)) {
@@ -234,6 +253,9 @@ void MainWindow::menus_create() {
   save_session->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_S));
   save_session->setStatusTip(tr("Save everything open in the window to a .qscope.json session file"));
   file->addSeparator();
+  file->addAction(tr("Open &Results…"), this, &MainWindow::open_results_dialog)
+      ->setStatusTip(tr("A results.h5 of quantscope-cli run, sensitivity, allocate or sweep: its scans, frontier and "
+                      "evaluations in the analysis panels"));
   file->addAction(tr("Open &Plan…"), this, &MainWindow::open_plan_dialog)
       ->setStatusTip(tr("Load a plan JSON (docs/plans.md) into the layer table; undoable"));
   QAction* save = file->addAction(tr("&Save Plan"), this, [this] {
@@ -441,6 +463,10 @@ void MainWindow::dropEvent(QDropEvent* event) {
     session_open(path);
   else if (QFileInfo(path).isFile() && path.endsWith(".json", Qt::CaseInsensitive))
     plan_open(path);
+  else if (results_file(path))
+    results_open(path);
+  else if (run_folder(path))
+    run_open(path);
   else
     model_open(path);
 }
@@ -483,6 +509,42 @@ bool MainWindow::plan_open(const QString& path) {
   }
   statusBar()->showMessage(tr("Plan %1 loaded (Edit ▸ Undo takes it back)").arg(display_name(path)), 8000);
   title_update();
+  return true;
+}
+
+void MainWindow::run_open(const QString& path) {
+  auto* qat = qobject_cast<QatPanel*>(panel("qat"));
+  if (!qat) return;
+  const QString error = qat->run_open(path);
+  if (!error.isEmpty()) {
+    error_show(tr("Could not open the run %1").arg(display_name(path)), error);
+    return;
+  }
+  if (QDockWidget* d = dock("qat")) {
+    d->show();
+    d->raise();
+  }
+}
+
+void MainWindow::open_results_dialog() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open Analysis Results"), dialog_directory(),
+                                                    tr("Results (results.h5 *.h5);;All files (*)"));
+  if (!path.isEmpty()) results_open(path);
+}
+
+bool MainWindow::results_open(const QString& path) {
+  try {
+    workbench_->results_open(path);
+  } catch (const Error& e) {
+    error_show(tr("Could not open the results %1").arg(display_name(path)), QString::fromStdString(e.what()));
+    return false;
+  }
+  const int scans = int(workbench_->scans().size());
+  statusBar()->showMessage(tr("Results %1 open: %n sensitivity scan(s)", nullptr, scans).arg(workbench_->results_path()), 8000);
+  if (QDockWidget* d = dock(scans > 0 ? "sensitivity" : "ratedistortion")) {
+    d->show();
+    d->raise();
+  }
   return true;
 }
 
@@ -568,6 +630,10 @@ void MainWindow::load_finished(JobRunner::JobId id) {
   recent_models_->add(path);
   model_label_update();
   session_model_parts_apply();
+  // A QAT result: the trained model with the plan it was trained for.
+  if (!result_plan_.isEmpty() && QFileInfo(result_plan_).absolutePath() == QFileInfo(path).absoluteFilePath())
+    plan_open(result_plan_);
+  result_plan_.clear();
   Q_EMIT model_loaded(path);
 }
 
@@ -652,6 +718,7 @@ void MainWindow::session_save(const QString& path) {
   session.selected_layers = workbench_->selected_layers();
   session.compare_slots = workbench_->compare_slots();
   session.history = workbench_->history()->records();
+  session.results_path = workbench_->results_path();
   for (const auto& [id, panel] : panels_) session.panels[id] = panel->state();
   session.layout = saveState(kLayoutVersion);
   session.geometry = saveGeometry();
@@ -709,6 +776,13 @@ void MainWindow::session_model_parts_apply() {
     }
   }
   for (EvalRecord& record : session->history) workbench_->history()->record_add(std::move(record));
+  if (!session->results_path.isEmpty()) {
+    try {
+      workbench_->results_open(session->results_path);
+    } catch (const Error& e) {
+      problems << QString::fromStdString(e.what());
+    }
+  }
   workbench_->layers_select(session->selected_layers);
   if (!session->selected_layer.isEmpty()) workbench_->layer_select(session->selected_layer);
   title_update();

@@ -34,7 +34,7 @@ class MainWindow : public QMainWindow {
 
  public:
   // Bumped whenever the set of panels changes, so an older saved layout is ignored.
-  static constexpr int kLayoutVersion = 5;
+  static constexpr int kLayoutVersion = 6;
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
@@ -44,6 +44,11 @@ class MainWindow : public QMainWindow {
   void model_open(const QString& path);
   // Loads a plan file as one undo step; a failure is shown in a message box. True when it loaded.
   bool plan_open(const QString& path);
+  // Opens a results.h5 (or the folder of one) in the analysis panels; a failure is shown in a message
+  // box. True when it opened.
+  bool results_open(const QString& path);
+  // Follows a training run folder (or its run.h5) in the QAT panel.
+  void run_open(const QString& path);
   // Sessions (.qscope.json, session_file.hpp). Saving throws qs::Error naming the file. Opening shows
   // a message box when the file cannot be read; otherwise it restores the layout, panels and compare
   // slots at once and loads the model, then restores the plan, selection and evaluation history; a
@@ -98,6 +103,7 @@ class MainWindow : public QMainWindow {
   void open_file_dialog();
   void open_folder_dialog();
   void open_plan_dialog();
+  void open_results_dialog();
   bool save_plan(const QString& path);
   bool save_plan_dialog();
   void about_show();
@@ -128,7 +134,8 @@ class MainWindow : public QMainWindow {
   bool shown_ = false;
   RecentMenu* recent_models_ = nullptr;
   RecentMenu* recent_sessions_ = nullptr;
-  QString session_path_;                      // the session last opened or saved
+  QString session_path_;
+  QString result_plan_;  // the plan of a QAT result being opened, applied once its model has loaded                      // the session last opened or saved
   std::unique_ptr<Session> session_pending_;  // opened, waiting for its model
   QMenu* window_menu_ = nullptr;
   QLabel* job_label_ = nullptr;

@@ -6,9 +6,11 @@
 #include <fstream>
 #include <set>
 
+#include "quantscope/demo_model.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/experiment.hpp"
 #include "quantscope/job.hpp"
+#include "quantscope/model.hpp"
 #include "quantscope/results.hpp"
 #include "temp_dir.hpp"
 
@@ -97,6 +99,24 @@ TEST(Experiment, InterruptedRunResumesWithoutRedoingWork) {
     if (kind[r] == "allocated") EXPECT_LE(allocation.column("bits_per_weight").numbers()[r], 3.0);
   EXPECT_TRUE(std::filesystem::exists(out / "plans" / "3_bits_weight.json"));
   EXPECT_TRUE(std::filesystem::exists(out / "summary.json"));
+
+  // The scans come back from the file and solve to the plan the run wrote; so do the tables of a file
+  // written before they had format and storage_bits columns.
+  const std::shared_ptr<Model> model = model_load(demo_model_dir());
+  const auto solved = [&](const ResultSet& set) {
+    const std::vector<SensitivityScan> scans = sensitivity_scans_from_results(set);
+    EXPECT_EQ(scans.size(), 2u);
+    const AllocationProblem problem = allocation_problem(*model, scans);
+    return plan_json(allocation_plan(problem, allocation_solve(problem, {AllocationBudget::Kind::BitsPerWeight, 3.0})));
+  };
+  const std::string written = plan_json(plan_load(out / "plans" / "3_bits_weight.json"));
+  EXPECT_EQ(solved(read), written);
+  ResultSet older = read;
+  for (ResultTable& t : older.tables)
+    if (t.name.rfind("sensitivity_", 0) == 0)
+      std::erase_if(t.columns, [](const ResultColumn& c) { return c.name == "format" || c.name == "storage_bits"; });
+  EXPECT_EQ(solved(older), written);
+  EXPECT_EQ(sensitivity_scans_from_results(read)[0].format, format_parse("int2:g64"));
 }
 
 TEST(Experiment, BadFilesFailWithOneLineNamingTheKey) {

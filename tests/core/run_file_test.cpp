@@ -55,6 +55,9 @@ RunTelemetry run_example() {
                .latent_perplexity = 10.25,
                .kl_mean = 0.0625,
                .top1_agreement = 0.875,
+               .reference_perplexity = 9.5,
+               .ptq_perplexity = 14.75,
+               .ptq_kl_mean = 0.125,
                .tokens = 4096,
                .reference = "demo",
                .heldout_text = "heldout.txt",
@@ -97,6 +100,9 @@ void expect_same(const RunTelemetry& a, const RunTelemetry& b) {
   EXPECT_EQ(a.final.latent_perplexity, b.final.latent_perplexity);
   EXPECT_EQ(a.final.kl_mean, b.final.kl_mean);
   EXPECT_EQ(a.final.top1_agreement, b.final.top1_agreement);
+  EXPECT_EQ(a.final.reference_perplexity, b.final.reference_perplexity);
+  EXPECT_EQ(a.final.ptq_perplexity, b.final.ptq_perplexity);
+  EXPECT_EQ(a.final.ptq_kl_mean, b.final.ptq_kl_mean);
   EXPECT_EQ(a.final.tokens, b.final.tokens);
   EXPECT_EQ(a.final.reference, b.final.reference);
   EXPECT_EQ(a.final.heldout_text, b.final.heldout_text);

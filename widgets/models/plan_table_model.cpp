@@ -106,6 +106,21 @@ void PlanTableModel::plan_set(const QuantPlan& plan, const PlanAssignment& assig
   if (!rows_.empty()) Q_EMIT dataChanged(index(0, Format), index(rowCount() - 1, Source));
 }
 
+void PlanTableModel::preview_set(const PlanAssignment* preview) {
+  if (preview && preview->layers.size() != rows_.size())
+    throw Error(ErrorKind::Invalid, "a preview over " + std::to_string(preview->layers.size()) +
+                                        " layers for a table of " + std::to_string(rows_.size()));
+  for (size_t i = 0; i < rows_.size(); ++i) {
+    rows_[i].preview.reset();
+    if (!preview) continue;
+    const PlanLayer& p = preview->layers[i];
+    const QString text = p.format.format.family == QuantFamily::Float ? QString() : QString::fromStdString(format_print(p.format.format));
+    const QString now = quantized(rows_[i]) ? QString::fromStdString(format_print(rows_[i].plan.format.format)) : QString();
+    if (text != now) rows_[i].preview = text;
+  }
+  if (!rows_.empty()) Q_EMIT dataChanged(index(0, Format), index(rowCount() - 1, Format));
+}
+
 void PlanTableModel::statistics_set(const WeightStatistics& statistics) {
   // Statistics cover the linear layers, which follow the embedding's row.
   const size_t first = rows_.empty() || rows_.front().layer.role != "embedding" ? 0 : 1;
@@ -207,7 +222,11 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const {
       return alignment(column);
     case Qt::ToolTipRole:
       return tooltip(row, column);
+    case Qt::BackgroundRole:
+      if (column == Format && row.preview) return QColor(0xd8, 0xe8, 0xfb);
+      return {};
     case Qt::ForegroundRole:
+      if (column == Format && row.preview) return QColor(0x0b, 0x4f, 0x9c);
       if (column == Format && !row.plan.error.empty()) return QColor(0xb3, 0x26, 0x1e);
       if ((column == Format || column == Source) && !quantized(row)) return QColor(0x78, 0x78, 0x78);
       return {};
@@ -217,6 +236,11 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant PlanTableModel::tooltip(const LayerRow& row, int column) const {
+  if (column == Format && row.preview) {
+    const QString plan = quantized(row) ? QString::fromStdString(format_print(row.plan.format.format)) : tr("as stored");
+    return tr("Budget preview: %1 (the plan has %2). Apply as Plan in the Budget panel makes it the plan")
+        .arg(row.preview->isEmpty() ? tr("as stored") : *row.preview, plan);
+  }
   if (column == Format) {
     if (!row.plan.error.empty()) return QString::fromStdString(row.plan.error);
     return quantized(row) ? tr("Double-click to change; empty resets it to the plan's rules")
@@ -257,6 +281,7 @@ QVariant PlanTableModel::display(const LayerRow& row, int column) const {
     case Dtype:
       return stored_text(layer);
     case Format:
+      if (row.preview) return "→ " + (row.preview->isEmpty() ? tr("as stored") : *row.preview);
       if (!row.plan.error.empty()) return QString::fromStdString(format_print(row.plan.format.format)) + " ⚠";
       return quantized(row) ? QString::fromStdString(format_print(row.plan.format.format)) : tr("as stored");
     case Bits:

@@ -28,6 +28,9 @@ struct LayerRow {
   bool stats_pending = true;         // the statistics job has not reported yet
   PlanLayer plan;                    // the current plan's format for it
   QString plan_source;               // "edited", a rule's glob, "default", or "as stored"
+  // The previewed format (the budget slider's) where a preview differs from the plan: its text, empty
+  // for "as stored"; nullopt where there is no preview or it agrees.
+  std::optional<QString> preview;
 };
 
 class PlanTableModel : public QAbstractTableModel {
@@ -53,6 +56,9 @@ class PlanTableModel : public QAbstractTableModel {
   void rows_set(std::vector<LayerRow> rows);
   // The plan's format, cost and source per row (assignment from plan_assign over these rows' model).
   void plan_set(const QuantPlan& plan, const PlanAssignment& assignment);
+  // Shows another assignment's formats in the format column, marked, where they differ from the plan's;
+  // null clears it.
+  void preview_set(const PlanAssignment* preview);
   // Fills the statistics columns of the linear layers; a failed or cancelled job leaves `error`.
   void statistics_set(const WeightStatistics& statistics);
   void statistics_fail(const QString& error);

@@ -196,7 +196,7 @@ ComparePanel::ComparePanel(Workbench& workbench, QWidget* parent)
   table_copy_install(*table_view_);
   table_copy_install(*across_view);
   tables_ = new QTabWidget;
-  tables_->setMinimumHeight(70);
+  tables_->setMinimumHeight(60);
   tables_->addTab(table_view_, tr("This layer"));
   tables_->addTab(across_view, tr("Across layers"));
 

@@ -6,7 +6,6 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QComboBox>
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -18,7 +17,6 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
-#include <QRegularExpression>
 #include <QSplitter>
 #include <QTableView>
 #include <QToolButton>
@@ -28,6 +26,7 @@
 #include <filesystem>
 #include <qcustomplot.h>
 
+#include "command_line.hpp"
 #include "eval_history_model.hpp"
 #include "plot_style.hpp"
 #include "plot_view.hpp"
@@ -57,11 +56,6 @@ struct EvaluationJob {
 namespace {
 
 std::filesystem::path path_native(const QString& path) { return QFile::encodeName(path).toStdString(); }
-
-QString quoted(const QString& s) {
-  static const QRegularExpression plain("^[A-Za-z0-9_./:=@%+,-]+$");
-  return plain.match(s).hasMatch() ? s : "'" + QString(s).replace("'", "'\\''") + "'";
-}
 
 // The task files bundled for the demo model (resources/tasks, installed as share/quantscope/tasks) when
 // `model_path` is the demo model; none for any other model, whose text they were not made from.
@@ -267,6 +261,7 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   plot_hint_ = plot_->plot()->toolTip();
   plot_draw();
   connect(&workbench_, &Workbench::model_changed, this, &EvaluationPanel::model_show);
+  connect(&workbench_, &Workbench::evaluation_requested, this, [this] { evaluate(); });
 }
 
 QSize EvaluationPanel::sizeHint() const {
@@ -376,18 +371,11 @@ QString EvaluationPanel::command(int row) const {
     saved = !plan_path.isEmpty() && QString::fromStdString(plan_json(plan_load(path_native(plan_path)))) == r.plan_json;
   } catch (const Error&) {  // moved or rewritten since: the row's plan gets a file of its own
   }
-  if (!saved) {
-    // The row's plan as a file of its own, named by its content, beside the statistics cache.
-    const QByteArray hash = QCryptographicHash::hash(r.plan_json.toUtf8(), QCryptographicHash::Sha256).toHex().left(12);
-    const QString dir = QString::fromStdString(weight_statistics_cache_dir().parent_path().string()) + "/plans";
-    QDir().mkpath(dir);
-    plan_path = dir + "/plan-" + QString::fromLatin1(hash) + ".json";
-    plan_save(plan_parse(r.plan_json.toStdString(), "history"), path_native(plan_path));
-  }
+  if (!saved) plan_path = plan_file_for(r.plan_json);
   QString line = QStringLiteral("quantscope-cli eval %1 --plan %2 --text %3")
-                     .arg(quoted(workbench_.model_path()), quoted(plan_path), quoted(r.text_path));
+                     .arg(shell_quoted(workbench_.model_path()), shell_quoted(plan_path), shell_quoted(r.text_path));
   if (r.max_tokens > 0) line += QStringLiteral(" --max-tokens %1").arg(r.max_tokens);
-  if (!r.task_paths.isEmpty()) line += " --tasks " + quoted(r.task_paths.join(','));
+  if (!r.task_paths.isEmpty()) line += " --tasks " + shell_quoted(r.task_paths.join(','));
   return line;
 }
 

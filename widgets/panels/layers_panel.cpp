@@ -183,6 +183,7 @@ LayersPanel::LayersPanel(Workbench& workbench, QWidget* parent) : Panel(workbenc
   connect(delegate_, &FormatDelegate::refused, this, &LayersPanel::message_show);
   connect(&workbench_, &Workbench::model_changed, this, &LayersPanel::model_show);
   connect(&workbench_, &Workbench::plan_changed, this, &LayersPanel::plan_show);
+  connect(&workbench_, &Workbench::plan_preview_changed, this, &LayersPanel::preview_show);
   connect(&workbench_, &Workbench::statistics_done, this, &LayersPanel::statistics_show);
   connect(&workbench_, &Workbench::selection_changed, this, [this](const QString& layer) {
     const int row = table_->row_of(layer);
@@ -232,8 +233,20 @@ void LayersPanel::model_show() {
 
 void LayersPanel::plan_show() {
   if (workbench_.model() && table_->rowCount() > 0) table_->plan_set(workbench_.plan(), workbench_.assignment());
+  preview_show();
   totals_->setText(totals_text());
   metrics_timer_.start();
+}
+
+void LayersPanel::preview_show() {
+  const std::shared_ptr<const Model> model = workbench_.model();
+  if (!model || table_->rowCount() == 0) return;
+  if (!workbench_.plan_preview()) {
+    table_->preview_set(nullptr);
+    return;
+  }
+  const PlanAssignment preview = plan_assign(*workbench_.plan_preview(), *model);
+  table_->preview_set(&preview);
 }
 
 void LayersPanel::metrics_request() {

@@ -52,6 +52,7 @@ class LayersPanel : public Panel {
  private:
   void model_show();
   void plan_show();
+  void preview_show();
   void statistics_show(const QString& error);
   void message_show(const QString& text);
   void count_update();

@@ -3,12 +3,16 @@
 
 #include <QObject>
 
+#include "budget_panel.hpp"
 #include "compare_panel.hpp"
 #include "error_map_panel.hpp"
 #include "evaluation_panel.hpp"
 #include "inspector_panel.hpp"
 #include "layers_panel.hpp"
+#include "qat_panel.hpp"
+#include "rate_distortion_panel.hpp"
 #include "rules_panel.hpp"
+#include "sensitivity_panel.hpp"
 
 namespace qs {
 
@@ -26,6 +30,14 @@ const std::vector<PanelInfo>& panels_registered() {
        [](Workbench& w) { return new ErrorMapPanel(w); }},
       {"evaluation", QObject::tr("Evaluation"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_6),
        [](Workbench& w) { return new EvaluationPanel(w); }},
+      {"sensitivity", QObject::tr("Sensitivity"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_7),
+       [](Workbench& w) { return new SensitivityPanel(w); }},
+      {"budget", QObject::tr("Budget"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_8),
+       [](Workbench& w) { return new BudgetPanel(w); }},
+      {"ratedistortion", QObject::tr("Rate–Distortion"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_9),
+       [](Workbench& w) { return new RateDistortionPanel(w); }},
+      {"qat", QObject::tr("QAT Runs"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_0),
+       [](Workbench& w) { return new QatPanel(w); }},
   };
   return panels;
 }

@@ -17,6 +17,7 @@
 #include "plot_style.hpp"
 #include "quantscope/error.hpp"
 #include "rate_distortion_plot.hpp"
+#include "sensitivity_plot.hpp"
 
 namespace qs {
 namespace {
@@ -141,34 +142,13 @@ class PlotWriter {
 
   // A bar per layer, in the table's order (the model's forward order).
   void layer_bars(const ResultTable& table, const ResultColumn& layers, const ResultColumn& delta) {
-    QVector<double> keys, values;
-    auto ticker = QSharedPointer<QCPAxisTickerText>::create();
-    for (size_t row = 0; row < table.rows(); ++row) {
-      ticker->addTick(double(row + 1), QString::fromStdString(layers.texts()[row]));
-      if (!std::isfinite(delta.numbers()[row])) continue;
-      keys.push_back(double(row + 1));
-      values.push_back(delta.numbers()[row]);
-    }
-    if (keys.isEmpty()) return;
+    if (std::none_of(delta.numbers().begin(), delta.numbers().end(), [](double v) { return std::isfinite(v); })) return;
+    QStringList names;
+    for (const std::string& layer : layers.texts()) names << QString::fromStdString(layer);
     auto plot = plot_create(table, "ΔKL per layer", QString());
-    auto* bars = new QCPBars(plot->xAxis, plot->yAxis);
-    bars->setData(keys, values, true);
-    bars->setWidth(0.7);
-    bars->setPen(QPen(plot_color(0).darker(130), 0.8));
-    bars->setBrush(plot_color(0));
-    plot->xAxis->setTicker(ticker);
-    plot->xAxis->setTickLabelRotation(90);
-    plot->xAxis->setSubTicks(false);
-    plot->xAxis->grid()->setVisible(false);
     plot->xAxis->setLabel(QString::fromStdString(layers.name));
-    plot->yAxis->setLabel(label(delta));
-    plot->xAxis->setRange(0.3, double(table.rows()) + 0.7);
-    plot->yAxis->rescale();
-    QCPRange range = plot->yAxis->range();
-    range.lower = std::min(range.lower, 0.0);
-    range.upper = std::max(range.upper, 0.0);
-    plot->yAxis->setRange(range);
-    axis_pad(plot->yAxis);
+    sensitivity_bars_draw(*plot, names, {{label(delta), QVector<double>(delta.numbers().begin(), delta.numbers().end())}},
+                          label(delta));
     // Room for every layer's name: the figure widens with the number of layers.
     save(*plot, table, "delta_kl", std::max(kWidth, 200 + 18 * int(table.rows())));
   }

@@ -98,6 +98,6 @@ void experiment_check(const Experiment& experiment, const Model& model);
 // the steps throw; finished steps stay cached.
 ResultSet experiment_run(const Experiment& experiment, const std::filesystem::path& out_dir, JobContext* job = nullptr,
                          const std::function<void(const std::string&)>& log = {}, ExperimentCounts* counts = nullptr,
-                         std::shared_ptr<Model> model = nullptr);
+                         std::shared_ptr<const Model> model = nullptr);
 
 }  // namespace qs

@@ -16,6 +16,7 @@
 #include "quantscope/format.hpp"
 #include "quantscope/importance.hpp"
 #include "quantscope/model_quantize.hpp"
+#include "quantscope/results.hpp"
 
 namespace qs {
 
@@ -78,6 +79,13 @@ struct SensitivityOptions {
 // Throws Invalid naming the layer when the format cannot apply to it.
 SensitivityScan sensitivity_scan(const Model& model, const FormatSpec& format, const KlReference& calibration,
                                  const SensitivityOptions& options = {}, JobContext* job = nullptr);
+
+// The scans a result set holds: its "sensitivity_<format>" tables as experiment_run writes them, with
+// proxy_correlation's ρ, so that a results file answers the allocation without measuring again. A table
+// written before the "format" and "storage_bits" columns existed takes its format from
+// proxy_correlation's row of the same position and its bits from bits_per_weight × parameters. Throws
+// Format naming the table and column when one is missing or a value is unusable.
+std::vector<SensitivityScan> sensitivity_scans_from_results(const ResultSet& results);
 
 // Spearman's rank correlation with average ranks for ties; NaN when either side is constant or the
 // sizes differ or are below 2.

@@ -58,7 +58,7 @@ std::string number_text(double v) {
 class Runner {
  public:
   Runner(const Experiment& e, const std::filesystem::path& out, JobContext* job,
-         const std::function<void(const std::string&)>& log, ExperimentCounts& counts, std::shared_ptr<Model> model)
+         const std::function<void(const std::string&)>& log, ExperimentCounts& counts, std::shared_ptr<const Model> model)
       : e_(e), out_(out), job_(job), log_(log), counts_(counts), cache_(out / "cache"), model_(std::move(model)) {}
 
   ResultSet run() {
@@ -396,7 +396,9 @@ class Runner {
       for (size_t i = 0; i < scan.layers.size(); ++i) {
         const LayerSensitivity& l = scan.layers[i];
         table.text_set("layer", i, l.name);
+        table.text_set("format", i, name);
         table.number_set("parameters", i, double(l.parameters));
+        table.number_set("storage_bits", i, double(l.storage_bits), "bits");
         table.number_set("bits_per_weight", i, l.bits_per_weight, "bits");
         table.number_set("delta_kl", i, l.delta_kl, "nats");
         table.number_set("kl_p99", i, l.kl_p99, "nats");
@@ -511,7 +513,7 @@ class Runner {
   const std::function<void(const std::string&)>& log_;
   ExperimentCounts& counts_;
   ExperimentCache cache_;
-  std::shared_ptr<Model> model_;
+  std::shared_ptr<const Model> model_;
   std::string evaluation_text_, calibration_text_;
   std::string identity_, calibration_identity_, tasks_identity_, qat_identity_;
   PlanEvalSetup setup_;
@@ -524,7 +526,7 @@ class Runner {
 
 ResultSet experiment_run(const Experiment& experiment, const std::filesystem::path& out_dir, JobContext* job,
                          const std::function<void(const std::string&)>& log, ExperimentCounts* counts,
-                         std::shared_ptr<Model> model) {
+                         std::shared_ptr<const Model> model) {
   ExperimentCounts local;
   output_dir_claim(out_dir, OutputKind::Results);
   return Runner(experiment, out_dir, job, log, counts ? *counts : local, std::move(model)).run();

@@ -4,6 +4,7 @@
 #include "quantscope/run_file.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -88,6 +89,9 @@ void run_hdf5_write(const std::filesystem::path& path, const std::filesystem::pa
       w.number_attribute(final, "latent_perplexity", H5T_NATIVE_DOUBLE, &f.latent_perplexity);
       w.number_attribute(final, "kl_mean", H5T_NATIVE_DOUBLE, &f.kl_mean);
       w.number_attribute(final, "top1_agreement", H5T_NATIVE_DOUBLE, &f.top1_agreement);
+      w.number_attribute(final, "reference_perplexity", H5T_NATIVE_DOUBLE, &f.reference_perplexity);
+      w.number_attribute(final, "ptq_perplexity", H5T_NATIVE_DOUBLE, &f.ptq_perplexity);
+      w.number_attribute(final, "ptq_kl_mean", H5T_NATIVE_DOUBLE, &f.ptq_kl_mean);
       w.number_attribute(final, "tokens", H5T_NATIVE_INT64, &f.tokens);
       w.string_attribute(final, "reference", f.reference);
       w.string_attribute(final, "heldout_text", f.heldout_text);
@@ -168,6 +172,14 @@ RunTelemetry run_hdf5_read(const std::filesystem::path& path) {
     f.latent_perplexity = r.number_attribute<double>(final, "/final/", "latent_perplexity", H5T_NATIVE_DOUBLE);
     f.kl_mean = r.number_attribute<double>(final, "/final/", "kl_mean", H5T_NATIVE_DOUBLE);
     f.top1_agreement = r.number_attribute<double>(final, "/final/", "top1_agreement", H5T_NATIVE_DOUBLE);
+    // Files written before these were kept lack them.
+    const auto optional = [&](const char* name) {
+      return H5Aexists(final, name) > 0 ? r.number_attribute<double>(final, "/final/", name, H5T_NATIVE_DOUBLE)
+                                        : std::numeric_limits<double>::quiet_NaN();
+    };
+    f.reference_perplexity = optional("reference_perplexity");
+    f.ptq_perplexity = optional("ptq_perplexity");
+    f.ptq_kl_mean = optional("ptq_kl_mean");
     f.tokens = r.number_attribute<int64_t>(final, "/final/", "tokens", H5T_NATIVE_INT64);
     f.reference = r.string_attribute(final, "/final/", "reference");
     f.heldout_text = r.string_attribute(final, "/final/", "heldout_text");
