@@ -65,7 +65,9 @@ QJsonObject record_json(const EvalRecord& r) {
           {"plan", r.plan_json},
           {"text", r.text_path},
           {"max_tokens", qint64(r.max_tokens)},
+          {"ctx", qint64(r.ctx)},
           {"tasks_files", strings_json(r.task_paths)},
+          {"reference_model", r.reference_path},
           {"quantized_parameters", qint64(m.quantized_parameters)},
           {"bits_per_weight", number(m.bits_per_weight)},
           {"model_bytes", qint64(m.model_bytes)},
@@ -88,7 +90,9 @@ EvalRecord record_of(const QJsonObject& o) {
   r.plan_json = o["plan"].toString();
   r.text_path = o["text"].toString();
   r.max_tokens = o["max_tokens"].toInteger();
+  r.ctx = o["ctx"].toInteger();
   r.task_paths = strings_of(o["tasks_files"]);
+  r.reference_path = o["reference_model"].toString();
   PlanMetrics& m = r.metrics;
   m.quantized_parameters = uint64_t(o["quantized_parameters"].toInteger());
   m.bits_per_weight = number_of(o["bits_per_weight"]);

@@ -81,6 +81,7 @@ void Workbench::model_set(std::shared_ptr<const Model> model, const QString& pat
   statistics_.reset();
   statistics_pending_.reset();
   preview_.reset();
+  reference_path_.clear();
   allocation_update();
   Q_EMIT model_changed();
   Q_EMIT plan_changed();
@@ -127,6 +128,12 @@ void Workbench::allocation_update() {
   } catch (const Error& e) {
     allocation_error_ = tr("The scans do not fit this model: %1").arg(text_of(e.what()));
   }
+}
+
+void Workbench::reference_set(const QString& path) {
+  if (path == reference_path_) return;
+  reference_path_ = path;
+  Q_EMIT reference_changed();
 }
 
 void Workbench::plan_preview_set(std::optional<QuantPlan> preview) {

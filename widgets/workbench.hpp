@@ -109,6 +109,11 @@ class Workbench : public QObject {
   void plan_preview_set(std::optional<QuantPlan> preview);
   const std::optional<QuantPlan>& plan_preview() const { return preview_; }
 
+  // The model evaluations measure KL against: empty for the open model as stored, or the model a QAT
+  // result was trained from. A new model clears it.
+  void reference_set(const QString& path);
+  const QString& reference_path() const { return reference_path_; }
+
   // Asks the evaluation panel to evaluate the current plan (as F5 does), e.g. "Evaluate This Point".
   void evaluation_request() { Q_EMIT evaluation_requested(); }
 
@@ -124,6 +129,7 @@ class Workbench : public QObject {
   void panel_show_requested(const QString& id);
   void results_changed();
   void evaluation_requested();
+  void reference_changed();
   void plan_preview_changed();
   void statistics_progress(double fraction, const QString& message);
   // statistics() is set, or `error` says why there are none.
@@ -151,6 +157,7 @@ class Workbench : public QObject {
   EvalHistoryModel* history_;
   std::shared_ptr<const ResultSet> results_;
   QString results_path_;
+  QString reference_path_;
   std::vector<SensitivityScan> scans_;
   std::shared_ptr<const AllocationProblem> allocation_;
   QString allocation_error_;

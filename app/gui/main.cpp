@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "main_window.hpp"
+#include "preferences.hpp"
 #include "quantscope/demo_model.hpp"
 #include "quantscope/error.hpp"
 
@@ -42,7 +43,9 @@ int main(int argc, char** argv) {
   window.show();
 
   QString path = parser.positionalArguments().value(0);
-  if (path.isEmpty()) {
+  const bool reopened = path.isEmpty() && !parser.isSet(screenshot) &&
+                        qs::preference(qs::preference_key::kReopenSession).toBool() && window.session_reopen_last();
+  if (path.isEmpty() && !reopened) {
     try {
       path = QString::fromStdString(qs::demo_model_dir().string());
     } catch (const qs::Error& e) {
@@ -70,6 +73,6 @@ int main(int argc, char** argv) {
     });
   }
 
-  if (!path.isEmpty()) window.model_open(path);
+  if (!path.isEmpty() && !reopened) window.model_open(path);
   return app.exec();
 }

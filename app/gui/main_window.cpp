@@ -38,6 +38,8 @@
 #include "quantscope/model.hpp"
 #include "quantscope/plan.hpp"
 #include "recent_menu.hpp"
+#include "preferences.hpp"
+#include "preferences_dialog.hpp"
 #include "session_file.hpp"
 #include "workbench.hpp"
 
@@ -56,8 +58,6 @@ const char* const kSessionSuffix = ".qscope.json";
 const char* const kDirectoryKey = "lastDirectory";
 const char* const kGeometryKey = "window/geometry";
 const char* const kStateKey = "window/state";
-const char* const kDeviceKey = "model/device";
-const char* const kComputeKey = "model/compute";
 
 std::filesystem::path path_native(const QString& path) { return QFile::encodeName(path).toStdString(); }
 
@@ -170,10 +170,12 @@ void MainWindow::docks_create() {
     });
   }
   if (auto* qat = qobject_cast<QatPanel*>(panel("qat")))
-    connect(qat, &QatPanel::result_requested, this, [this](const QString& model, const QString& plan) {
-      result_plan_ = plan;
-      model_open(model);
-    });
+    connect(qat, &QatPanel::result_requested, this,
+            [this](const QString& model, const QString& plan, const QString& reference) {
+              result_plan_ = plan;
+              result_reference_ = reference;
+              model_open(model);
+            });
   default_layout_ = saveState(kLayoutVersion);
   connect(workbench_, &Workbench::panel_show_requested, this, [this](const QString& id) {
     if (QDockWidget* d = dock(id)) {
@@ -285,6 +287,10 @@ void MainWindow::menus_create() {
   QAction* copy_plot = edit->addAction(tr("Copy &Plot Image"), this, &MainWindow::plot_copy);
   copy_plot->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
   copy_plot->setStatusTip(tr("Copy the plot last clicked (or under the mouse) to the clipboard as an image"));
+  edit->addSeparator();
+  QAction* preferences = edit->addAction(tr("Pre&ferences…"), this, &MainWindow::preferences_show);
+  preferences->setShortcut(QKeySequence::Preferences);
+  preferences->setMenuRole(QAction::PreferencesRole);
 
   window_menu_ = menuBar()->addMenu(tr("&Window"));
   for (const PanelInfo& info : panels_registered()) {
@@ -375,17 +381,37 @@ void MainWindow::model_label_update() {
                               "time; the bytes mapped from its file and those its weights take converted for computing"));
 }
 
-void MainWindow::device_menu_create(QMenu* file) {
-  QSettings settings;
-  device_ = device_parse(settings.value(kDeviceKey, "cpu").toString().toStdString()).value_or(Device::Cpu);
+void MainWindow::device_compute_read() {
+  device_ = device_parse(preference(preference_key::kDevice).toString().toStdString()).value_or(Device::Cpu);
   if (device_ == Device::Cuda && !cuda_available()) device_ = Device::Cpu;
-  compute_ = compute_type_parse(settings.value(kComputeKey, "f32").toString().toStdString()).value_or(ComputeType::F32);
+  compute_ = compute_type_parse(preference(preference_key::kCompute).toString().toStdString()).value_or(ComputeType::F32);
+}
+
+void MainWindow::preferences_show() {
+  PreferencesDialog dialog(this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  device_compute_read();
+  for (QAction* action : device_actions_) action->setChecked(action->data().toString() == QString::fromLatin1(device_name(device_)) ||
+                                                             action->data().toString() == QString::fromLatin1(compute_type_name(compute_)));
+  model_label_update();
+}
+
+bool MainWindow::session_reopen_last() {
+  const QStringList sessions = recent_sessions_->files();
+  if (sessions.isEmpty() || !QFileInfo(sessions.front()).isFile()) return false;
+  return session_open(sessions.front()).isEmpty();
+}
+
+void MainWindow::device_menu_create(QMenu* file) {
+  device_compute_read();
   QMenu* menu = file->addMenu(tr("&Device and Precision"));
   menu->setToolTipsVisible(true);
   auto* devices = new QActionGroup(menu);
   auto* computes = new QActionGroup(menu);
   for (const Device device : {Device::Cpu, Device::Cuda}) {
     QAction* action = menu->addAction(device == Device::Cpu ? tr("&CPU") : tr("C&UDA GPU"));
+    action->setData(QString::fromLatin1(device_name(device)));
+    device_actions_ << action;
     action->setCheckable(true);
     action->setChecked(device == device_);
     action->setActionGroup(devices);
@@ -395,13 +421,15 @@ void MainWindow::device_menu_create(QMenu* file) {
     }
     connect(action, &QAction::triggered, this, [this, device] {
       device_ = device;
-      QSettings().setValue(kDeviceKey, QString::fromLatin1(device_name(device)));
+      preference_set(preference_key::kDevice, QString::fromLatin1(device_name(device)));
       model_label_update();
     });
   }
   menu->addSeparator();
   for (const ComputeType compute : {ComputeType::F32, ComputeType::BF16}) {
     QAction* action = menu->addAction(compute == ComputeType::F32 ? tr("Compute in &float32") : tr("Compute in &bfloat16"));
+    action->setData(QString::fromLatin1(compute_type_name(compute)));
+    device_actions_ << action;
     action->setCheckable(true);
     action->setChecked(compute == compute_);
     action->setActionGroup(computes);
@@ -409,7 +437,7 @@ void MainWindow::device_menu_create(QMenu* file) {
                                                    : tr("Half the memory and faster on GPUs; evaluations differ slightly"));
     connect(action, &QAction::triggered, this, [this, compute] {
       compute_ = compute;
-      QSettings().setValue(kComputeKey, QString::fromLatin1(compute_type_name(compute)));
+      preference_set(preference_key::kCompute, QString::fromLatin1(compute_type_name(compute)));
       model_label_update();
     });
   }
@@ -631,9 +659,12 @@ void MainWindow::load_finished(JobRunner::JobId id) {
   model_label_update();
   session_model_parts_apply();
   // A QAT result: the trained model with the plan it was trained for.
-  if (!result_plan_.isEmpty() && QFileInfo(result_plan_).absolutePath() == QFileInfo(path).absoluteFilePath())
+  if (!result_plan_.isEmpty() && QFileInfo(result_plan_).absolutePath() == QFileInfo(path).absoluteFilePath()) {
     plan_open(result_plan_);
+    workbench_->reference_set(result_reference_);
+  }
   result_plan_.clear();
+  result_reference_.clear();
   Q_EMIT model_loaded(path);
 }
 

@@ -56,6 +56,10 @@ class MainWindow : public QMainWindow {
   // when nothing was).
   void session_save(const QString& path);
   QString session_open(const QString& path);
+  // Opens the newest recent session (Preferences ▸ Reopen the last session at start); false when there
+  // is none or it could not be read.
+  bool session_reopen_last();
+  void preferences_show();
 
   // Shows that no model is open, with `reason` (e.g. why the demo model could not be found).
   void empty_state_show(const QString& reason);
@@ -96,6 +100,7 @@ class MainWindow : public QMainWindow {
   void menus_create();
   void status_bar_create();
   void device_menu_create(QMenu* file);
+  void device_compute_read();
   void model_label_update();
   void jobs_menu_fill(QMenu* menu);
   void settings_restore();
@@ -135,7 +140,9 @@ class MainWindow : public QMainWindow {
   RecentMenu* recent_models_ = nullptr;
   RecentMenu* recent_sessions_ = nullptr;
   QString session_path_;
-  QString result_plan_;  // the plan of a QAT result being opened, applied once its model has loaded                      // the session last opened or saved
+  // A QAT result being opened: its plan and the model it started from, applied once it has loaded.
+  QString result_plan_, result_reference_;
+  QList<QAction*> device_actions_;  // File ▸ Device and Precision, each with its device or compute name                      // the session last opened or saved
   std::unique_ptr<Session> session_pending_;  // opened, waiting for its model
   QMenu* window_menu_ = nullptr;
   QLabel* job_label_ = nullptr;

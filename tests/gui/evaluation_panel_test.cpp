@@ -30,6 +30,7 @@
 #include "evaluation_panel.hpp"
 #include "main_window.hpp"
 #include "plot_view.hpp"
+#include "task_make_dialog.hpp"
 #include "quantscope/format.hpp"
 #include "workbench.hpp"
 
@@ -249,6 +250,43 @@ TEST(EvaluationPanel, SaysWhatIsMissing) {
   ASSERT_NE(panel, nullptr);
   EXPECT_FALSE(panel->evaluate());
   EXPECT_EQ(panel->findChild<QLabel*>("evalStatus")->text(), "Open a model first");
+}
+
+// Task files made in the window are the CLI's, byte for byte, and join the evaluation's tasks; a bad
+// text says so and adds nothing.
+TEST(EvaluationPanel, MakesTaskFilesAsTheCliDoes) {
+  QSettings().clear();
+  MainWindow window;
+  auto* panel = qobject_cast<EvaluationPanel*>(window.panel("evaluation"));
+  QTemporaryDir dir;
+  for (const char* kind : {"cloze", "choice"}) {
+    const TaskMakeRequest request{demo_path() + "/heldout-sample.txt", dir.filePath(QString(kind) + ".jsonl"), kind, 12, 3};
+    QSignalSpy made(panel, &EvaluationPanel::tasks_made);
+    panel->tasks_make(request);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return made.count() == 1; }, 30000));
+    EXPECT_EQ(made.front().front().toString(), QFileInfo(request.out).absoluteFilePath());
+    const QString cli_out = dir.filePath(QString(kind) + "-cli.jsonl");
+    QProcess cli;
+    cli.start(QS_CLI_PATH, {"tasks", "make", "--kind", kind, "--text", request.text, "--out", cli_out, "--count", "12",
+                            "--seed", "3"});
+    ASSERT_TRUE(cli.waitForFinished(60000));
+    ASSERT_EQ(cli.exitCode(), 0) << cli.readAllStandardError().toStdString();
+    QFile a(request.out), b(cli_out);
+    ASSERT_TRUE(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+    const QByteArray made_bytes = a.readAll();
+    EXPECT_EQ(made_bytes, b.readAll()) << kind;
+    EXPECT_GT(made_bytes.count('\n'), 0);
+    EXPECT_TRUE(task_make_command(request).startsWith("quantscope-cli tasks make --kind "));
+  }
+  EXPECT_EQ(panel->task_paths().size(), 2);
+
+  QSignalSpy made(panel, &EvaluationPanel::tasks_made);
+  panel->tasks_make({dir.filePath("missing.txt"), dir.filePath("x.jsonl"), "cloze", 12, 3});
+  ASSERT_TRUE(QTest::qWaitFor([&] { return made.count() == 1; }, 30000));
+  EXPECT_EQ(made.front().front().toString(), QString());
+  EXPECT_TRUE(panel->findChild<QLabel*>("evalStatus")->text().contains("missing.txt"));
+  EXPECT_EQ(panel->task_paths().size(), 2);
+  EXPECT_FALSE(QFile::exists(dir.filePath("x.jsonl")));
 }
 
 }  // namespace

@@ -1,14 +1,17 @@
 // JobRunner delivers a job's outcome on the UI thread as signals: the GUI relies on exactly one
-// terminal signal per job, on replaced requests reporting cancelled, and on errors arriving intact.
+// terminal signal per job, on replaced requests reporting cancelled, and on errors arriving intact. The
+// jobs panel's model lists the jobs of every runner and cancels them one by one or all.
 #include "job_runner.hpp"
 
 #include <gtest/gtest.h>
 
+#include <QAbstractItemModelTester>
 #include <QSignalSpy>
 #include <QTest>
 #include <QThread>
 #include <atomic>
 
+#include "job_list_model.hpp"
 #include "quantscope/error.hpp"
 
 namespace qs {
@@ -83,6 +86,40 @@ TEST(JobRunner, CancelStopsARunningJob) {
   runner.cancel(id);
   ASSERT_TRUE(QTest::qWaitFor([&] { return cancelled.count() == 1; }, 10000));
   EXPECT_FALSE(runner.active(id));
+}
+
+TEST(JobListModel, ListsEveryRunnersJobsAndCancelsOneOrAll) {
+  JobListModel model;
+  QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+  JobRunner a, b;
+  auto endless = [](JobContext& job) {
+    for (;;) {
+      job.check_cancelled();
+      job.progress(0.5, "half way");
+      QThread::msleep(1);
+    }
+  };
+  a.submit("", "first", endless);
+  b.submit("", "second", endless);
+  b.submit("", "third", endless);  // waits behind the second on b's worker
+  a.submit("", "failing", [](JobContext&) { throw Error(ErrorKind::Invalid, "model.bin: truncated at byte 12"); });
+  ASSERT_EQ(model.rowCount(), 4);
+  EXPECT_EQ(model.index(0, JobListModel::Title).data().toString(), "first");
+  ASSERT_TRUE(QTest::qWaitFor([&] { return model.index(0, JobListModel::State).data().toString() == "running"; }, 10000));
+  EXPECT_EQ(model.index(0, JobListModel::Progress).data().toString(), "50 %");
+
+  model.cancel(0);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return model.index(0, JobListModel::State).data().toString() == "cancelled"; }, 10000));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return model.index(3, JobListModel::State).data().toString() == "failed"; }, 10000));
+  EXPECT_EQ(model.index(3, JobListModel::Message).data().toString(), "model.bin: truncated at byte 12");
+  EXPECT_EQ(model.active_count(), 2);
+
+  model.cancel_all();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return model.active_count() == 0; }, 10000));
+  EXPECT_EQ(model.index(1, JobListModel::State).data().toString(), "cancelled");
+  EXPECT_EQ(model.index(2, JobListModel::State).data().toString(), "cancelled");
+  model.ended_clear();
+  EXPECT_EQ(model.rowCount(), 0);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 
 #include <QElapsedTimer>
 #include <QLabel>
+#include <QLineEdit>
+#include <QSpinBox>
 #include <QListWidget>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -16,6 +18,8 @@
 #include <qcustomplot.h>
 
 #include "demo_panel_test.hpp"
+#include "eval_history_model.hpp"
+#include "evaluation_panel.hpp"
 #include "plot_view.hpp"
 #include "qat_panel.hpp"
 #include "quantscope/plan.hpp"
@@ -164,6 +168,21 @@ TEST_F(QatPanelTest, ALaunchedRunFinishesWithTheNumbersOfTheSameCliCommandAndOpe
   ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, 60000));
   EXPECT_EQ(QFileInfo(window_.workbench().model_path()).absoluteFilePath(), QFileInfo(launch.out + "/final").absoluteFilePath());
   EXPECT_EQ(plan_json(window_.workbench().plan()), plan_json(plan_load(native(launch.out + "/final/plan.json"))));
+
+  // Evaluated against the model it started from, it gives the run's own final numbers.
+  EXPECT_EQ(QFileInfo(window_.workbench().reference_path()).canonicalFilePath(), QFileInfo(demo_path()).canonicalFilePath());
+  auto* evaluation = qobject_cast<EvaluationPanel*>(window_.panel("evaluation"));
+  evaluation->text_edit()->setText(QString::fromStdString(gui.final.heldout_text));
+  evaluation->max_tokens_box()->setValue(16384);  // the run's --final-eval-tokens
+  evaluation->ctx_box()->setValue(launch.ctx);
+  QSignalSpy evaluated(evaluation, &EvaluationPanel::evaluated);
+  ASSERT_TRUE(evaluation->evaluate());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return evaluated.count() == 1; }, 120000));
+  const PlanMetrics& m = evaluation->history()->records().back().metrics;
+  std::cout << "run: " << gui.final.command << "\n";
+  EXPECT_NEAR(m.kl.model.perplexity, gui.final.perplexity, 1e-6 * gui.final.perplexity);
+  EXPECT_NEAR(m.kl.mean, gui.final.kl_mean, 1e-6);
+  EXPECT_TRUE(evaluation->command(0).contains("--reference ")) << evaluation->command(0).toStdString();
 }
 
 TEST_F(QatPanelTest, CancelEndsARunWithinSecondsAndItsFileSaysSo) {

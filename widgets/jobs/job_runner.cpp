@@ -29,6 +29,7 @@ JobRunner::JobId JobRunner::submit(const QString& tag, const QString& title, Job
   };
   // Registered before the queue can report anything: reports are only delivered by the event loop.
   jobs_[id] = queue_->submit(tag.toStdString(), title.toStdString(), std::move(work), std::move(listener));
+  Q_EMIT events().submitted(this, id, title);
   return id;
 }
 
@@ -39,6 +40,7 @@ void JobRunner::cancel(JobId id) {
 void JobRunner::job_report(JobId id, JobState state, double fraction, const QString& message,
                            const QString& error) {
   if (jobs_.count(id) == 0) return;  // already reported as done
+  Q_EMIT events().reported(this, id, int(state), fraction, message, error);
   switch (state) {
     case JobState::Pending:
       return;
@@ -58,6 +60,11 @@ void JobRunner::job_report(JobId id, JobState state, double fraction, const QStr
       Q_EMIT cancelled(id);
       return;
   }
+}
+
+JobEvents& JobRunner::events() {
+  static JobEvents events;
+  return events;
 }
 
 std::vector<std::pair<JobRunner::JobId, QString>> JobRunner::active_jobs() const {

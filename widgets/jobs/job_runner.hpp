@@ -13,6 +13,19 @@
 
 namespace qs {
 
+class JobRunner;
+
+// Every runner's jobs in one stream, on the UI thread: what the jobs panel lists (ImHex's task manager).
+class JobEvents : public QObject {
+  Q_OBJECT
+
+ Q_SIGNALS:
+  void submitted(qs::JobRunner* runner, quint64 id, const QString& title);
+  // state as JobState; fraction negative while unknown; error set for a failed job.
+  void reported(qs::JobRunner* runner, quint64 id, int state, double fraction, const QString& message,
+                const QString& error);
+};
+
 class JobRunner : public QObject {
   Q_OBJECT
 
@@ -33,6 +46,8 @@ class JobRunner : public QObject {
   size_t active_count() const { return jobs_.size(); }
   // Their ids and titles, oldest first (the window's job list).
   std::vector<std::pair<JobId, QString>> active_jobs() const;
+  // The process's one stream of every runner's submissions and reports.
+  static JobEvents& events();
 
  Q_SIGNALS:
   // fraction in [0, 1], or negative while the amount of work is unknown.

@@ -19,7 +19,9 @@ struct EvalRecord {
   QString plan_json;  // the plan evaluated, as plan_json wrote it
   QString text_path;  // the text it was evaluated on
   int64_t max_tokens = 0;
+  int64_t ctx = 0;  // window length; 0 for the CLI's default
   QStringList task_paths;  // the task files scored, in the order of metrics.tasks
+  QString reference_path;  // the model the KL is against; empty for the evaluated model as stored
   PlanMetrics metrics;
 };
 

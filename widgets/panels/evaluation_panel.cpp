@@ -29,6 +29,7 @@
 #include "command_line.hpp"
 #include "eval_history_model.hpp"
 #include "plot_style.hpp"
+#include "preferences.hpp"
 #include "plot_view.hpp"
 #include "quantscope/demo_model.hpp"
 #include "quantscope/error.hpp"
@@ -41,6 +42,7 @@
 #include "quantscope/weight_statistics.hpp"
 #include "rate_distortion_plot.hpp"
 #include "table_copy.hpp"
+#include "task_make_dialog.hpp"
 #include "workbench.hpp"
 
 namespace qs {
@@ -97,12 +99,20 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   max_tokens_->setSingleStep(1024);
   max_tokens_->setSpecialValueText(tr("whole text"));
   max_tokens_->setToolTip(tr("Tokens read from the start of the text (quantscope-cli eval --max-tokens)"));
+  ctx_ = new QSpinBox;
+  ctx_->setObjectName("evalCtx");
+  ctx_->setRange(0, 1 << 20);
+  ctx_->setSingleStep(64);
+  ctx_->setSpecialValueText(tr("default"));
+  ctx_->setToolTip(tr("Window length in tokens (quantscope-cli eval --ctx); default: min(512, the model's positions). "
+                      "A QAT run's final numbers use its training context"));
   tasks_button_ = new QToolButton;
   tasks_button_->setObjectName("evalTasks");
   tasks_button_->setPopupMode(QToolButton::MenuButtonPopup);
   auto* tasks_menu = new QMenu(tasks_button_);
   tasks_menu->addAction(tr("Choose Task Files…"), this, &EvaluationPanel::tasks_choose);
   QAction* demo_tasks = tasks_menu->addAction(tr("The Demo Model's Task Files"));
+  tasks_menu->addAction(tr("Make Task Files From a Text…"), this, &EvaluationPanel::tasks_make_dialog);
   tasks_menu->addAction(tr("No Tasks"), this, [this] { task_paths_set({}); });
   connect(tasks_menu, &QMenu::aboutToShow, this,
           [this, demo_tasks] { demo_tasks->setEnabled(!demo_task_paths(workbench_.model_path()).isEmpty()); });
@@ -174,6 +184,8 @@ EvaluationPanel::EvaluationPanel(Workbench& workbench, QWidget* parent) : Panel(
   row->addSpacing(8);
   row->addWidget(tokens_label);
   row->addWidget(max_tokens_);
+  row->addWidget(new QLabel(tr("Ctx:")));
+  row->addWidget(ctx_);
   row->addWidget(tasks_button_);
   row->addSpacing(8);
   row->addWidget(evaluate_);
@@ -275,11 +287,13 @@ void EvaluationPanel::model_show() {
   reference_model_.reset();
   reference_key_.clear();
   plan_count_ = 0;
-  // The demo model ships a held-out text beside it.
+  // The preferred text, else the held-out text the demo model ships beside it.
+  const QString preferred = preference(preference_key::kEvaluationText).toString();
   const QString beside = QDir(workbench_.model_path()).filePath("heldout-sample.txt");
-  if (text_edit_->text().isEmpty() && QFileInfo(beside).isFile()) text_edit_->setText(beside);
-  // Offered in the Tasks menu, not chosen: scoring them makes every F5 take minutes on a laptop.
-  task_paths_set({});
+  if (text_edit_->text().isEmpty()) text_edit_->setText(!preferred.isEmpty() ? preferred : QFileInfo(beside).isFile() ? beside : QString());
+  // The preferred task files; the demo's are offered in the Tasks menu, not chosen: scoring them makes
+  // every F5 take minutes on a laptop.
+  task_paths_set(preference(preference_key::kTaskFiles).toStringList());
 }
 
 void EvaluationPanel::task_paths_set(const QStringList& paths) {
@@ -300,6 +314,38 @@ void EvaluationPanel::tasks_choose() {
   const QStringList paths =
       QFileDialog::getOpenFileNames(this, tr("Task Files"), start, tr("Task files (*.jsonl);;All files (*)"));
   if (!paths.isEmpty()) task_paths_set(paths);
+}
+
+void EvaluationPanel::tasks_make_dialog() {
+  TaskMakeDialog dialog(text_edit_->text().trimmed(), this);
+  if (dialog.exec() == QDialog::Accepted) tasks_make(dialog.request());
+}
+
+void EvaluationPanel::tasks_make(const TaskMakeRequest& request) {
+  status_set(tr("Making %1…").arg(request.out), false);
+  const JobRunner::JobId id = workbench_.jobs()->submit("tasks make", tr("Making %1").arg(QFileInfo(request.out).fileName()),
+                                                        [request](JobContext&) { task_make_write(request); });
+  // The job's end, once: a made file joins the tasks every evaluation scores.
+  auto done = std::make_shared<QMetaObject::Connection>(), failed = std::make_shared<QMetaObject::Connection>();
+  *done = connect(workbench_.jobs(), &JobRunner::finished, this, [this, id, request, done, failed](JobRunner::JobId finished) {
+    if (finished != id) return;
+    disconnect(*done);
+    disconnect(*failed);
+    QStringList paths = task_paths_;
+    const QString path = QFileInfo(request.out).absoluteFilePath();
+    if (!paths.contains(path)) paths << path;
+    task_paths_set(paths);
+    status_set(tr("Made %1; every evaluation now scores it").arg(path), false);
+    Q_EMIT tasks_made(path);
+  });
+  *failed = connect(workbench_.jobs(), &JobRunner::failed, this,
+                    [this, id, done, failed](JobRunner::JobId failed_id, const QString& message) {
+                      if (failed_id != id) return;
+                      disconnect(*done);
+                      disconnect(*failed);
+                      status_set(message, true);
+                      Q_EMIT tasks_made(QString());
+                    });
 }
 
 void EvaluationPanel::status_set(const QString& text, bool error) {
@@ -329,18 +375,32 @@ bool EvaluationPanel::evaluate() {
                           : QFileInfo(workbench_.plan_path()).fileName();
   job->record.text_path = text_path;
   job->record.max_tokens = max_tokens_->value();
+  job->record.ctx = ctx_->value();
   job->record.task_paths = task_paths_;
-  job->reference_key = text_path + "|" + QString::number(job->record.max_tokens);
+  const QString reference_path = workbench_.reference_path();
+  job->record.reference_path = reference_path;
+  job->reference_key =
+      text_path + "|" + QString::number(job->record.max_tokens) + "|" + QString::number(job->record.ctx) + "|" + reference_path;
   if (job->reference_key == reference_key_ && reference_model_ == model) job->reference = reference_;
   const QuantPlan plan = workbench_.plan();
-  id_ = runner_->submit("evaluation", tr("Evaluating %1").arg(job->record.label), [job, model, plan](JobContext& context) {
+  id_ = runner_->submit("evaluation", tr("Evaluating %1").arg(job->record.label), [job, model, plan, reference_path](JobContext& context) {
     const std::string text = file_read(path_native(job->record.text_path));
     EvalOptions options;  // the CLI's defaults
     options.max_tokens = job->record.max_tokens;
+    if (job->record.ctx > 0) options.ctx = job->record.ctx;
     eval_options_check(options, *model);
     PlanEvalSetup setup;  // the CLI's task options too
     for (const QString& path : job->record.task_paths) setup.tasks.push_back(task_file_load(path_native(path)));
-    if (!job->reference) job->reference = kl_reference_prepare(*model, text, options, &context);
+    if (!job->reference) {
+      // A QAT result is measured against the model it was trained from, as its run's final table is.
+      std::shared_ptr<const Model> base = model;
+      if (!reference_path.isEmpty()) {
+        LoadOptions load;
+        load.device = model->device();
+        base = model_load(path_native(reference_path), load, &context);
+      }
+      job->reference = kl_reference_prepare(*base, text, options, &context);
+    }
     setup.text = job->reference;
     job->record.metrics = plan_evaluate(*model, plan, setup, &context);
   });
@@ -349,7 +409,10 @@ bool EvaluationPanel::evaluate() {
   cancel_->setEnabled(true);
   progress_->setRange(0, 0);
   progress_->show();
-  status_set(tr("Evaluating %1 on %2…").arg(job->record.label, QFileInfo(text_path).fileName()), false);
+  status_set(reference_path.isEmpty()
+                 ? tr("Evaluating %1 on %2…").arg(job->record.label, QFileInfo(text_path).fileName())
+                 : tr("Evaluating %1 on %2 against %3…").arg(job->record.label, QFileInfo(text_path).fileName(), reference_path),
+             false);
   return true;
 }
 
@@ -374,8 +437,10 @@ QString EvaluationPanel::command(int row) const {
   if (!saved) plan_path = plan_file_for(r.plan_json);
   QString line = QStringLiteral("quantscope-cli eval %1 --plan %2 --text %3")
                      .arg(shell_quoted(workbench_.model_path()), shell_quoted(plan_path), shell_quoted(r.text_path));
+  if (r.ctx > 0) line += QStringLiteral(" --ctx %1").arg(r.ctx);
   if (r.max_tokens > 0) line += QStringLiteral(" --max-tokens %1").arg(r.max_tokens);
   if (!r.task_paths.isEmpty()) line += " --tasks " + shell_quoted(r.task_paths.join(','));
+  if (!r.reference_path.isEmpty()) line += " --reference " + shell_quoted(r.reference_path);
   return line;
 }
 
@@ -451,12 +516,13 @@ void EvaluationPanel::selection_show() {
 }
 
 QJsonObject EvaluationPanel::state() const {
-  return {{"text", text_edit_->text()}, {"max_tokens", max_tokens_->value()}};
+  return {{"text", text_edit_->text()}, {"max_tokens", max_tokens_->value()}, {"ctx", ctx_->value()}};
 }
 
 void EvaluationPanel::state_restore(const QJsonObject& state) {
   if (state.contains("text")) text_edit_->setText(state["text"].toString());
   if (state.contains("max_tokens")) max_tokens_->setValue(state["max_tokens"].toInt());
+  if (state.contains("ctx")) ctx_->setValue(state["ctx"].toInt());
 }
 
 }  // namespace qs

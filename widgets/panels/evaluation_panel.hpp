@@ -31,6 +31,7 @@ class Model;
 class PlotView;
 struct EvalRecord;
 struct EvaluationJob;
+struct TaskMakeRequest;
 
 class EvaluationPanel : public Panel {
   Q_OBJECT
@@ -45,10 +46,14 @@ class EvaluationPanel : public Panel {
   QTableView* history_view() const { return view_; }
   QLineEdit* text_edit() const { return text_edit_; }
   QSpinBox* max_tokens_box() const { return max_tokens_; }
+  QSpinBox* ctx_box() const { return ctx_; }
   // The task files every evaluation scores (quantscope-cli eval --tasks); the demo model's bundled ones
   // when it opens.
   const QStringList& task_paths() const { return task_paths_; }
   void task_paths_set(const QStringList& paths);
+  // Makes a task file in a job (the Tasks menu's "Make Task Files From a Text…") and adds it to
+  // task_paths(); tasks_made reports it (an empty path when it failed, the error in the status).
+  void tasks_make(const TaskMakeRequest& request);
   // The rate–distortion plot of the history and its axes (columns of EvalHistoryModel).
   PlotView* history_plot() const { return plot_; }
   QComboBox* plot_x_box() const { return plot_x_; }
@@ -67,6 +72,7 @@ class EvaluationPanel : public Panel {
  Q_SIGNALS:
   void evaluated(int row);
   void evaluation_failed(const QString& error);
+  void tasks_made(const QString& path);
 
  private:
   void model_show();
@@ -74,10 +80,12 @@ class EvaluationPanel : public Panel {
   void status_set(const QString& text, bool error);
   void job_end();
   void tasks_choose();
+  void tasks_make_dialog();
   void plot_draw();
 
   QLineEdit* text_edit_;
   QSpinBox* max_tokens_;
+  QSpinBox* ctx_;
   QToolButton* tasks_button_;
   QStringList task_paths_;
   QPushButton* evaluate_;

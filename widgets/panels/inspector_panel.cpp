@@ -16,6 +16,7 @@
 #include "quantscope/quantize.hpp"
 #include "quantscope/stats.hpp"
 #include "weight_histogram_plot.hpp"
+#include "preferences.hpp"
 #include "workbench.hpp"
 
 namespace qs {
@@ -32,6 +33,12 @@ const char* const kLogScaleKey = "histogram/logScale";
 int64_t parameters_of(const Model& model, const std::string& layer) {
   const std::vector<int64_t> shape = model.tensor_shape(layer + ".weight");
   return shape.at(0) * shape.at(1);
+}
+
+// The preferred number of bins, else what suits the layer's size.
+int bins_for(int64_t parameters) {
+  const int preferred = preference(preference_key::kHistogramBins).toInt();
+  return preferred > 0 ? preferred : WeightHistogramPlot::bins_choose(parameters);
 }
 
 }  // namespace
@@ -112,7 +119,7 @@ void InspectorPanel::histogram_request(const QString& layer) {
   auto result = std::make_shared<InspectorHistogram>();
   const std::shared_ptr<const Model> model = workbench_.model();
   const std::string tensor = layer.toStdString() + ".weight";
-  const int bins = WeightHistogramPlot::bins_choose(parameters_of(*model, layer.toStdString()));
+  const int bins = bins_for(parameters_of(*model, layer.toStdString()));
   histogram_layer_ = layer;
   histogram_result_ = result;
   requested_for_ = model.get();
@@ -144,7 +151,7 @@ void InspectorPanel::quantize_request(const QString& layer, const QString& text)
   auto result = std::make_shared<QuantizedTensor>();
   const std::shared_ptr<const Model> model = workbench_.model();
   const std::string name = layer.toStdString();
-  const int bins = WeightHistogramPlot::bins_choose(parameters_of(*model, name));
+  const int bins = bins_for(parameters_of(*model, name));
   histogram_id_ = 0;  // the quantized view replaces a plain histogram still on its way
   // A running quantization of an older request stops at its next check; a pending one is replaced
   // through the tag.

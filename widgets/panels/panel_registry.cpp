@@ -8,6 +8,7 @@
 #include "error_map_panel.hpp"
 #include "evaluation_panel.hpp"
 #include "inspector_panel.hpp"
+#include "jobs_panel.hpp"
 #include "layers_panel.hpp"
 #include "qat_panel.hpp"
 #include "rate_distortion_panel.hpp"
@@ -38,6 +39,8 @@ const std::vector<PanelInfo>& panels_registered() {
        [](Workbench& w) { return new RateDistortionPanel(w); }},
       {"qat", QObject::tr("QAT Runs"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::Key_0),
        [](Workbench& w) { return new QatPanel(w); }},
+      {"jobs", QObject::tr("Jobs"), Qt::BottomDockWidgetArea, QKeySequence(Qt::ALT | Qt::SHIFT | Qt::Key_J),
+       [](Workbench& w) { return new JobsPanel(w); }},
   };
   return panels;
 }

@@ -11,6 +11,8 @@
 #include <QFileSystemWatcher>
 #include <QHBoxLayout>
 #include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
@@ -514,7 +516,10 @@ QString QatPanel::result_open() {
   const QString final_dir = QDir(runs_[size_t(c)]->dir).filePath("final");
   const QString plan = QDir(final_dir).filePath("plan.json");
   if (!QFileInfo(plan).isFile()) return tr("%1: no trained model with a plan yet (the run has not finished)").arg(final_dir);
-  Q_EMIT result_requested(final_dir, plan);
+  QString reference;
+  if (const auto& t = runs_[size_t(c)]->telemetry)
+    reference = QJsonDocument::fromJson(QByteArray::fromStdString(t->config_json)).object()["init_model"].toString();
+  Q_EMIT result_requested(final_dir, plan, reference);
   return {};
 }
 

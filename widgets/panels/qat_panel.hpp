@@ -68,7 +68,8 @@ class QatPanel : public Panel {
   QatLaunch launch_defaults() const;
   // The CLI line of a launch, as "Copy as Command" gives it.
   static QString command(const QatLaunch& launch);
-  // Makes the current run's trained model (OUT/final) with its plan the workbench's model.
+  // Makes the current run's trained model (OUT/final) with its plan the workbench's model, evaluated
+  // against the model the run started from.
   QString result_open();
 
   PlotView* curves_plot() const { return curves_; }
@@ -88,8 +89,9 @@ class QatPanel : public Panel {
   void run_updated(int index);
   // A run started here ended; error empty when it finished.
   void run_ended(int index, const QString& error);
-  // Open Result: the window opens `model` and then the plan file, as one model of the workbench.
-  void result_requested(const QString& model, const QString& plan);
+  // Open Result: the window opens `model` and then the plan file, as one model of the workbench, and
+  // evaluates it against `reference`, the model the run started from (empty when it started fresh).
+  void result_requested(const QString& model, const QString& plan, const QString& reference);
 
  private:
   void poll();

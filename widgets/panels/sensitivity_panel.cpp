@@ -33,6 +33,7 @@
 
 #include "command_line.hpp"
 #include "plot_style.hpp"
+#include "preferences.hpp"
 #include "plot_view.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/experiment.hpp"
@@ -292,12 +293,15 @@ QSize SensitivityPanel::sizeHint() const { return {900, 260}; }
 
 void SensitivityPanel::model_show() {
   cancel();
-  // The demo model ships a held-out text beside it: a first scan needs no browsing.
+  // The preferred texts, else the held-out text the demo model ships beside it: a first scan needs no
+  // browsing.
   const QString beside = QDir(workbench_.model_path()).filePath("heldout-sample.txt");
-  if (QFileInfo(beside).isFile()) {
-    if (calibration_->text().isEmpty()) calibration_->setText(beside);
-    if (evaluation_->text().isEmpty()) evaluation_->setText(beside);
-  }
+  QString evaluation = preference(preference_key::kEvaluationText).toString();
+  if (evaluation.isEmpty() && QFileInfo(beside).isFile()) evaluation = beside;
+  QString calibration = preference(preference_key::kCalibrationText).toString();
+  if (calibration.isEmpty()) calibration = evaluation;
+  if (calibration_->text().isEmpty()) calibration_->setText(calibration);
+  if (evaluation_->text().isEmpty()) evaluation_->setText(evaluation);
   if (model_->rowCount() == 0) results_show();
 }
 
