@@ -5,13 +5,11 @@
 // formats side by side. Each line gives the wall time and the largest event-loop gap while it ran (the window's
 // worst freeze). Run it offscreen (QT_QPA_PLATFORM=offscreen) or under a display.
 #include <QApplication>
-#include <QElapsedTimer>
 #include <QLabel>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QTest>
 #include <cstdio>
-#include <functional>
 
 #include <qcustomplot.h>
 
@@ -22,23 +20,6 @@
 #include "main_window.hpp"
 #include "plot_view.hpp"
 #include "workbench.hpp"
-
-namespace {
-
-bool measure(qs::LagProbe& probe, const char* what, const std::function<void()>& start,
-             const std::function<bool()>& done) {
-  probe.reset();
-  QElapsedTimer clock;
-  clock.start();
-  start();
-  const bool ok = QTest::qWaitFor(done, 600000);
-  std::printf("%-58s %9.0f ms   largest gap %4lld ms%s\n", what, double(clock.nsecsElapsed()) / 1e6,
-              static_cast<long long>(probe.worst()), ok ? "" : "   (timed out)");
-  std::fflush(stdout);
-  return ok;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -56,7 +37,7 @@ int main(int argc, char** argv) {
 
   QSignalSpy loaded(&window, &qs::MainWindow::model_loaded);
   QSignalSpy failed(&window, &qs::MainWindow::model_load_failed);
-  if (!measure(probe, "open until the layer table is on screen", [&] { window.model_open(model); },
+  if (!qs::lag_measure(probe, "open until the layer table is on screen", [&] { window.model_open(model); },
                [&] { return loaded.count() + failed.count() > 0; }) || failed.count() > 0) {
     std::fprintf(stderr, "%s: could not open\n", argv[1]);
     return 1;
@@ -64,7 +45,7 @@ int main(int argc, char** argv) {
   workbench.statistics_cancel();  // minutes on a large model; not what is measured here
 
   QSignalSpy histogram(&window, &qs::MainWindow::histogram_shown);
-  measure(probe, "select the layer until its histogram is drawn", [&] { workbench.layer_select(layer); },
+  qs::lag_measure(probe, "select the layer until its histogram is drawn", [&] { workbench.layer_select(layer); },
           [&] { return !histogram.isEmpty() && histogram.last()[0].toString() == layer; });
 
   auto* inspector = window.findChild<qs::InspectorPanel*>();
@@ -72,7 +53,7 @@ int main(int argc, char** argv) {
   QSignalSpy refused(inspector, &qs::InspectorPanel::quantize_failed);
   for (const char* format : {"int4:g128", "quest4", "kmeans2"}) {
     const qsizetype before = quantized.count() + refused.count();
-    measure(probe, qPrintable(QString("inspector: re-quantize as %1 until redrawn").arg(format)),
+    qs::lag_measure(probe, QString("inspector: re-quantize as %1 until redrawn").arg(format),
             [&] { inspector->format_edit()->setText(format); },
             [&] { return quantized.count() + refused.count() > before; });
   }
@@ -80,11 +61,11 @@ int main(int argc, char** argv) {
 
   auto* map = qobject_cast<qs::ErrorMapPanel*>(window.panel("errormap"));
   QSignalSpy mapped(map, &qs::ErrorMapPanel::map_shown);
-  measure(probe, "error map: int4:g128, quantized and pooled to the screen", [&] {
+  qs::lag_measure(probe, "error map: int4:g128, quantized and pooled to the screen", [&] {
     map->format_edit()->setText("int4:g128");
     workbench.panel_show("errormap");
   }, [&] { return !mapped.isEmpty(); });
-  measure(probe, "error map: zoom to the middle quarter, re-pooled", [&] {
+  qs::lag_measure(probe, "error map: zoom to the middle quarter, re-pooled", [&] {
     QCustomPlot* plot = map->view()->plot();
     const QCPRange x = plot->xAxis->range(), y = plot->yAxis->range();
     plot->xAxis->setRange(x.center() - x.size() / 8, x.center() + x.size() / 8);
@@ -94,7 +75,7 @@ int main(int argc, char** argv) {
   auto* compare = qobject_cast<qs::ComparePanel*>(window.panel("compare"));
   QSignalSpy compared(compare, &qs::ComparePanel::compared);
   // Not the default slots, so the comparison is new whatever the panel did before.
-  const bool ok = measure(probe, "compare kmeans2, quest4, int4:g128 until drawn", [&] {
+  const bool ok = qs::lag_measure(probe, "compare kmeans2, quest4, int4:g128 until drawn", [&] {
     workbench.compare_slots_set({"kmeans2", "quest4", "int4:g128"});
     workbench.panel_show("compare");
   }, [&] { return !compared.isEmpty(); });

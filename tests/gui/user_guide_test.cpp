@@ -13,11 +13,13 @@
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUndoStack>
 
+#include "budget_panel.hpp"
 #include "compare_panel.hpp"
 #include "error_map_panel.hpp"
 #include "evaluation_panel.hpp"
@@ -26,6 +28,9 @@
 #include "layers_panel.hpp"
 #include "main_window.hpp"
 #include "plan_table_model.hpp"
+#include "qat_panel.hpp"
+#include "rate_distortion_panel.hpp"
+#include "sensitivity_panel.hpp"
 #include "quantscope/format.hpp"
 #include "quantscope/plan.hpp"
 #include "weight_histogram_plot.hpp"
@@ -128,6 +133,88 @@ TEST(UserGuide, ASessionOnTheDemoModel) {
   dialog.show();
   EXPECT_TRUE(shot(dialog, "gui-export.png"));
   dialog.close();
+  window.close();
+}
+
+// The analysis pictures: a sensitivity scan, the budget slider at 2.5 bits per weight previewed and
+// applied, that plan and uniform 2- and 3-bit plans measured on the rate–distortion plot, and a QAT run
+// followed live.
+TEST(UserGuide, AnalysisOnTheDemoModel) {
+  if (!QFile::exists(demo_path() + "/config.json")) GTEST_SKIP() << "demo model not built yet";
+  MainWindow window;
+  window.resize(1400, 900);
+  window.show();
+  QSignalSpy loaded(&window, &MainWindow::model_loaded);
+  window.model_open(demo_path());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, 60000));
+  Workbench& workbench = window.workbench();
+  workbench.layer_select("model.layers.0.mlp.down_proj");
+  window.resizeDocks({window.dock("sensitivity")}, {400}, Qt::Vertical);
+
+  auto* sensitivity = qobject_cast<SensitivityPanel*>(window.panel("sensitivity"));
+  workbench.panel_show("sensitivity");
+  sensitivity->formats_edit()->setText("int2:g64,int3:g64,int4:g64");
+  sensitivity->max_tokens_box()->setValue(2048);
+  QSignalSpy scanned(sensitivity, &SensitivityPanel::scan_finished);
+  ASSERT_TRUE(sensitivity->scan());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return scanned.count() == 1; }, 240000));
+  EXPECT_TRUE(shot(window, "gui-sensitivity.png"));
+
+  auto* budget = qobject_cast<BudgetPanel*>(window.panel("budget"));
+  workbench.panel_show("budget");
+  QSignalSpy solved(budget, &BudgetPanel::solved);
+  budget->value_box()->setValue(2.5);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return budget->runner()->active_count() == 0 && budget->allocation() &&
+                                           std::abs(budget->value_box()->value() - 2.5) < 1e-9; }, 30000));
+  QTest::qWait(100);
+  ASSERT_TRUE(workbench.plan_preview().has_value());
+  EXPECT_TRUE(shot(window, "gui-budget.png"));
+  ASSERT_EQ(budget->apply(), QString());
+
+  // The allocation and the uniform 2- and 3-bit plans, measured.
+  auto* evaluation = qobject_cast<EvaluationPanel*>(window.panel("evaluation"));
+  evaluation->max_tokens_box()->setValue(2048);
+  evaluation->task_paths_set({});
+  QSignalSpy evaluated(evaluation, &EvaluationPanel::evaluated);
+  ASSERT_TRUE(evaluation->evaluate());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return evaluated.count() == 1; }, 120000));
+  for (const char* format : {"int2:g64", "int3:g64"}) {
+    ASSERT_EQ(workbench.plan_replace(plan_uniform(format_parse(format)), "uniform"), "");
+    const qsizetype before = evaluated.count();
+    ASSERT_TRUE(evaluation->evaluate());
+    ASSERT_TRUE(QTest::qWaitFor([&] { return evaluated.count() > before; }, 120000));
+  }
+  auto* rd = qobject_cast<RateDistortionPanel*>(window.panel("ratedistortion"));
+  workbench.panel_show("ratedistortion");
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !rd->frontier().empty(); }, 30000));
+  EXPECT_TRUE(shot(window, "gui-frontier.png"));
+
+  // A QAT run of quest4 with QuEST's trust estimator, followed as it trains.
+  auto* qat = qobject_cast<QatPanel*>(window.panel("qat"));
+  workbench.panel_show("qat");
+  QTemporaryDir dir;
+  QatLaunch launch = qat->launch_defaults();
+  launch.format = "quest4";
+  launch.steps = 400;
+  launch.batch = 4;
+  launch.ctx = 64;
+  launch.log_every = 2;
+  launch.eval_every = 10;
+  launch.out = dir.filePath("demo-quest4");
+  ASSERT_EQ(qat->launch(launch), QString());
+  ASSERT_TRUE(QTest::qWaitFor([&] {
+    const auto& run = *qat->runs().back();
+    return run.telemetry && run.telemetry->steps.size() >= 30;
+  }, 240000));
+  qat->layer_show(3);
+  qat->curve_box()->setCurrentIndex(0);
+  qat->tabs()->setCurrentIndex(0);
+  EXPECT_TRUE(shot(window, "gui-qat.png"));
+  qat->tabs()->setCurrentIndex(1);
+  EXPECT_TRUE(shot(window, "gui-qat-heatmap.png"));
+  qat->cancel();
+  QSignalSpy ended(qat, &QatPanel::run_ended);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return ended.count() == 1; }, 20000));
   window.close();
 }
 

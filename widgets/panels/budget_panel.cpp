@@ -94,6 +94,7 @@ BudgetPanel::BudgetPanel(Workbench& workbench, QWidget* parent) : Panel(workbenc
     if (resolve_) return solve_again();
     allocation_ = job_->allocation;
     problem_ = job_->problem;
+    frontier_ = job_->frontier;
     solved_budget_ = job_->budget;
     workbench_.plan_preview_set(allocation_plan(*problem_, *allocation_));
     summary_show();
@@ -103,6 +104,10 @@ BudgetPanel::BudgetPanel(Workbench& workbench, QWidget* parent) : Panel(workbenc
     if (id != id_) return;
     id_ = 0;
     if (resolve_) return solve_again();
+    if (job_->frontier) {  // a budget below the smallest allocation: the frontier stands
+      problem_ = job_->problem;
+      frontier_ = job_->frontier;
+    }
     allocation_.reset();
     workbench_.plan_preview_set(std::nullopt);
     summary_->clear();
@@ -207,9 +212,13 @@ void BudgetPanel::solve() {
     return;
   }
   const AllocationBudget budget = this->budget();
-  auto job = std::make_shared<SolveJob>(SolveJob{problem, budget, {}});
+  auto job = std::make_shared<SolveJob>(SolveJob{problem, budget, problem == problem_ ? frontier_ : nullptr, {}});
   id_ = runner_->submit("budget", tr("Allocation at %1").arg(QString::fromStdString(budget.print())),
-                        [job](JobContext&) { job->allocation = allocation_solve(*job->problem, job->budget); });
+                        [job](JobContext&) {
+                          if (!job->frontier)
+                            job->frontier = std::make_shared<const std::vector<Allocation>>(allocation_frontier(*job->problem));
+                          job->allocation = allocation_pick(*job->frontier, job->budget);
+                        });
   job_ = job;
 }
 

@@ -19,6 +19,7 @@
 #include <QTabWidget>
 #include <QTimer>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 #include <qcustomplot.h>
 
@@ -38,6 +39,39 @@ namespace {
 constexpr int kStaleSeconds = 30;  // a "running" file untouched this long, with no process here, has stopped
 
 QString run_file(const QString& dir) { return QDir(dir).filePath("run.h5"); }
+
+QatPanel::MaskGrid mask_grid(const RunTelemetry& t) {
+  QatPanel::MaskGrid g;
+  const int samples = int(t.samples.size());
+  g.rows = int(t.layers.size());
+  g.columns = std::min(samples, QatPanel::kGridColumns);
+  if (g.columns == 0 || g.rows == 0) return g;
+  g.first_step = double(t.samples.front().step);
+  g.last_step = double(t.samples.back().step);
+  g.weights.assign(size_t(g.columns) * size_t(g.rows), 0.0);
+  g.activations = g.weights;
+  std::vector<int> weight_n(g.weights.size()), act_n(g.weights.size());
+  for (int s = 0; s < samples; ++s) {
+    const int column = int(int64_t(s) * g.columns / samples);
+    const RunLayerSample& sample = t.samples[size_t(s)];
+    for (int l = 0; l < g.rows; ++l) {
+      const size_t cell = size_t(column) * size_t(g.rows) + size_t(l);
+      if (size_t(l) < sample.weight_masked.size() && std::isfinite(sample.weight_masked[size_t(l)])) {
+        g.weights[cell] += sample.weight_masked[size_t(l)];
+        ++weight_n[cell];
+      }
+      if (size_t(l) < sample.act_masked.size() && std::isfinite(sample.act_masked[size_t(l)])) {
+        g.activations[cell] += sample.act_masked[size_t(l)];
+        ++act_n[cell];
+      }
+    }
+  }
+  for (size_t i = 0; i < g.weights.size(); ++i) {
+    g.weights[i] = weight_n[i] ? g.weights[i] / weight_n[i] : NAN;
+    g.activations[i] = act_n[i] ? g.activations[i] / act_n[i] : NAN;
+  }
+  return g;
+}
 
 QString number(double v, int digits = 4) { return std::isfinite(v) ? QString::number(v, 'f', digits) : QString("–"); }
 
@@ -69,6 +103,9 @@ QatPanel::QatPanel(Workbench& workbench, QWidget* parent) : Panel(workbench, par
   heatmap_ = new PlotView;
   heatmap_->setObjectName("qatHeatmap");
   heatmap_->log_allowed_set(false);
+  scale_ = new QCPColorScale(heatmap_->plot());
+  scale_->setLabel(tr("masked fraction"));
+  heatmap_->plot()->plotLayout()->addElement(0, 1, scale_);
   heatmap_->setMinimumSize(160, 60);
   mask_ = new QComboBox;
   mask_->setObjectName("qatMask");
@@ -294,23 +331,28 @@ void QatPanel::read(int index) {
   r.file_time = info.lastModified();
   r.file_size = info.size();
   auto out = std::make_shared<RunTelemetry>();
+  auto grid = std::make_shared<MaskGrid>();
   const std::filesystem::path file = QFile::encodeName(run_file(r.dir)).toStdString();
   const QString dir = r.dir;
   // Tagged by run: a newer read of the same file replaces one not yet started.
   const JobRunner::JobId id = reader_->submit("read " + dir, tr("Reading %1").arg(run_file(dir)),
-                                              [file, out](JobContext&) { *out = run_file_read(file); });
+                                              [file, out, grid](JobContext&) {
+                                                *out = run_file_read(file);
+                                                *grid = mask_grid(*out);
+                                              });
   auto done = std::make_shared<QMetaObject::Connection>();
   auto failed = std::make_shared<QMetaObject::Connection>();
   auto disconnect = [done, failed] {
     QObject::disconnect(*done);
     QObject::disconnect(*failed);
   };
-  *done = connect(reader_, &JobRunner::finished, this, [this, id, dir, out, disconnect](JobRunner::JobId finished) {
+  *done = connect(reader_, &JobRunner::finished, this, [this, id, dir, out, grid, disconnect](JobRunner::JobId finished) {
     if (finished != id) return;
     disconnect();
     for (size_t i = 0; i < runs_.size(); ++i)
       if (runs_[i]->dir == dir) {
         runs_[i]->telemetry = out;
+        runs_[i]->grid = grid;
         runs_[i]->read_error.clear();
         list_show();
         if (int(i) == current_run()) draw();
@@ -403,33 +445,34 @@ void QatPanel::heatmap_draw() {
   QCustomPlot& plot = *heatmap_->plot();
   plot.clearPlottables();
   const int c = current_run();
-  if (c < 0 || !runs_[size_t(c)]->telemetry) {
+  const MaskGrid* g = c >= 0 ? runs_[size_t(c)]->grid.get() : nullptr;
+  if (!g || g->columns == 0 || g->rows == 0) {
     plot.replot();
     return;
   }
-  const RunTelemetry& t = *runs_[size_t(c)]->telemetry;
   const bool weights = mask_->currentIndex() == 0;
-  const int samples = int(t.samples.size()), layers = int(t.layers.size());
-  if (samples == 0 || layers == 0) {
-    plot.replot();
-    return;
-  }
   auto* map = new QCPColorMap(plot.xAxis, plot.yAxis);
   map->setName(weights ? tr("masked fraction of weight gradients") : tr("masked fraction of input gradients"));
-  map->data()->setSize(samples, layers);
-  const double first = double(t.samples.front().step), last = double(t.samples.back().step);
-  map->data()->setRange(QCPRange(first, samples > 1 ? last : first + 1), QCPRange(0, std::max(1, layers - 1)));
-  for (int s = 0; s < samples; ++s) {
-    const std::vector<double>& values = weights ? t.samples[size_t(s)].weight_masked : t.samples[size_t(s)].act_masked;
-    for (int l = 0; l < layers && l < int(values.size()); ++l) map->data()->setCell(s, l, values[size_t(l)]);
-  }
+  map->data()->setSize(g->columns, g->rows);
+  const double last = g->columns > 1 ? g->last_step : g->first_step + 1;
+  map->data()->setRange(QCPRange(g->first_step, last), QCPRange(0, std::max(1, g->rows - 1)));
+  const std::vector<double>& values = weights ? g->weights : g->activations;
+  for (int column = 0; column < g->columns; ++column)
+    for (int l = 0; l < g->rows; ++l) map->data()->setCell(column, l, values[size_t(column) * size_t(g->rows) + size_t(l)]);
+  // Fractions are often a few percent: the colours span what the run has, from 0.
+  double top = 0;
+  for (const double v : values)
+    if (std::isfinite(v)) top = std::max(top, v);
   map->setGradient(QCPColorGradient::gpThermal);
-  map->setDataRange(QCPRange(0, 1));
+  map->setColorScale(scale_);
+  map->setDataRange(QCPRange(0, top > 0 ? top : 1));
   map->setInterpolate(false);
-  plot.xAxis->setLabel(tr("step"));
-  plot.yAxis->setLabel(tr("layer (forward order; click a row)"));
-  plot.xAxis->setRange(first, samples > 1 ? last : first + 1);
-  plot.yAxis->setRange(-0.5, layers - 0.5);
+  plot.xAxis->setLabel(g->columns < int(runs_[size_t(c)]->telemetry->samples.size())
+                           ? tr("step (each column the mean of the logged steps it covers)")
+                           : tr("step"));
+  plot.yAxis->setLabel(tr("layer (click a row)"));
+  plot.xAxis->setRange(g->first_step, last);
+  plot.yAxis->setRange(-0.5, g->rows - 0.5);
   heatmap_->home_save();
   plot.replot();
 }

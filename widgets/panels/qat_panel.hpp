@@ -18,6 +18,7 @@
 #include "qat_process.hpp"
 #include "quantscope/run_file.hpp"
 
+class QCPColorScale;
 class QComboBox;
 class QFileSystemWatcher;
 class QLabel;
@@ -41,9 +42,18 @@ class QatPanel : public Panel {
   void state_restore(const QJsonObject& state) override;
   QSize sizeHint() const override;
 
+  // The masked fractions as the heatmap draws them: at most kGridColumns columns, each the mean of the
+  // logged steps it covers, computed with the read so that a long run does not stall the window.
+  static constexpr int kGridColumns = 1000;
+  struct MaskGrid {
+    double first_step = 0, last_step = 0;
+    int columns = 0, rows = 0;              // rows: the run's layers
+    std::vector<double> weights, activations;  // columns × rows, column after column; NaN where none
+  };
   struct Run {
     QString dir;                  // the run folder; run.h5 inside it
     std::shared_ptr<const RunTelemetry> telemetry;  // as last read; null until then
+    std::shared_ptr<const MaskGrid> grid;           // of that telemetry
     QString read_error;           // why the file could not be read, when it could not
     QatProcess* process = nullptr;  // set for runs started here
     QString process_error;        // how a run started here ended, when it failed
@@ -80,6 +90,8 @@ class QatPanel : public Panel {
   QListWidget* run_list() const { return list_; }
   QLabel* final_label() const { return final_; }
   QLabel* status_label() const { return status_; }
+  // Curves, Masked Fraction, Layer, QAT vs PTQ.
+  QTabWidget* tabs() const { return tabs_; }
   // The layer whose curves show (a heatmap row), or -1.
   int layer_shown() const { return layer_; }
   void layer_show(int layer);
@@ -110,6 +122,7 @@ class QatPanel : public Panel {
   PlotView* curves_;
   QComboBox* curve_;
   PlotView* heatmap_;
+  QCPColorScale* scale_;
   QComboBox* mask_;
   PlotView* layer_curves_;
   QLabel* layer_label_;

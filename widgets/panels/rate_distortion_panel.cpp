@@ -138,15 +138,17 @@ void RateDistortionPanel::points_collect() {
   evaluate_->setEnabled(false);
   const std::shared_ptr<const AllocationProblem>& problem = frontier_problem_;
   if (problem) {
-    for (const Allocation& a : frontier_)
+    // A frontier of a 32-block model has thousands of points: each gets its plan when clicked.
+    for (size_t i = 0; i < frontier_.size(); ++i) {
+      const Allocation& a = frontier_[i];
       points_.push_back({tr(kFrontier), tr("allocation at %1 bits/weight").arg(a.bits_per_weight, 0, 'f', 3),
-                         a.bits_per_weight, double(a.model_bytes), a.predicted_loss, NAN, true,
-                         allocation_plan(*problem, a)});
+                         a.bits_per_weight, double(a.model_bytes), a.predicted_loss, NAN, true, std::nullopt, int(i)});
+    }
     for (int c = 0; c < int(problem->candidates.size()); ++c) {
       const Allocation a = allocation_uniform(*problem, c);
       const FormatSpec& format = problem->candidates[size_t(c)];
       points_.push_back({tr("uniform (predicted)"), QString::fromStdString(format_print(format)), a.bits_per_weight,
-                         double(a.model_bytes), a.predicted_loss, NAN, true, plan_uniform(format)});
+                         double(a.model_bytes), a.predicted_loss, NAN, true, plan_uniform(format), -1});
     }
   }
   // A results file's evaluations: its sweep as a line per family, its plans and allocations as points.
@@ -196,7 +198,7 @@ void RateDistortionPanel::points_collect() {
     }
   for (const EvalRecord& r : workbench_.history()->records()) {
     Point p{tr("evaluated this session"), r.label, r.metrics.bits_per_weight, double(r.metrics.model_bytes),
-            r.metrics.kl.mean, r.metrics.kl.model.perplexity, false, std::nullopt};
+            r.metrics.kl.mean, r.metrics.kl.model.perplexity, false, std::nullopt, -1};
     try {
       p.plan = plan_parse(r.plan_json.toStdString(), r.label.toStdString());
     } catch (const Error&) {
@@ -251,13 +253,30 @@ void RateDistortionPanel::draw() {
   }
   plot.legend->setVisible(plot.graphCount() > 0);
   plot.xAxis->setLabel(bytes ? tr("model size, MiB") : tr("bits per weight"));
-  plot.yAxis->setLabel(perplexity ? tr("perplexity") : tr("KL mean, nats/token (predicted: ΣΔKL)"));
+  plot.yAxis->setLabel(perplexity ? tr("perplexity") : tr("KL, nats/token"));
   plot_grids_set(plot);
   axis_log_set(plot.yAxis, log_y);
   if (plot.graphCount() > 0) {
     plot.rescaleAxes();
     axis_pad(plot.xAxis);
     axis_pad(plot.yAxis);
+  }
+  // Measured plans of this session carry their names, as in the evaluation panel's plot.
+  for (QCPItemText* label : labels_) plot.removeItem(label);
+  labels_.clear();
+  for (const auto& [graph, members] : graph_points_) {
+    if (graph->name() != tr("evaluated this session")) continue;
+    const auto* g = static_cast<const QCPGraph*>(graph);
+    for (size_t k = 0; k < members.size(); ++k) {
+      auto* label = new QCPItemText(&plot);
+      label->position->setCoords(g->data()->at(int(k))->key, g->data()->at(int(k))->value);
+      label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+      label->setPadding(QMargins(4, 0, 0, 2));
+      label->setText(points_[size_t(members[k])].label);
+      label->setClipToAxisRect(true);
+      label->setSelectable(false);
+      labels_ << label;
+    }
   }
   // The current plan's size.
   if (current_) plot.removeItem(current_);
@@ -294,9 +313,11 @@ int RateDistortionPanel::point_at(const QCPAbstractPlottable* graph, int data_in
 QString RateDistortionPanel::point_load(int index) {
   if (index < 0 || index >= int(points_.size())) return tr("No such point");
   const Point& p = points_[size_t(index)];
-  if (!p.plan) return tr("%1: its source keeps no plan to load").arg(p.label);
+  std::optional<QuantPlan> plan = p.plan;
+  if (p.frontier >= 0 && frontier_problem_) plan = allocation_plan(*frontier_problem_, frontier_[size_t(p.frontier)]);
+  if (!plan) return tr("%1: its source keeps no plan to load").arg(p.label);
   const QString label = p.label;  // plan_replace redraws through plan_changed
-  const QString error = workbench_.plan_replace(*p.plan, tr("Load plan of %1 from the rate–distortion plot").arg(label));
+  const QString error = workbench_.plan_replace(*plan, tr("Load plan of %1 from the rate–distortion plot").arg(label));
   if (!error.isEmpty()) return error;
   clicked_ = index;
   evaluate_->setEnabled(true);

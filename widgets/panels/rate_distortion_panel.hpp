@@ -6,6 +6,7 @@
 // (log scale from the plot's menu). Hover reads a point out; clicking one loads its plan (one undo
 // step); "Evaluate This Point" measures the loaded plan in the evaluation panel.
 #pragma once
+#include <QList>
 #include <QString>
 #include <map>
 #include <optional>
@@ -17,6 +18,7 @@
 
 class QCPAbstractPlottable;
 class QCPItemStraightLine;
+class QCPItemText;
 class QComboBox;
 class QLabel;
 class QPushButton;
@@ -43,6 +45,7 @@ class RateDistortionPanel : public Panel {
     double bits_per_weight = 0, model_bytes = 0, kl = 0, perplexity = 0;
     bool predicted = false;          // a predicted loss (no perplexity), not a measurement
     std::optional<QuantPlan> plan;   // what clicking loads; absent when the source keeps no plan
+    int frontier = -1;               // or the index in frontier() whose allocation it loads
   };
   const std::vector<Point>& points() const { return points_; }
   PlotView* plot_view() const { return plot_; }
@@ -72,6 +75,7 @@ class RateDistortionPanel : public Panel {
   QPushButton* evaluate_;
   QLabel* status_;
   QCPItemStraightLine* current_ = nullptr;
+  QList<QCPItemText*> labels_;  // the names of this session's measured points
   std::vector<Point> points_;
   // Each graph's points in its (x-sorted) data order.
   std::map<const QCPAbstractPlottable*, std::vector<int>> graph_points_;

@@ -53,6 +53,9 @@ std::vector<Allocation> allocation_frontier(const AllocationProblem& problem);
 
 // The optimum within the budget. Throws Invalid when even the smallest allocation exceeds it.
 Allocation allocation_solve(const AllocationProblem& problem, const AllocationBudget& budget);
+// The same from a frontier computed once (allocation_frontier's): what a budget slider asks at every
+// value. Throws as allocation_solve does.
+Allocation allocation_pick(const std::vector<Allocation>& frontier, const AllocationBudget& budget);
 
 // A plan with one exact-name rule per allocated layer.
 QuantPlan allocation_plan(const AllocationProblem& problem, const Allocation& allocation);

@@ -130,7 +130,12 @@ std::vector<Allocation> allocation_frontier(const AllocationProblem& problem) {
 
 Allocation allocation_solve(const AllocationProblem& problem, const AllocationBudget& budget) {
   if (!(budget.value > 0)) throw invalid("the budget must be positive, not " + budget.print());
-  const std::vector<Allocation> front = allocation_frontier(problem);
+  return allocation_pick(allocation_frontier(problem), budget);
+}
+
+Allocation allocation_pick(const std::vector<Allocation>& front, const AllocationBudget& budget) {
+  if (!(budget.value > 0)) throw invalid("the budget must be positive, not " + budget.print());
+  if (front.empty()) throw invalid("an empty frontier has no allocation");
   const Allocation* best = nullptr;
   for (const Allocation& a : front) {
     const bool fits = budget.kind == AllocationBudget::Kind::BitsPerWeight ? a.bits_per_weight <= budget.value
