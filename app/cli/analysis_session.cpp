@@ -27,7 +27,8 @@ std::string cell_format(const ResultColumn& column, double v) {
   if (column.unit == "bits") return number_format(v, 3);
   if (starts_with(column.name, "task_") || starts_with(column.name, "top1") || column.name == "accuracy")
     return number_format(100 * v, 1) + " %";
-  if (column.name == "parameters" || column.name == "items") return count_format(static_cast<int64_t>(v));
+  if (column.name == "parameters" || column.name == "items" || column.name == "storage_bits")
+    return count_format(static_cast<int64_t>(v));
   return number_compact_format(v);
 }
 

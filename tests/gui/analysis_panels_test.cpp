@@ -2,8 +2,8 @@
 // formats, the worst list drives the selection, CSV, a repeated scan measures nothing), the budget
 // slider (its preview equals allocation_solve at each value and fits it, fast moves run at most two
 // solves, Apply is one undo step), the rate–distortion frontier (its points are allocation_frontier's,
-// clicking one loads its plan as one undo step), a results.h5 opened in a fresh window, and a session
-// keeping the scan and the budget.
+// clicking one loads its plan as one undo step), a results.h5 opened in a fresh window, a session
+// keeping the scan and the budget, and the same path on stories260K, a real pretrained model.
 #include <gtest/gtest.h>
 
 #include <QAbstractItemModelTester>
@@ -12,6 +12,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QSignalSpy>
@@ -23,6 +24,8 @@
 #include <qcustomplot.h>
 
 #include "budget_panel.hpp"
+#include "eval_history_model.hpp"
+#include "evaluation_panel.hpp"
 #include "demo_panel_test.hpp"
 #include "plot_view.hpp"
 #include "quantscope/allocate.hpp"
@@ -207,6 +210,51 @@ TEST_F(AnalysisPanels, AResultsFileOpensInAFreshWindowAndASessionKeepsScanAndBud
   MainWindow other;
   EXPECT_TRUE(other.results_open(panel_->scan_dir() + "/results.h5"));
   EXPECT_EQ(qobject_cast<SensitivityPanel*>(other.panel("sensitivity"))->model()->rowCount(), 28);
+}
+
+// A real pretrained model: stories260K (llama2.c) scanned with per-channel int2, int3 and int4 on
+// TinyStories, allocated at 2.5 bits per weight from the slider, applied and evaluated.
+TEST(AnalysisStories260K, ScanAllocateApplyAndEvaluate) {
+  const QString model = QS_DATA_DIR "/models/stories260K/stories260K.bin";
+  const QString text = QS_DATA_DIR "/text/tinystories-valid-subset/tinystories_valid_first.txt";
+  if (!QFile::exists(model) || !QFile::exists(text)) GTEST_SKIP() << "stories260K or TinyStories not in ../shared/data";
+  QSettings().clear();
+  MainWindow window;
+  window.show();
+  QSignalSpy loaded(&window, &MainWindow::model_loaded);
+  window.model_open(model);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, 60000));
+  auto* sensitivity = qobject_cast<SensitivityPanel*>(window.panel("sensitivity"));
+  sensitivity->formats_edit()->setText("int2,int3,int4");
+  sensitivity->calibration_edit()->setText(text);
+  sensitivity->evaluation_edit()->setText(text);
+  sensitivity->max_tokens_box()->setValue(1024);
+  QSignalSpy scanned(sensitivity, &SensitivityPanel::scan_finished);
+  ASSERT_TRUE(sensitivity->scan()) << sensitivity->status_label()->text().toStdString();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return scanned.count() == 1; }, 240000));
+  EXPECT_EQ(sensitivity->model()->rowCount(), 35);
+
+  auto* budget = qobject_cast<BudgetPanel*>(window.panel("budget"));
+  budget->value_box()->setValue(2.5);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return budget->runner()->active_count() == 0 && budget->allocation(); }, 30000));
+  const Allocation expected = allocation_solve(*window.workbench().allocation(), {AllocationBudget::Kind::BitsPerWeight, 2.5});
+  EXPECT_EQ(budget->allocation()->choice, expected.choice);
+  EXPECT_LE(budget->allocation()->bits_per_weight, 2.5);
+  ASSERT_EQ(budget->apply(), QString());
+  EXPECT_NEAR(window.workbench().totals().bits_per_weight, expected.bits_per_weight, 1e-9);
+
+  auto* evaluation = qobject_cast<EvaluationPanel*>(window.panel("evaluation"));
+  evaluation->text_edit()->setText(text);
+  evaluation->max_tokens_box()->setValue(1024);
+  QSignalSpy evaluated(evaluation, &EvaluationPanel::evaluated);
+  ASSERT_TRUE(evaluation->evaluate());
+  ASSERT_TRUE(QTest::qWaitFor([&] { return evaluated.count() == 1; }, 120000));
+  const PlanMetrics& m = evaluation->history()->records().back().metrics;
+  std::cout << "stories260K at " << m.bits_per_weight << " bits/weight: KL " << m.kl.mean << " (predicted ΣΔKL "
+            << expected.predicted_loss << "), perplexity " << m.kl.model.perplexity << " (base "
+            << m.kl.reference.perplexity << ")\n";
+  EXPECT_GT(m.kl.mean, 0);
+  EXPECT_LE(m.bits_per_weight, 2.5);
 }
 
 }  // namespace
