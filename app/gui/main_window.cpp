@@ -136,7 +136,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   settings_restore();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+  // The workbench is a child, deleted by ~QWidget after this window's own parts are gone, and its undo
+  // stack reports cleanChanged as it dies: nothing it says may reach this window by then.
+  workbench_->undo_stack()->disconnect(this);
+  workbench_->disconnect(this);
+}
 
 void MainWindow::docks_create() {
   setDockNestingEnabled(true);

@@ -1,6 +1,7 @@
 // The workbench window end to end on the offscreen platform: a model opened through the public open
 // function (and by drag and drop) fills the layer table, selecting a layer draws its histogram, a typed
 // format shows the layer quantized, and bad input ends in the core's one-line message, never a crash.
+// Drops route by content (models, run folders, results files).
 #include "main_window.hpp"
 #include "recent_menu.hpp"
 
@@ -24,15 +25,20 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <cmath>
 #include <filesystem>
 
 #include "inspector_panel.hpp"
 #include "plan_table_model.hpp"
+#include "qat_panel.hpp"
 #include "quantscope/demo_model.hpp"
 #include "quantscope/export.hpp"
 #include "quantscope/model.hpp"
 #include "quantscope/model_config.hpp"
+#include "quantscope/results.hpp"
+#include "quantscope/run_file.hpp"
 #include "weight_histogram_plot.hpp"
+#include "workbench.hpp"
 
 namespace qs {
 namespace {
@@ -313,6 +319,41 @@ TEST_F(MainWindowTest, OpensAModelDroppedOnTheWindow) {
   QApplication::sendEvent(&window_, &drop);
   ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() == 1; }, kLoadTimeoutMs));
   EXPECT_EQ(proxy()->rowCount(), 36);
+}
+
+// Drops route by content: a training run's folder goes to the QAT panel, a results.h5 to the analysis
+// panels.
+TEST_F(MainWindowTest, DroppedRunFoldersAndResultsFilesGoToTheirPanels) {
+  QTemporaryDir dir;
+  const QString run = dir.filePath("run");
+  QDir().mkpath(run);
+  RunTelemetry telemetry;
+  telemetry.layers = {"model.layers.0.mlp.up_proj"};
+  telemetry.steps.push_back({1, 3.0, 1e-4, 0.5, 100.0, NAN});
+  run_file_write((run + "/run.h5").toStdString(), telemetry);
+  ResultSet results;
+  ResultTable table;
+  table.name = "evaluations";
+  table.text_set("name", 0, "int4");
+  results.tables.push_back(table);
+  results_write(results, (dir.filePath("results.h5")).toStdString());
+  window_.show();
+  auto drop = [&](const QString& path) {
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(path)});
+    const QPoint centre = window_.rect().center();
+    QDragEnterEvent enter(centre, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window_, &enter);
+    QDropEvent event(QPointF(centre), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window_, &event);
+  };
+  drop(run);
+  auto* qat = qobject_cast<QatPanel*>(window_.panel("qat"));
+  ASSERT_EQ(qat->runs().size(), 1u);
+  EXPECT_EQ(qat->runs()[0]->dir, QFileInfo(run).absoluteFilePath());
+  drop(dir.filePath("results.h5"));
+  EXPECT_EQ(window_.workbench().results_path(), QFileInfo(dir.filePath("results.h5")).absoluteFilePath());
+  EXPECT_TRUE(window_.workbench().scans().empty());
 }
 
 // A GGUF dropped on the window opens as a model: each layer's llama.cpp type in the Stored column and

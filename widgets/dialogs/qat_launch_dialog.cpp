@@ -64,6 +64,12 @@ QatLaunchDialog::QatLaunchDialog(const QatLaunch& d, const QString& plan_file, Q
   device_->addItem("cpu");
   if (cuda_available()) device_->addItem("cuda");
   device_->setCurrentText(d.device);
+  dtype_ = new QComboBox;
+  dtype_->addItem(tr("float32"), "f32");
+  dtype_->addItem(tr("bfloat16"), "bf16");
+  dtype_->setCurrentIndex(d.dtype == "bf16" ? 1 : 0);
+  dtype_->setToolTip(tr("Compute precision of the forward and backward passes (quantscope-cli qat --dtype); the latent "
+                        "weights and AdamW's state stay float32"));
   out_ = new QLineEdit(d.out);
 
   auto* form = new QFormLayout;
@@ -83,6 +89,7 @@ QatLaunchDialog::QatLaunchDialog(const QatLaunch& d, const QString& plan_file, Q
   form->addRow(tr("&Training text:"), text_);
   form->addRow(tr("&Held-out text:"), heldout_);
   form->addRow(tr("&Device:"), device_);
+  form->addRow(tr("Com&pute:"), dtype_);
   form->addRow(tr("&Output folder:"), out_);
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
   buttons->button(QDialogButtonBox::Ok)->setText(tr("Start"));
@@ -125,6 +132,7 @@ QatLaunch QatLaunchDialog::launch() const {
   l.text = text_->text().trimmed();
   l.heldout = heldout_->text().trimmed();
   l.device = device_->currentText();
+  l.dtype = dtype_->currentData().toString() == "f32" ? QString() : dtype_->currentData().toString();
   l.out = out_->text().trimmed();
   return l;
 }

@@ -1,7 +1,7 @@
 // New QAT Run: the settings of `quantscope-cli qat` as a form — the plan (the workbench's current plan
 // or one format, with an input format), the gradient estimator and its parameter, steps, learning rate,
-// batch, context, warm-up, k-means refit interval, the training and held-out texts, device and output
-// folder — and "Copy as Command", which gives the exact line the run will execute.
+// batch, context, warm-up, k-means refit interval, the training and held-out texts, device, compute
+// precision and output folder — and "Copy as Command", which gives the exact line the run will execute.
 #pragma once
 #include <QDialog>
 
@@ -41,6 +41,7 @@ class QatLaunchDialog : public QDialog {
   QLineEdit* text_;
   QLineEdit* heldout_;
   QComboBox* device_;
+  QComboBox* dtype_;
   QLineEdit* out_;
 };
 

@@ -224,7 +224,10 @@ QString QatPanel::run_state(const Run& r) const {
 QatLaunch QatPanel::launch_defaults() const {
   QatLaunch l;
   l.model = workbench_.model_path();
-  if (const auto& model = workbench_.model()) l.device = QString::fromLatin1(device_name(model->device()));
+  if (const auto& model = workbench_.model()) {
+    l.device = QString::fromLatin1(device_name(model->device()));
+    if (model->compute() != ComputeType::F32) l.dtype = QString::fromLatin1(compute_type_name(model->compute()));
+  }
   const QString beside = QDir(workbench_.model_path()).filePath("heldout-sample.txt");
   if (QFileInfo(beside).isFile()) l.text = beside;
   const QString base = QDir::home().filePath("quantscope-runs/" + QFileInfo(workbench_.model_path()).fileName() + "-qat");
