@@ -3,13 +3,16 @@
 # that every GPU number in docs/performance.md can be reproduced. Stages, in the order given:
 #   build   configure the cuda preset against the machine's Python LibTorch and build the CLI and the
 #           synthetic-checkpoint writer (incremental when build/cuda exists)
-#   test    build the test binary and run the tests that exercise CUDA: quantizer and forward kernels
+#   test    build the test binary and run the tests that exercise CUDA (QS_GPU_TEST_FILTER: a gtest
+#           filter instead): quantizer and forward kernels
 #           against the CPU, streamed against resident evaluation on the GPU, and the CLI's
 #           eval/generate on --device cuda
 #   large   tests/bench/large_model_bench.sh for the Llama-3-8B shape (QS_GPU_PRESET) with --device
 #           cuda (without `info` and `info --stats`, which read on the CPU whatever the device; more
 #           skipped with QS_BENCH_SKIP), then the same model streamed to the GPU under a memory budget
 #           far below its size (QS_GPU_STREAM_BUDGET, 4G)
+#   decode  quantscope-bench --decode: the packed decode kernels beside cuBLAS bf16, a copy and a
+#           read-only pass, per layer and for an 8B decode step (decode.log, decode.json)
 #   errormap  quantscope-bench --error-map: pooling a 4096 x 14336 layer to the screen, on the GPU beside
 #           the CPU reference
 # Environment: QS_GPU_DEPS, a folder of Debian packages from `packaging/deps-offline.sh download`
@@ -48,7 +51,7 @@ targets_build() {
 stage_test() {
   targets_build quantscope_tests
   # The GoogleTest cases that skip without CUDA, and the CLI's CUDA test.
-  build/cuda/tests/quantscope_tests --gtest_filter='*Cuda*:Kernels*:LargeModel.*' 2>&1 | tee "$out/test.log" | tail -30
+  build/cuda/tests/quantscope_tests --gtest_filter="${QS_GPU_TEST_FILTER:-*Cuda*:Kernels*:LargeModel.*}" 2>&1 | tee "$out/test.log" | tail -30
   cmake -DCLI=build/cuda/app/cli/quantscope-cli -DSOURCE="$root" -DDATA="$data" -DWORK="$work/cli_cuda" \
     -P tests/cli/cuda.cmake 2>&1 | tee -a "$out/test.log" | tail -5
 }
@@ -57,6 +60,11 @@ stage_errormap() {
   # The error map's pooling of a 4096 x 14336 layer on the GPU beside the CPU reference (issue 13's item).
   targets_build quantscope_bench
   build/cuda/tests/bench/quantscope-bench --error-map --device all --cpu-reps 3 2>&1 | tee "$out/errormap.log"
+}
+
+stage_decode() {
+  targets_build quantscope_bench
+  build/cuda/tests/bench/quantscope-bench --decode --json "$out/decode.json" 2>&1 | tee "$out/decode.log"
 }
 
 stage_large() {

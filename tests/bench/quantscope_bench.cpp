@@ -2,7 +2,8 @@
 // and GPU, the Hadamard-128 rotation against the GPU's copy bandwidth, and every linear weight of an
 // 8B-parameter Llama shape (32 blocks, synthetic bf16 weights) quantized on the GPU; with --run-file,
 // the run file's cost per logged step, rewritten whole against appended; with --error-map, the error
-// map's pooling of a 4096×14336 layer to screen resolution. Prints a table and writes JSON with --json
+// map's pooling of a 4096×14336 layer to screen resolution; with --decode (CUDA builds), the packed
+// decode kernels against cuBLAS bf16 (decode_bench.cpp). Prints a table and writes JSON with --json
 // FILE; docs/performance.md records the results.
 #include <torch/torch.h>
 
@@ -15,6 +16,9 @@
 #include <vector>
 
 #include "quant/quantizer.hpp"
+#ifdef QS_DECODE_BENCH
+#include "decode_bench.hpp"
+#endif
 #include "quantscope/error_map.hpp"
 #include "quantscope/format.hpp"
 #include "quantscope/run_file.hpp"
@@ -203,7 +207,7 @@ nlohmann::ordered_json error_map_run(qs::Device device, int reps) {
 
 int main(int argc, char** argv) {
   std::string json_path, devices = "all", run_file_dir;
-  bool model = true, error_map = false;
+  bool model = true, error_map = false, decode = false, decode_layers = true;
   int cpu_reps = 1, cuda_reps = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -213,10 +217,13 @@ int main(int argc, char** argv) {
     else if (a == "--cpu-reps" && i + 1 < argc) cpu_reps = std::stoi(argv[++i]);
     else if (a == "--run-file" && i + 1 < argc) run_file_dir = argv[++i];
     else if (a == "--error-map") error_map = true;
+    else if (a == "--decode") decode = true;
+    else if (a == "--no-layers") decode_layers = false;
     else {
       std::cerr << "usage: quantscope-bench [--device cpu|cuda|all] [--no-model] [--cpu-reps N] [--json FILE]\n"
                    "       quantscope-bench --run-file EMPTY_DIR [--json FILE]\n"
-                   "       quantscope-bench --error-map [--device cpu|cuda|all] [--cpu-reps N] [--json FILE]\n";
+                   "       quantscope-bench --error-map [--device cpu|cuda|all] [--cpu-reps N] [--json FILE]\n"
+                   "       quantscope-bench --decode [--no-layers] [--no-model] [--json FILE]   (CUDA builds)\n";
       return 2;
     }
   }
@@ -227,6 +234,16 @@ int main(int argc, char** argv) {
         for (const int64_t layers : {35, 224}) rows.push_back(run_file_run(run_file_dir, steps, layers));
       if (!json_path.empty()) std::ofstream(json_path) << rows.dump(2) << '\n';
       return 0;
+    }
+    if (decode) {
+#ifdef QS_DECODE_BENCH
+      if (!torch::cuda::is_available()) throw std::runtime_error("--decode needs a CUDA device");
+      const nlohmann::ordered_json out = decode_bench_run(decode_layers, model);
+      if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << '\n';
+      return 0;
+#else
+      throw std::runtime_error("--decode needs a build with CUDA kernels (the cuda preset)");
+#endif
     }
     const bool cuda = devices != "cpu" && torch::cuda::is_available();
     if (devices == "cuda" && !cuda) {

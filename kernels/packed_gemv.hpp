@@ -1,0 +1,103 @@
+// Decode-time products with packed low-bit weights, y[m, n] = Σ_k x[m, k] · ŵ[n, k] for a batch of
+// 1–16 activation rows, reading the weights as packed codes: the point of a 1–4-bit format is a model
+// that is smaller and faster, which a dequantized copy is not.
+//
+// The weights this covers are "table formats": ŵ[n, k] = s[n, k / block] · level[code[n, k]], with
+// 2^bits levels shared by the whole tensor. k-means with one codebook per tensor (`kmeans<b>:b<N>`:
+// the levels are the codebook, s the bf16 block scales), symmetric integer (`int<b>:g<N>`: levels
+// code − qmax; `int1`: ±1) and QuEST (levels on its grid, s = σ per row, codes in the rotated basis so
+// the caller rotates x) all have this form.
+//
+// The kernel runs on tensor cores (mma m16n8k16, bf16 in, fp32 accumulate): weights are the A operand,
+// the batch the 8 (or 16) columns of B, so batch 1–8 costs one decode. Codes are repacked once, at
+// load, from the documented MSB-first stream into "warp records": for each tile of 16 rows and chunk
+// of 256 columns, lane L of a warp holds, in `bits` 16-byte words, exactly the codes of its mma
+// fragments for the chunk's 16 k-steps, so a warp reads 512·bits contiguous bytes per chunk and decodes
+// a pair of weights with one shared-memory lookup (a table of level pairs, one copy per lane so that
+// lookups never conflict). Scales are repacked beside them, in the same tile order, and applied to the
+// fp32 partial sums of each scale group rather than to every weight. The on-disk format stays the
+// documented one; only the GPU copy is repacked. Rows are padded to tiles and columns to chunks with
+// zero scales, so every shape runs.
+//
+// Precision: levels and activations are rounded to bf16 (the mma's input), products are summed in
+// fp32. Against the fp64 product of the dequantized weight, |y − y_ref| ≤ 2⁻⁷ · Σ_k |ŵ·x| + 1e-6·|y|
+// per output (two bf16 roundings of 2⁻⁹ each, and fp32 sums over at most 2^20 terms); tests check
+// this bound.
+#pragma once
+#include <cstdint>
+
+#include "host_device.hpp"
+
+namespace qs::kernels {
+
+constexpr int kGemvTileRows = 16;
+constexpr int kGemvChunk = 256;    // columns per warp record
+constexpr int kGemvMaxBatch = 16;  // activation rows per call
+
+struct GemvShape {
+  int64_t rows = 0, cols = 0;
+  int bits = 0;        // 1, 2, 3, 4 or 8
+  int64_t block = 0;   // columns per scale: 16, 32, 64, 128, 256, a multiple of 256, or ≥ cols (per row)
+  QS_HOST_DEVICE int64_t tiles() const { return (rows + kGemvTileRows - 1) / kGemvTileRows; }
+  QS_HOST_DEVICE int64_t chunks() const { return (cols + kGemvChunk - 1) / kGemvChunk; }
+  QS_HOST_DEVICE int64_t padded_cols() const { return chunks() * kGemvChunk; }
+  QS_HOST_DEVICE int64_t blocks_per_row() const { return (cols + block - 1) / block; }
+  // Scale groups per chunk: one scale per (row, group) in the repacked layout.
+  QS_HOST_DEVICE int groups() const { return block < kGemvChunk ? int(kGemvChunk / block) : 1; }
+  QS_HOST_DEVICE uint64_t record_bytes() const { return uint64_t(tiles()) * uint64_t(chunks()) * uint64_t(bits) * 512; }
+  QS_HOST_DEVICE uint64_t scale_record_bytes() const {
+    return uint64_t(tiles()) * uint64_t(chunks()) * kGemvTileRows * uint64_t(groups()) * 2;
+  }
+};
+
+// Empty when the packed kernel can run this shape, else why not (a bit width or block it lacks).
+const char* gemv_shape_unsupported(const GemvShape& shape);
+
+// Where weight (row r, column k) of a tile and chunk sits in the records. The mma A fragment gives
+// lane (g = lane / 4, t = lane % 4) rows {g, g + 8} × columns {2t, 2t + 1, 2t + 8, 2t + 9} of each
+// 16-column step; its 8 codes per step form 4 pairs (one bf16x2 register each). Codes of b bits live
+// in planes of p bits (b = 1, 2, 4, 8: one plane; b = 3: a 2-bit plane, then a 1-bit plane holding the
+// code's high bit); in a plane a pair takes 2p adjacent bits, low code in the low bits, pairs
+// numbered step · 4 + register from the least significant end of word 0.
+struct GemvSlot {
+  int lane, step, reg, half;  // half 0: the register's low bf16 (the smaller column)
+};
+QS_HOST_DEVICE inline GemvSlot gemv_slot(int row_in_tile, int col_in_chunk) {
+  const int step = col_in_chunk / 16, c = col_in_chunk % 16;
+  const int g = row_in_tile % 8, upper_row = row_in_tile / 8, upper_col = c / 8, t = (c % 8) / 2;
+  return {g * 4 + t, step, upper_row + 2 * upper_col, c % 2};
+}
+QS_HOST_DEVICE inline void gemv_slot_position(const GemvSlot& s, int plane_bits, int* word, int* shift) {
+  const int pair = s.step * 4 + s.reg, pairs_per_word = 16 / plane_bits;
+  *word = pair / pairs_per_word;
+  *shift = (pair % pairs_per_word) * 2 * plane_bits + s.half * plane_bits;
+}
+
+// codes: one per byte, [rows, cols] (what codes_unpack gives); scales: [rows, blocks_per_row] (float
+// values of bf16 numbers). Writes shape.record_bytes() and shape.scale_record_bytes() bytes.
+void gemv_repack_cpu(const GemvShape& shape, const uint8_t* codes, const float* scales, uint8_t* records,
+                     uint16_t* scale_records);
+// The kernel's arithmetic on the CPU, reading the records as the GPU does (bf16 levels and activations,
+// fp32 sums per scale group): what tests compare the layout and the GPU against. x: [batch, cols].
+void gemv_records_cpu(const GemvShape& shape, const uint8_t* records, const uint16_t* scale_records,
+                      const float* levels, const float* x, int batch, float* y);
+// The reference: the dequantized weight times x in fp64, straight from the unpacked codes.
+void gemv_reference_cpu(const GemvShape& shape, const uint8_t* codes, const float* scales, const float* levels,
+                        const float* x, int batch, double* y);
+
+#ifdef QS_WITH_CUDA
+// Bytes of device workspace for a call with this batch; zero-fill it once before the first call (the
+// calls leave it zeroed again). One workspace serves any sequence of calls on one stream.
+uint64_t gemv_workspace_bytes(const GemvShape& shape, int batch);
+// Device pointers. x: bf16 bits, [batch, padded_cols()], zero beyond cols; levels: 2^bits floats;
+// y: float [batch, rows]. stream: a cudaStream_t (null: the legacy default stream). Deterministic: the
+// same inputs give the same bits whatever the split of the columns across thread blocks.
+void gemv_cuda(const GemvShape& shape, const uint8_t* records, const uint16_t* scale_records, const float* levels,
+               const uint16_t* x, int batch, float* y, void* workspace, void* stream);
+// The records and scales from device copies of the unpacked codes and scales (gemv_repack_cpu's
+// arithmetic), so a checkpoint's layers are repacked where they will run.
+void gemv_repack_cuda(const GemvShape& shape, const uint8_t* codes, const float* scales, uint8_t* records,
+                      uint16_t* scale_records, void* stream);
+#endif
+
+}  // namespace qs::kernels
