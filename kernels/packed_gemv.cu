@@ -1,8 +1,9 @@
-// CUDA side of packed_gemv.hpp. One warp owns a 16-row tile over a range of 256-column chunks; the 8
-// warps of a block take 8 consecutive tiles over the same chunks, so they share the activations in L1
-// and one table of level pairs in shared memory. Columns are split across warps until the GPU holds
-// about 32 warps per SM; the partial sums of a tile are added by the last of its warps to finish, in
-// split order, so results do not depend on timing.
+// CUDA side of packed_gemv.hpp. One warp owns 1, 2 or 4 tiles of 16 rows over a range of at most 8
+// chunks of 256 columns, so each activation fragment feeds several mmas; the 8 warps of a block take
+// consecutive tiles over the same chunks and share the activations, staged once in shared memory in
+// fragment order, and a level table. Columns are split across blocks until the GPU holds about a
+// wave and a half of warps; the partial sums of a warp's rows are added by the last of its splits to
+// finish, in split order, so results do not depend on timing.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
+constexpr int kMaxChunksPerSplit = 8;  // bounds the activations a block stages in shared memory
 
 struct GemvParams {
   const uint4* records;
@@ -45,70 +47,99 @@ int sm_count() {
   return count;
 }
 
-// Enough warps for about 32 per SM, each over whole chunks.
+// Tiles per warp: as many as the registers allow, so one activation fragment feeds several mmas.
+__host__ __device__ constexpr int tiles_per_warp(int bits, int groups) {
+  return groups == 16 || bits == 8 ? 1 : 2;
+}
+
+// Enough warp tasks for two of the warps an SM holds at once, each over at most 8 whole chunks.
 Split split_choose(const GemvShape& s) {
-  const int64_t target = int64_t(sm_count()) * 32;
+  const int64_t target = int64_t(sm_count()) * 64;
+  const int64_t warp_rows = s.tiles() / tiles_per_warp(s.bits, s.groups());
   const int64_t chunks = s.chunks();
-  const int64_t want = std::clamp<int64_t>((target + s.tiles() - 1) / s.tiles(), 1, chunks);
+  const int64_t want = std::clamp<int64_t>((target + warp_rows - 1) / warp_rows,
+                                           (chunks + kMaxChunksPerSplit - 1) / kMaxChunksPerSplit, chunks);
   const int64_t per = (chunks + want - 1) / want;
   return {int((chunks + per - 1) / per), int(per)};
 }
 
-__host__ __device__ constexpr int table_entries(int bits) { return bits == 8 ? 256 : bits == 3 ? 64 : 1 << (2 * bits); }
-// Words of shared memory: a pair table keeps one bf16x2 per entry and lane; the 8-bit table one bf16.
-__host__ __device__ constexpr int table_words(int bits) { return bits == 8 ? 256 * 16 : table_entries(bits) * 32; }
+// The level table in shared memory, indexed by record bits and copied so that lookups never conflict:
+//   1 bit: a byte (one k-step's 8 codes) → 4 bf16x2, 8 copies (a 16-byte load serves 8 lanes a phase);
+//   2 bits: a byte (4 codes) → 2 bf16x2, 16 copies; 4 bits: a byte (a pair) → bf16x2, 32 copies;
+//   3 bits: 6 bits (a pair, two planes) → bf16x2, 32 copies; 8 bits: a code → bf16, 32 copies.
+// Every layout puts entry e at byte e << 7 (e << 6 for 8 bits) and the copy in the low bits.
+__host__ __device__ constexpr int table_bytes(int bits) { return bits == 8 ? 256 * 64 : bits == 3 ? 64 * 128 : 256 * 128; }
+__host__ __device__ constexpr int64_t x_words(int nt, int chunks_per_split) {
+  return int64_t(8 * nt) * (chunks_per_split * 128 + 8);
+}
 
 __device__ __forceinline__ uint32_t bf16_bits(float v) { return __float_as_uint(bf16_round(v)) >> 16; }
+__device__ __forceinline__ uint32_t level_pair(const float* levels, int lo, int hi) {
+  return bf16_bits(__ldg(levels + lo)) | bf16_bits(__ldg(levels + hi)) << 16;
+}
 
-// The two codes that table entry e stands for (see gemv_slot_position: for 3 bits the index is the
-// 2-bit plane's pair, then the 1-bit plane's pair).
+// Thread i writes the i-th 16 bytes, so a warp's stores cover consecutive banks.
 template <int BITS>
-__device__ __forceinline__ void table_codes(int e, int* lo, int* hi) {
-  if constexpr (BITS == 3) {
-    *lo = (e & 3) | ((e >> 4) & 1) << 2;
-    *hi = ((e >> 2) & 3) | ((e >> 5) & 1) << 2;
-  } else {
-    *lo = e & ((1 << BITS) - 1);
-    *hi = e >> BITS;
+__device__ void table_build(uint8_t* table, const float* levels) {
+  constexpr int entry_bytes = BITS == 8 ? 64 : 128;
+  for (int i = threadIdx.x; i < table_bytes(BITS) / 16; i += blockDim.x) {
+    const int e = i / (entry_bytes / 16);
+    uint4 v;
+    if constexpr (BITS == 1) {
+      v = make_uint4(level_pair(levels, e & 1, e >> 1 & 1), level_pair(levels, e >> 2 & 1, e >> 3 & 1),
+                     level_pair(levels, e >> 4 & 1, e >> 5 & 1), level_pair(levels, e >> 6 & 1, e >> 7 & 1));
+    } else if constexpr (BITS == 2) {
+      const uint32_t w0 = level_pair(levels, e & 3, e >> 2 & 3), w1 = level_pair(levels, e >> 4 & 3, e >> 6 & 3);
+      v = make_uint4(w0, w1, w0, w1);
+    } else if constexpr (BITS == 8) {
+      const uint32_t h = bf16_bits(__ldg(levels + e));
+      v = make_uint4(h | h << 16, h | h << 16, h | h << 16, h | h << 16);
+    } else {
+      int lo = e & 15, hi = e >> 4;
+      if constexpr (BITS == 3) {  // the 2-bit plane's pair, then the 1-bit plane's (gemv_slot_position)
+        lo = (e & 3) | (e >> 4 & 1) << 2;
+        hi = (e >> 2 & 3) | (e >> 5 & 1) << 2;
+      }
+      const uint32_t w = level_pair(levels, lo, hi);
+      v = make_uint4(w, w, w, w);
+    }
+    reinterpret_cast<uint4*>(table)[i] = v;
   }
 }
 
-template <int BITS>
-__device__ void table_build(uint32_t* table, const float* levels) {
-  if constexpr (BITS == 8) {
-    for (int e = threadIdx.x; e < 256; e += blockDim.x) {
-      const uint32_t v = bf16_bits(__ldg(levels + e));
-      const uint4 copies = make_uint4(v | v << 16, v | v << 16, v | v << 16, v | v << 16);
-      for (int i = 0; i < 4; ++i) reinterpret_cast<uint4*>(table + e * 16)[i] = copies;
-    }
-  } else {
-    for (int e = threadIdx.x; e < table_entries(BITS); e += blockDim.x) {
-      int lo, hi;
-      table_codes<BITS>(e, &lo, &hi);
-      const uint32_t v = bf16_bits(__ldg(levels + lo)) | bf16_bits(__ldg(levels + hi)) << 16;
-      const uint4 copies = make_uint4(v, v, v, v);
-      for (int i = 0; i < 8; ++i) reinterpret_cast<uint4*>(table + e * 32)[i] = copies;
-    }
-  }
+// ((w >> shift) & (2^bits − 1)) << scale: one shift and one mask once unrolled.
+__device__ __forceinline__ uint32_t field(uint32_t w, int shift, int bits, int scale) {
+  const uint32_t mask = ((1u << bits) - 1) << scale;
+  return shift >= scale ? (w >> (shift - scale)) & mask : (w << (scale - shift)) & mask;
 }
 
-// The bf16x2 A register `reg` of k-step `step` from the lane's record words.
+// The four bf16x2 A registers of k-step `step` from one tile's record words.
 template <int BITS>
-__device__ __forceinline__ uint32_t pair_decode(const uint32_t* w, const uint32_t* table, int lane, int step,
-                                                int reg) {
-  const int pair = step * 4 + reg;
-  if constexpr (BITS == 8) {
-    const uint32_t bits = w[pair / 2] >> ((pair % 2) * 16);
-    const auto* t16 = reinterpret_cast<const uint16_t*>(table);
-    return uint32_t(t16[(bits & 0xff) << 5 | lane]) | uint32_t(t16[((bits >> 8) & 0xff) << 5 | lane]) << 16;
-  } else if constexpr (BITS == 3) {
-    const uint32_t low = (w[pair / 8] >> ((pair % 8) * 4)) & 0xf;
-    const uint32_t high = (w[8 + pair / 16] >> ((pair % 16) * 2)) & 0x3;
-    return table[(low | high << 4) << 5 | lane];
+__device__ __forceinline__ void step_decode(const uint32_t* w, const uint8_t* table, int lane, int step, uint32_t* a) {
+  if constexpr (BITS == 1) {
+    const uint4 v = *reinterpret_cast<const uint4*>(table + (field(w[step / 4], 8 * (step % 4), 8, 7) | (lane & 7) << 4));
+    a[0] = v.x, a[1] = v.y, a[2] = v.z, a[3] = v.w;
+  } else if constexpr (BITS == 2) {
+    const uint32_t word = w[step / 2], copy = (lane & 15) << 3;
+    const uint2 v0 = *reinterpret_cast<const uint2*>(table + (field(word, 16 * (step % 2), 8, 7) | copy));
+    const uint2 v1 = *reinterpret_cast<const uint2*>(table + (field(word, 16 * (step % 2) + 8, 8, 7) | copy));
+    a[0] = v0.x, a[1] = v0.y, a[2] = v1.x, a[3] = v1.y;
   } else {
-    constexpr int per_word = 16 / BITS;
-    const uint32_t e = (w[pair / per_word] >> ((pair % per_word) * 2 * BITS)) & ((1u << (2 * BITS)) - 1);
-    return table[e << 5 | lane];
+#pragma unroll
+    for (int reg = 0; reg < 4; ++reg) {
+      const int pair = step * 4 + reg;
+      if constexpr (BITS == 4) {
+        a[reg] = *reinterpret_cast<const uint32_t*>(table + (field(w[step], 8 * reg, 8, 7) | lane << 2));
+      } else if constexpr (BITS == 3) {
+        const uint32_t e = field(w[pair / 8], (pair % 8) * 4, 4, 7) | field(w[8 + pair / 16], (pair % 16) * 2, 2, 11);
+        a[reg] = *reinterpret_cast<const uint32_t*>(table + (e | lane << 2));
+      } else {
+        const uint32_t word = w[pair / 2];
+        const uint32_t lo = *reinterpret_cast<const uint16_t*>(table + (field(word, (pair % 2) * 16, 8, 6) | lane << 1));
+        const uint32_t hi = *reinterpret_cast<const uint16_t*>(table + (field(word, (pair % 2) * 16 + 8, 8, 6) | lane << 1));
+        a[reg] = lo | hi << 16;
+      }
+    }
   }
 }
 
@@ -128,112 +159,176 @@ __device__ __forceinline__ void mma_bf16(float* d, const uint32_t* a, uint32_t b
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-template <int BITS, int G, int NT>
-__global__ void __launch_bounds__(kThreads) gemv_kernel(GemvParams p) {
-  extern __shared__ uint4 shared_words[];
-  uint32_t* table = reinterpret_cast<uint32_t*>(shared_words);
-  table_build<BITS>(table, p.levels);
-  __syncthreads();
-
-  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int64_t warp = int64_t(blockIdx.x) * kWarps + (threadIdx.x >> 5);
-  if (warp >= p.tiles * p.splits) return;
-  const int split = int(warp / p.tiles);
-  const int64_t tile = warp - int64_t(split) * p.tiles;
-  const int64_t chunk_begin = int64_t(split) * p.chunks_per_split;
-  const int64_t chunk_end = p.chunks < chunk_begin + p.chunks_per_split ? p.chunks : chunk_begin + p.chunks_per_split;
-
-  // The activation rows this lane feeds to B: columns g (and g + 8) of the mma.
-  const uint16_t* xrow[NT];
-  bool xlive[NT];
-  for (int nt = 0; nt < NT; ++nt) {
-    xlive[nt] = nt * 8 + g < p.batch;
-    xrow[nt] = p.x + int64_t(xlive[nt] ? nt * 8 + g : 0) * p.padded_cols + 2 * t;
+// The block's activations in B-fragment order: for batch row m and k-step s, lane t's two words
+// (columns 2t, 2t+1 and 2t+8, 2t+9) lie side by side, rows 8 words apart modulo 32 banks, so one
+// 8-byte load per lane and step never conflicts. Rows past the batch and columns past the split are 0.
+template <int NT>
+__device__ void x_stage(uint32_t* xs, const GemvParams& p, int64_t chunk_begin, int64_t chunk_end) {
+  const int per_row = p.chunks_per_split * 128, stride = per_row + 8;
+  const auto* x32 = reinterpret_cast<const uint32_t*>(p.x);
+  const int64_t live = (chunk_end - chunk_begin) * 128;
+  for (int i = threadIdx.x; i < 8 * NT * per_row; i += blockDim.x) {
+    const int m = i / per_row, wi = i % per_row;
+    const int step = wi / 8, c = (2 * wi) % 16;
+    const uint32_t v = m < p.batch && wi < live ? x32[(int64_t(m) * p.padded_cols + chunk_begin * kGemvChunk) / 2 + wi] : 0u;
+    xs[m * stride + step * 8 + (c % 8) / 2 * 2 + c / 8] = v;
   }
+}
 
-  float acc[NT][4] = {};
-  for (int64_t chunk = chunk_begin; chunk < chunk_end; ++chunk) {
-    const int64_t record = tile * p.chunks + chunk;
-    uint32_t w[4 * BITS];
+// One warp's task: R tiles (from tile group · R) over the chunks of one split.
+template <int BITS, int G, int NT>
+__device__ __forceinline__ void warp_task(const GemvParams& p, const uint8_t* table, const uint32_t* xs, int64_t group,
+                                          int split, int64_t chunk_begin, int64_t chunk_end) {
+  constexpr int R = tiles_per_warp(BITS, G);
+  constexpr int SUB = G <= 4 ? 4 : 16 / G;  // k-steps per scale application
+  const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int x_stride = p.chunks_per_split * 128 + 8;
+  const uint32_t* xlane = xs + g * x_stride + 2 * t;
+
+  float acc[R][NT][4] = {};
+  // The next chunk's codes are requested before this chunk's arithmetic.
+  uint32_t next[R][4 * BITS];
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
     for (int u = 0; u < BITS; ++u)
-      reinterpret_cast<uint4*>(w)[u] = load_streaming(p.records + (record * BITS + u) * 32 + lane);
-    uint32_t sw[G];
-    const uint32_t* scale_words = p.scales + (record * 8 + g) * G;
-    if constexpr (G >= 4) {
-      for (int i = 0; i < G / 4; ++i) reinterpret_cast<uint4*>(sw)[i] = __ldg(reinterpret_cast<const uint4*>(scale_words) + i);
-    } else if constexpr (G == 2) {
-      *reinterpret_cast<uint2*>(sw) = __ldg(reinterpret_cast<const uint2*>(scale_words));
-    } else {
-      sw[0] = __ldg(scale_words);
+      reinterpret_cast<uint4*>(next[r])[u] =
+          load_streaming(p.records + (((group * R + r) * p.chunks + chunk_begin) * BITS + u) * 32 + lane);
+  for (int64_t chunk = chunk_begin; chunk < chunk_end; ++chunk) {
+    uint32_t w[R][4 * BITS];
+    uint32_t sw[R][G];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const int64_t record = (group * R + r) * p.chunks + chunk;
+#pragma unroll
+      for (int i = 0; i < 4 * BITS; ++i) w[r][i] = next[r][i];
+      if (chunk + 1 < chunk_end)
+#pragma unroll
+        for (int u = 0; u < BITS; ++u)
+          reinterpret_cast<uint4*>(next[r])[u] = load_streaming(p.records + ((record + 1) * BITS + u) * 32 + lane);
+      const uint32_t* scale_words = p.scales + (record * 8 + g) * G;
+      if constexpr (G >= 4) {
+#pragma unroll
+        for (int i = 0; i < G / 4; ++i)
+          reinterpret_cast<uint4*>(sw[r])[i] = __ldg(reinterpret_cast<const uint4*>(scale_words) + i);
+      } else if constexpr (G == 2) {
+        *reinterpret_cast<uint2*>(sw[r]) = __ldg(reinterpret_cast<const uint2*>(scale_words));
+      } else {
+        sw[r][0] = __ldg(scale_words);
+      }
     }
-    const int64_t k_chunk = chunk * kGemvChunk;
+    const int step_base = int(chunk - chunk_begin) * 16;
 #pragma unroll
-    for (int j = 0; j < G; ++j) {
-      float d[NT][4] = {};
+    for (int q = 0; q < 16 / SUB; ++q) {
+      uint2 b[SUB][NT];
 #pragma unroll
-      for (int step = j * (16 / G); step < (j + 1) * (16 / G); ++step) {
-        uint32_t a[4];
+      for (int i = 0; i < SUB; ++i)
 #pragma unroll
-        for (int reg = 0; reg < 4; ++reg) a[reg] = pair_decode<BITS>(w, table, lane, step, reg);
+        for (int nt = 0; nt < NT; ++nt)
+          b[i][nt] = *reinterpret_cast<const uint2*>(xlane + nt * 8 * x_stride + (step_base + q * SUB + i) * 8);
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        float d[NT][4] = {};
+#pragma unroll
+        for (int i = 0; i < SUB; ++i) {
+          uint32_t a[4];
+          step_decode<BITS>(w[r], table, lane, q * SUB + i, a);
+#pragma unroll
+          for (int nt = 0; nt < NT; ++nt) mma_bf16(d[nt], a, b[i][nt].x, b[i][nt].y);
+        }
+        const uint32_t s = sw[r][q * SUB * G / 16];
+        const float s_low = __uint_as_float(s << 16), s_high = __uint_as_float(s & 0xffff0000u);
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt) {
-          const int64_t k = k_chunk + step * 16;
-          const uint32_t b0 = xlive[nt] ? __ldg(reinterpret_cast<const uint32_t*>(xrow[nt] + k)) : 0u;
-          const uint32_t b1 = xlive[nt] ? __ldg(reinterpret_cast<const uint32_t*>(xrow[nt] + k + 8)) : 0u;
-          mma_bf16(d[nt], a, b0, b1);
+          acc[r][nt][0] += s_low * d[nt][0];
+          acc[r][nt][1] += s_low * d[nt][1];
+          acc[r][nt][2] += s_high * d[nt][2];
+          acc[r][nt][3] += s_high * d[nt][3];
         }
-      }
-      const float s_low = __uint_as_float(sw[j] << 16), s_high = __uint_as_float(sw[j] & 0xffff0000u);
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        acc[nt][0] += s_low * d[nt][0];
-        acc[nt][1] += s_low * d[nt][1];
-        acc[nt][2] += s_high * d[nt][2];
-        acc[nt][3] += s_high * d[nt][3];
       }
     }
   }
 
-  // Lane (g, t) holds rows g and g + 8 for batch columns 2t and 2t + 1 of each n-tile.
-  const int64_t padded_rows = p.tiles * kGemvTileRows;
-  if (p.splits == 1) {
+  // Lane (g, t) holds rows g and g + 8 of each tile for batch columns 2t and 2t + 1 of each n-tile;
+  // unsplit, they are the outputs, else this split's partial sums.
+  const int64_t padded_rows = p.tiles * kGemvTileRows, first_row = group * R * kGemvTileRows;
+  const bool whole = p.splits == 1;
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
     for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int m = nt * 8 + 2 * t + (i & 1);
-        const int64_t row = tile * kGemvTileRows + g + 8 * (i >> 1);
-        if (m < p.batch && row < p.rows) p.y[int64_t(m) * p.rows + row] = acc[nt][i];
+        const int64_t row = first_row + r * kGemvTileRows + g + 8 * (i >> 1);
+        if (m >= p.batch) continue;
+        if (whole && row < p.rows) p.y[int64_t(m) * p.rows + row] = acc[r][nt][i];
+        if (!whole) p.partials[(int64_t(split) * p.batch + m) * padded_rows + row] = acc[r][nt][i];
       }
-    return;
-  }
-  for (int nt = 0; nt < NT; ++nt)
-    for (int i = 0; i < 4; ++i) {
-      const int m = nt * 8 + 2 * t + (i & 1);
-      const int64_t row = tile * kGemvTileRows + g + 8 * (i >> 1);
-      if (m < p.batch) p.partials[(int64_t(split) * p.batch + m) * padded_rows + row] = acc[nt][i];
-    }
+  if (whole) return;
   __threadfence();
   __syncwarp();
   int arrived = 0;
-  if (lane == 0) arrived = atomicAdd(p.counters + tile, 1);
+  if (lane == 0) arrived = atomicAdd(p.counters + group, 1);
   arrived = __shfl_sync(0xffffffffu, arrived, 0);
   if (arrived != p.splits - 1) return;
   __threadfence();
-  for (int i = lane; i < p.batch * kGemvTileRows; i += 32) {
-    const int m = i / kGemvTileRows;
-    const int64_t row = tile * kGemvTileRows + i % kGemvTileRows;
+  for (int i = lane; i < p.batch * R * kGemvTileRows; i += 32) {
+    const int m = i / (R * kGemvTileRows);
+    const int64_t row = first_row + i % (R * kGemvTileRows);
+    const float* part = p.partials + int64_t(m) * padded_rows + row;
+    const int64_t split_stride = int64_t(p.batch) * padded_rows;
     float sum = 0;
-    for (int s = 0; s < p.splits; ++s) sum += __ldcg(p.partials + (int64_t(s) * p.batch + m) * padded_rows + row);
+    // Loads run ahead; the sum keeps split order.
+#pragma unroll 8
+    for (int s = 0; s < p.splits; ++s) sum += __ldcg(part + s * split_stride);
     if (row < p.rows) p.y[int64_t(m) * p.rows + row] = sum;
   }
-  if (lane == 0) p.counters[tile] = 0;
+  if (lane == 0) p.counters[group] = 0;
+}
+
+// A block builds the level table once, then takes tasks (8 warps' tiles × one split) in turn, staging
+// each task's activations.
+template <int BITS, int G, int NT>
+__global__ void __launch_bounds__(kThreads) gemv_kernel(GemvParams p, int64_t row_blocks) {
+  constexpr int R = tiles_per_warp(BITS, G);
+  extern __shared__ uint4 shared_words[];
+  uint8_t* table = reinterpret_cast<uint8_t*>(shared_words);
+  uint32_t* xs = reinterpret_cast<uint32_t*>(table + table_bytes(BITS));
+  table_build<BITS>(table, p.levels);
+  const int64_t tasks = row_blocks * p.splits;
+  for (int64_t task = blockIdx.x; task < tasks; task += gridDim.x) {
+    const int split = int(task / row_blocks);
+    const int64_t group = (task % row_blocks) * kWarps + (threadIdx.x >> 5);
+    const int64_t chunk_begin = int64_t(split) * p.chunks_per_split;
+    const int64_t chunk_end =
+        p.chunks < chunk_begin + p.chunks_per_split ? p.chunks : chunk_begin + p.chunks_per_split;
+    __syncthreads();  // the previous task's activations are no longer read
+    x_stage<NT>(xs, p, chunk_begin, chunk_end);
+    __syncthreads();
+    if (group * R < p.tiles) warp_task<BITS, G, NT>(p, table, xs, group, split, chunk_begin, chunk_end);
+  }
 }
 
 template <int BITS, int G, int NT>
 void gemv_launch(const GemvParams& p, cudaStream_t stream) {
-  const int64_t warps = p.tiles * p.splits;
-  const int blocks = int((warps + kWarps - 1) / kWarps);
-  const size_t shared = size_t(table_words(BITS)) * 4;
-  gemv_kernel<BITS, G, NT><<<blocks, kThreads, shared, stream>>>(p);
+  constexpr int R = tiles_per_warp(BITS, G);
+  const int64_t row_blocks = (p.tiles / R + kWarps - 1) / kWarps;
+  const int shared = table_bytes(BITS) + int(x_words(NT, p.chunks_per_split)) * 4;
+  // Above 48 KiB a kernel must ask; once, before any graph capture. Blocks: as many as fit at once.
+  static const bool raised = [] {
+    QS_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, G, NT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       table_bytes(BITS) + int(x_words(NT, kMaxChunksPerSplit)) * 4));
+    return true;
+  }();
+  (void)raised;
+  static int resident[kMaxChunksPerSplit + 1] = {};
+  int& per_sm = resident[p.chunks_per_split];
+  if (per_sm == 0)
+    QS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_kernel<BITS, G, NT>, kThreads, shared));
+  const int64_t tasks = row_blocks * p.splits;
+  const int blocks = int(std::min<int64_t>(tasks, int64_t(std::max(per_sm, 1)) * sm_count()));
+  gemv_kernel<BITS, G, NT><<<blocks, kThreads, size_t(shared), stream>>>(p, row_blocks);
   QS_CUDA_CHECK_LAUNCH();
 }
 

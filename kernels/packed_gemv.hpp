@@ -13,11 +13,12 @@
 // load, from the documented MSB-first stream into "warp records": for each tile of 16 rows and chunk
 // of 256 columns, lane L of a warp holds, in `bits` 16-byte words, exactly the codes of its mma
 // fragments for the chunk's 16 k-steps, so a warp reads 512·bits contiguous bytes per chunk and decodes
-// a pair of weights with one shared-memory lookup (a table of level pairs, one copy per lane so that
-// lookups never conflict). Scales are repacked beside them, in the same tile order, and applied to the
-// fp32 partial sums of each scale group rather than to every weight. The on-disk format stays the
-// documented one; only the GPU copy is repacked. Rows are padded to tiles and columns to chunks with
-// zero scales, so every shape runs.
+// with shared-memory lookups in a table of levels indexed by record bits (a byte gives a k-step's 8
+// weights at 1 bit, 4 at 2 bits, 2 at 4 bits), copied so that lookups never conflict. Scales are
+// repacked beside them, in the same tile order, and applied to the fp32 partial sums of each scale
+// group rather than to every weight. The on-disk format stays the
+// documented one; only the GPU copy is repacked. Rows are padded to groups of 4 tiles (64 rows) and
+// columns to chunks with zero scales, so every shape runs.
 //
 // Precision: levels and activations are rounded to bf16 (the mma's input), products are summed in
 // fp32. Against the fp64 product of the dequantized weight, |y − y_ref| ≤ 2⁻⁷ · Σ_k |ŵ·x| + 1e-6·|y|
@@ -31,6 +32,7 @@
 namespace qs::kernels {
 
 constexpr int kGemvTileRows = 16;
+constexpr int kGemvTileGroup = 4;  // tiles are padded to a multiple of this: a warp takes up to 4
 constexpr int kGemvChunk = 256;    // columns per warp record
 constexpr int kGemvMaxBatch = 16;  // activation rows per call
 
@@ -38,7 +40,10 @@ struct GemvShape {
   int64_t rows = 0, cols = 0;
   int bits = 0;        // 1, 2, 3, 4 or 8
   int64_t block = 0;   // columns per scale: 16, 32, 64, 128, 256, a multiple of 256, or ≥ cols (per row)
-  QS_HOST_DEVICE int64_t tiles() const { return (rows + kGemvTileRows - 1) / kGemvTileRows; }
+  QS_HOST_DEVICE int64_t tiles() const {
+    const int64_t rows_per_group = int64_t(kGemvTileRows) * kGemvTileGroup;
+    return (rows + rows_per_group - 1) / rows_per_group * kGemvTileGroup;
+  }
   QS_HOST_DEVICE int64_t chunks() const { return (cols + kGemvChunk - 1) / kGemvChunk; }
   QS_HOST_DEVICE int64_t padded_cols() const { return chunks() * kGemvChunk; }
   QS_HOST_DEVICE int64_t blocks_per_row() const { return (cols + block - 1) / block; }

@@ -3,10 +3,9 @@
 # that every GPU number in docs/performance.md can be reproduced. Stages, in the order given:
 #   build   configure the cuda preset against the machine's Python LibTorch and build the CLI and the
 #           synthetic-checkpoint writer (incremental when build/cuda exists)
-#   test    build the test binary and run the tests that exercise CUDA (QS_GPU_TEST_FILTER: a gtest
-#           filter instead): quantizer and forward kernels
-#           against the CPU, streamed against resident evaluation on the GPU, and the CLI's
-#           eval/generate on --device cuda
+#   test    build the test binary and run the tests that exercise CUDA: quantizer, forward and packed
+#           decode kernels against the CPU, streamed against resident evaluation on the GPU, and the
+#           CLI's eval/generate on --device cuda (QS_GPU_TEST_FILTER: another gtest filter)
 #   large   tests/bench/large_model_bench.sh for the Llama-3-8B shape (QS_GPU_PRESET) with --device
 #           cuda (without `info` and `info --stats`, which read on the CPU whatever the device; more
 #           skipped with QS_BENCH_SKIP), then the same model streamed to the GPU under a memory budget
