@@ -11,7 +11,8 @@
 #           skipped with QS_BENCH_SKIP), then the same model streamed to the GPU under a memory budget
 #           far below its size (QS_GPU_STREAM_BUDGET, 4G)
 #   decode  quantscope-bench --decode: the packed decode kernels beside cuBLAS bf16, a copy and a
-#           read-only pass, per layer and for an 8B decode step (decode.log, decode.json)
+#           read-only pass, per layer and for an 8B decode step (decode.log, decode.json, and
+#           decode-tables.md: the tables docs/performance.md quotes)
 #   errormap  quantscope-bench --error-map: pooling a 4096 x 14336 layer to the screen, on the GPU beside
 #           the CPU reference
 # Environment: QS_GPU_DEPS, a folder of Debian packages from `packaging/deps-offline.sh download`
@@ -64,6 +65,7 @@ stage_errormap() {
 stage_decode() {
   targets_build quantscope_bench
   build/cuda/tests/bench/quantscope-bench --decode --json "$out/decode.json" 2>&1 | tee "$out/decode.log"
+  tests/bench/decode_tables.py "$out/decode.json" > "$out/decode-tables.md"
 }
 
 stage_large() {
