@@ -364,15 +364,9 @@ __global__ void repack_words_kernel(GemvShape s, const uint8_t* codes, uint32_t*
     const int64_t u = (i / 128) % s.bits, record = i / 128 / s.bits;
     const int64_t tile = record / s.chunks(), chunk = record % s.chunks();
     const int word = int(u) * 4 + within;
-    // Which plane this word belongs to, its width and the code bits it holds.
-    int plane_bits = s.bits, code_shift = 0, first = 0;
-    if (s.bits == 3) {
-      if (word < 8) {
-        plane_bits = 2;
-      } else {
-        plane_bits = 1, code_shift = 2, first = 8;
-      }
-    }
+    // The plane this word belongs to: its width and the code bits it holds.
+    const GemvPlane plane = gemv_plane(s.bits, s.bits == 3 && word >= 8 ? 1 : 0);
+    const int plane_bits = plane.bits, code_shift = plane.code_shift, first = plane.first_word;
     const int per_word = 16 / plane_bits, mask = (1 << plane_bits) - 1;
     uint32_t value = 0;
     for (int i_pair = 0; i_pair < per_word; ++i_pair) {
@@ -401,6 +395,19 @@ __global__ void repack_scales_kernel(GemvShape s, const float* scales, uint16_t*
     out[i] = row < s.rows && first < s.cols
                  ? uint16_t(bf16_bits(scales[row * s.blocks_per_row() + first / s.block]))
                  : uint16_t(0);
+  }
+}
+
+__global__ void dequantize_kernel(GemvShape s, const uint32_t* words, const uint16_t* scales, const float* levels,
+                                  float* w) {
+  const int64_t total = s.rows * s.cols;
+  const int group_cols = kGemvChunk / s.groups();
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t r = i / s.cols, k = i % s.cols;
+    const int64_t tile = r / kGemvTileRows, chunk = k / kGemvChunk;
+    const int rt = int(r % kGemvTileRows), c = int(k % kGemvChunk);
+    const uint32_t code = gemv_code_read(s, words, tile, chunk, rt, c);
+    w[i] = gemv_bf16_value(scales[gemv_scale_index(s, tile, chunk, rt, c / group_cols)]) * __ldg(levels + code);
   }
 }
 
@@ -460,6 +467,14 @@ void gemv_repack_cuda(const GemvShape& s, const uint8_t* codes, const float* sca
   repack_words_kernel<<<blocks, 256, 0, st>>>(s, codes, reinterpret_cast<uint32_t*>(records));
   QS_CUDA_CHECK_LAUNCH();
   repack_scales_kernel<<<blocks, 256, 0, st>>>(s, scales, scale_records);
+  QS_CUDA_CHECK_LAUNCH();
+}
+
+void gemv_dequantize_cuda(const GemvShape& s, const uint8_t* records, const uint16_t* scale_records,
+                          const float* levels, float* w, void* stream) {
+  shape_require(s);
+  dequantize_kernel<<<sm_count() * 8, 256, 0, static_cast<cudaStream_t>(stream)>>>(
+      s, reinterpret_cast<const uint32_t*>(records), scale_records, levels, w);
   QS_CUDA_CHECK_LAUNCH();
 }
 

@@ -26,6 +26,7 @@
 // this bound.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "host_device.hpp"
 
@@ -78,6 +79,49 @@ QS_HOST_DEVICE inline void gemv_slot_position(const GemvSlot& s, int plane_bits,
   *shift = (pair % pairs_per_word) * 2 * plane_bits + s.half * plane_bits;
 }
 
+// Index of record word `word` (0 .. 4·bits − 1) of `lane` in (tile, chunk), in 32-bit words.
+QS_HOST_DEVICE inline uint64_t gemv_word_index(const GemvShape& s, int64_t tile, int64_t chunk, int lane, int word) {
+  const uint64_t record = uint64_t(tile * s.chunks() + chunk);
+  return ((record * uint64_t(s.bits) + uint64_t(word / 4)) * 32 + uint64_t(lane)) * 4 + uint64_t(word % 4);
+}
+// Index of the bf16 scale of (tile, chunk, row in tile, scale group): lane g's groups side by side,
+// rows g and g + 8 of a group in one 32-bit word.
+QS_HOST_DEVICE inline uint64_t gemv_scale_index(const GemvShape& s, int64_t tile, int64_t chunk, int row_in_tile,
+                                                int group) {
+  const uint64_t record = uint64_t(tile * s.chunks() + chunk);
+  const int g = row_in_tile % 8, half = row_in_tile / 8;
+  return ((record * 8 + uint64_t(g)) * uint64_t(s.groups()) + uint64_t(group)) * 2 + uint64_t(half);
+}
+// Plane p of a b-bit code: its width, the lowest code bit it holds, and its first record word.
+struct GemvPlane {
+  int bits, code_shift, first_word;
+};
+QS_HOST_DEVICE inline int gemv_planes(int bits) { return bits == 3 ? 2 : 1; }
+QS_HOST_DEVICE inline GemvPlane gemv_plane(int bits, int p) {
+  if (bits == 3) return p == 0 ? GemvPlane{2, 0, 0} : GemvPlane{1, 2, 8};
+  return {bits, 0, 0};
+}
+// The code of weight (row in tile, column in chunk) read from the records.
+QS_HOST_DEVICE inline uint32_t gemv_code_read(const GemvShape& s, const uint32_t* words, int64_t tile, int64_t chunk,
+                                              int row_in_tile, int col_in_chunk) {
+  const GemvSlot slot = gemv_slot(row_in_tile, col_in_chunk);
+  uint32_t code = 0;
+  for (int p = 0; p < gemv_planes(s.bits); ++p) {
+    const GemvPlane plane = gemv_plane(s.bits, p);
+    int word, shift;
+    gemv_slot_position(slot, plane.bits, &word, &shift);
+    const uint32_t w = words[gemv_word_index(s, tile, chunk, slot.lane, plane.first_word + word)];
+    code |= ((w >> shift) & ((1u << plane.bits) - 1)) << plane.code_shift;
+  }
+  return code;
+}
+QS_HOST_DEVICE inline float gemv_bf16_value(uint16_t bits) {
+  const uint32_t u = uint32_t(bits) << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
 // codes: one per byte, [rows, cols] (what codes_unpack gives); scales: [rows, blocks_per_row] (float
 // values of bf16 numbers). Writes shape.record_bytes() and shape.scale_record_bytes() bytes.
 void gemv_repack_cpu(const GemvShape& shape, const uint8_t* codes, const float* scales, uint8_t* records,
@@ -90,6 +134,11 @@ void gemv_records_cpu(const GemvShape& shape, const uint8_t* records, const uint
 void gemv_reference_cpu(const GemvShape& shape, const uint8_t* codes, const float* scales, const float* levels,
                         const float* x, int batch, double* y);
 
+// The dense weight read back from the records, ŵ = scale · level in f32 (levels unrounded): what a
+// product with more than 16 activation rows multiplies by, made when needed. w: [rows, cols].
+void gemv_dequantize_cpu(const GemvShape& shape, const uint8_t* records, const uint16_t* scale_records,
+                         const float* levels, float* w);
+
 #ifdef QS_WITH_CUDA
 // Bytes of device workspace for a call with this batch; zero-fill it once before the first call (the
 // calls leave it zeroed again). One workspace serves any sequence of calls on one stream.
@@ -99,6 +148,9 @@ uint64_t gemv_workspace_bytes(const GemvShape& shape, int batch);
 // same inputs give the same bits whatever the split of the columns across thread blocks.
 void gemv_cuda(const GemvShape& shape, const uint8_t* records, const uint16_t* scale_records, const float* levels,
                const uint16_t* x, int batch, float* y, void* workspace, void* stream);
+// gemv_dequantize_cpu on the device (all pointers device memory).
+void gemv_dequantize_cuda(const GemvShape& shape, const uint8_t* records, const uint16_t* scale_records,
+                          const float* levels, float* w, void* stream);
 // The records and scales from device copies of the unpacked codes and scales (gemv_repack_cpu's
 // arithmetic), so a checkpoint's layers are repacked where they will run.
 void gemv_repack_cuda(const GemvShape& shape, const uint8_t* codes, const float* scales, uint8_t* records,

@@ -11,43 +11,11 @@
 namespace qs::kernels {
 namespace {
 
-// The planes of a b-bit code: their widths, and which of the code's bits each holds.
-struct Plane {
-  int bits, shift, first_word;
-};
-int gemv_planes(int bits, Plane* planes) {
-  if (bits == 3) {
-    planes[0] = {2, 0, 0};
-    planes[1] = {1, 2, 8};
-    return 2;
-  }
-  planes[0] = {bits, 0, 0};
-  return 1;
-}
-
-uint64_t record_word_index(const GemvShape& s, int64_t tile, int64_t chunk, int lane, int word) {
-  const uint64_t record = uint64_t(tile * s.chunks() + chunk);
-  return ((record * uint64_t(s.bits) + uint64_t(word / 4)) * 32 + uint64_t(lane)) * 4 + uint64_t(word % 4);
-}
-
-uint64_t scale_index(const GemvShape& s, int64_t tile, int64_t chunk, int row_in_tile, int group) {
-  const uint64_t record = uint64_t(tile * s.chunks() + chunk);
-  const int g = row_in_tile % 8, half = row_in_tile / 8;
-  return ((record * 8 + uint64_t(g)) * uint64_t(s.groups()) + uint64_t(group)) * 2 + uint64_t(half);
-}
-
 uint16_t bf16_bits(float v) {
   const float r = bf16_round(v);
   uint32_t u;
   std::memcpy(&u, &r, 4);
   return uint16_t(u >> 16);
-}
-
-float bf16_value(uint16_t bits) {
-  const uint32_t u = uint32_t(bits) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
 }
 
 void shape_check(const GemvShape& s) {
@@ -73,8 +41,6 @@ void gemv_repack_cpu(const GemvShape& s, const uint8_t* codes, const float* scal
   std::memset(records, 0, s.record_bytes());
   std::memset(scale_records, 0, s.scale_record_bytes());
   auto* words = reinterpret_cast<uint32_t*>(records);
-  Plane planes[2];
-  const int n_planes = gemv_planes(s.bits, planes);
   const int groups = s.groups(), group_cols = kGemvChunk / groups;
   for (int64_t r = 0; r < s.rows; ++r) {
     const int64_t tile = r / kGemvTileRows;
@@ -83,19 +49,37 @@ void gemv_repack_cpu(const GemvShape& s, const uint8_t* codes, const float* scal
       const int64_t chunk = k / kGemvChunk;
       const GemvSlot slot = gemv_slot(rt, int(k % kGemvChunk));
       const uint32_t code = codes[r * s.cols + k];
-      for (int p = 0; p < n_planes; ++p) {
+      for (int p = 0; p < gemv_planes(s.bits); ++p) {
+        const GemvPlane plane = gemv_plane(s.bits, p);
         int word, shift;
-        gemv_slot_position(slot, planes[p].bits, &word, &shift);
-        const uint32_t field = (code >> planes[p].shift) & ((1u << planes[p].bits) - 1);
-        words[record_word_index(s, tile, chunk, slot.lane, planes[p].first_word + word)] |= field << shift;
+        gemv_slot_position(slot, plane.bits, &word, &shift);
+        const uint32_t field = (code >> plane.code_shift) & ((1u << plane.bits) - 1);
+        words[gemv_word_index(s, tile, chunk, slot.lane, plane.first_word + word)] |= field << shift;
       }
     }
     for (int64_t chunk = 0; chunk < s.chunks(); ++chunk)
       for (int g = 0; g < groups; ++g) {
         const int64_t first = chunk * kGemvChunk + int64_t(g) * group_cols;
         if (first >= s.cols) break;
-        scale_records[scale_index(s, tile, chunk, rt, g)] = bf16_bits(scales[r * s.blocks_per_row() + first / s.block]);
+        scale_records[gemv_scale_index(s, tile, chunk, rt, g)] = bf16_bits(scales[r * s.blocks_per_row() + first / s.block]);
       }
+  }
+}
+
+void gemv_dequantize_cpu(const GemvShape& s, const uint8_t* records, const uint16_t* scale_records,
+                         const float* levels, float* w) {
+  shape_check(s);
+  const auto* words = reinterpret_cast<const uint32_t*>(records);
+  const int group_cols = kGemvChunk / s.groups();
+  for (int64_t r = 0; r < s.rows; ++r) {
+    const int64_t tile = r / kGemvTileRows;
+    const int rt = int(r % kGemvTileRows);
+    for (int64_t k = 0; k < s.cols; ++k) {
+      const int64_t chunk = k / kGemvChunk;
+      const int c = int(k % kGemvChunk);
+      const uint32_t code = gemv_code_read(s, words, tile, chunk, rt, c);
+      w[r * s.cols + k] = gemv_bf16_value(scale_records[gemv_scale_index(s, tile, chunk, rt, c / group_cols)]) * levels[code];
+    }
   }
 }
 
@@ -103,8 +87,6 @@ void gemv_records_cpu(const GemvShape& s, const uint8_t* records, const uint16_t
                       const float* x, int batch, float* y) {
   shape_check(s);
   const auto* words = reinterpret_cast<const uint32_t*>(records);
-  Plane planes[2];
-  const int n_planes = gemv_planes(s.bits, planes);
   const int groups = s.groups(), group_cols = kGemvChunk / groups;
   std::vector<float> level_bf16(size_t(1) << s.bits);
   for (size_t i = 0; i < level_bf16.size(); ++i) level_bf16[i] = bf16_round(levels[i]);
@@ -118,18 +100,11 @@ void gemv_records_cpu(const GemvShape& s, const uint8_t* records, const uint16_t
           float part = 0;
           for (int c = g * group_cols; c < (g + 1) * group_cols; ++c) {
             const int64_t k = chunk * kGemvChunk + c;
-            const GemvSlot slot = gemv_slot(rt, c);
-            uint32_t code = 0;
-            for (int p = 0; p < n_planes; ++p) {
-              int word, shift;
-              gemv_slot_position(slot, planes[p].bits, &word, &shift);
-              const uint32_t w = words[record_word_index(s, tile, chunk, slot.lane, planes[p].first_word + word)];
-              code |= ((w >> shift) & ((1u << planes[p].bits) - 1)) << planes[p].shift;
-            }
+            const uint32_t code = gemv_code_read(s, words, tile, chunk, rt, c);
             const float xv = k < s.cols ? bf16_round(x[int64_t(m) * s.cols + k]) : 0.f;
             part += level_bf16[code] * xv;
           }
-          acc += bf16_value(scale_records[scale_index(s, tile, chunk, rt, g)]) * part;
+          acc += gemv_bf16_value(scale_records[gemv_scale_index(s, tile, chunk, rt, g)]) * part;
         }
       y[int64_t(m) * s.rows + r] = acc;
     }

@@ -62,10 +62,12 @@ class EvalCommand : public Command {
                  .help = "task files (JSONL, comma-separated) to score the evaluated model on, as 'tasks eval' "
                          "scores them with its defaults"});
     quantize_options_declare(spec);
+    packed_option_declare(spec);
     model_options_declare(spec);
     spec.option(json_option());
     spec.example("eval demo --text heldout.txt");
     spec.example("eval demo --format kmeans2 --text heldout.txt");
+    spec.example("eval model-dir --format kmeans2 --packed --device cuda --dtype bf16 --text heldout.txt");
     spec.example("eval demo --plan mixed.json --text heldout.txt");
     spec.example("eval demo --plan mixed.json --text heldout.txt --tasks demo-cloze.jsonl,demo-choice.jsonl");
     spec.example("eval stories260K.bin --tokenizer tok512.model --text tinystories.txt --max-tokens 20000");
@@ -82,6 +84,7 @@ class EvalCommand : public Command {
     if (options.ctx > 0 && options.stride >= options.ctx)
       throw UsageError("--stride must be smaller than --ctx (" + std::to_string(options.ctx) + ")");
     const bool quantizing = quantize_options_check(args, false);
+    const ModelQuantizeOptions::Keep keep = packed_keep_get(args, quantizing);
     const std::filesystem::path text_path = args.text("text");
     const std::string text = file_read(text_path);
     std::vector<TaskSet> task_sets;
@@ -96,7 +99,7 @@ class EvalCommand : public Command {
     ModelQuantizeReport quantized;
     if (quantizing) {
       reference = model;
-      model = quantize_from_args(jobs, *reference, args, quantized);
+      model = quantize_from_args(jobs, *reference, args, quantized, keep);
     }
     if (args.has("reference")) {
       LoadOptions reference_load = load;
@@ -131,6 +134,8 @@ class EvalCommand : public Command {
         out["quantized_parameters"] = quantized.quantized_parameters;
         out["bytes_before"] = quantized.bytes_before;
         out["bytes_after"] = quantized.bytes_after;
+        out["packed_layers"] = model->packed_layers();
+        out["packed_bytes"] = model->packed_bytes();
       }
       out.update(perplexity_json(result));
       if (reference) {
@@ -165,6 +170,9 @@ class EvalCommand : public Command {
                                                std::to_string(quantized.layers.size()) + " tensors; model " +
                                                bytes_format(quantized.bytes_before) + " -> " +
                                                bytes_format(quantized.bytes_after)});
+      if (model->packed_layers() > 0)
+        about.row({"packed", std::to_string(model->packed_layers()) + " of " + std::to_string(quantized.layers.size()) +
+                                 " tensors held as codes, " + bytes_format(model->packed_bytes())});
     } else {
       about.row({"model", model_describe(*model)});
       if (reference) about.row({"reference", model_describe(*reference)});

@@ -9,6 +9,7 @@
 #include "job_run.hpp"
 #include "json_print.hpp"
 #include "model_open.hpp"
+#include "quantize_options.hpp"
 #include "quantscope/generate.hpp"
 #include "quantscope/model.hpp"
 #include "text_format.hpp"
@@ -33,12 +34,16 @@ class GenerateCommand : public Command {
     spec.option({.name = "top-p", .type = ArgType::Number, .value_name = "P",
                  .help = "nucleus sampling: the smallest set of tokens with probability >= P; 1: off",
                  .default_value = "1", .min = 0, .max = 1});
-    spec.option({.name = "seed", .type = ArgType::Integer, .value_name = "S", .help = "random seed for sampling",
+    spec.option({.name = "seed", .type = ArgType::Integer, .value_name = "S",
+                 .help = "random seed for sampling (and for Lloyd's k-means++ initialisation with --format or --plan)",
                  .default_value = "0", .min = 0});
+    quantize_options_declare(spec, false);
+    packed_option_declare(spec);
     model_options_declare(spec);
     spec.option(json_option());
     spec.example("generate demo --prompt \"The whale\" --max-new 100");
     spec.example("generate stories260K.bin --tokenizer tok512.model --temperature 0");
+    spec.example("generate model-dir --format kmeans2 --packed --device cuda --dtype bf16 --prompt \"Once\"");
     return spec;
   }
 
@@ -51,9 +56,15 @@ class GenerateCommand : public Command {
     options.top_p = args.number("top-p");
     options.seed = static_cast<uint64_t>(args.integer("seed"));
     const bool json = args.flag("json");
+    const bool quantizing = quantize_options_check(args, false);
+    const ModelQuantizeOptions::Keep keep = packed_keep_get(args, quantizing);
 
     JobRunner jobs;
-    const auto model = model_open(jobs, args.positional(0), model_options_get(args));
+    std::shared_ptr<Model> model = model_open(jobs, args.positional(0), model_options_get(args));
+    if (quantizing) {
+      ModelQuantizeReport report;
+      model = quantize_from_args(jobs, *model, args, report, keep);
+    }
     GenerateResult result;
     // The streamed text shows the progress, so no bar; with --json nothing is printed until the end.
     std::function<void(const std::string&)> on_text;

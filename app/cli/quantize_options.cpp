@@ -25,7 +25,7 @@ std::vector<LayerFormat> layer_formats_get(const Model& model, const Args& args)
   return usage_check("--format: ", [&] { return plan_resolve(plan, model); });
 }
 
-void quantize_options_declare(ArgSpec& spec) {
+void quantize_options_declare(ArgSpec& spec, bool seed_option) {
   spec.option({.name = "format", .type = ArgType::Text, .value_name = "SPEC",
                .help = "quantization format, e.g. int4:g128, quest2, kmeans1, nf4 (`quantscope-cli formats` "
                        "lists the grammar)"});
@@ -39,8 +39,22 @@ void quantize_options_declare(ArgSpec& spec) {
                .help = "calibration text for :fisher formats (importance = each layer's input second moments)"});
   spec.option({.name = "calib-tokens", .type = ArgType::Integer, .value_name = "N",
                .help = "tokens of the calibration text to run", .default_value = "8192", .min = 2});
-  spec.option({.name = "seed", .type = ArgType::Integer, .value_name = "N",
-               .help = "seed of Lloyd's k-means++ initialisation", .default_value = "0", .min = 0});
+  if (seed_option)
+    spec.option({.name = "seed", .type = ArgType::Integer, .value_name = "N",
+                 .help = "seed of Lloyd's k-means++ initialisation", .default_value = "0", .min = 0});
+}
+
+void packed_option_declare(ArgSpec& spec) {
+  spec.option({.name = "packed", .type = ArgType::Flag,
+               .help = "hold the quantized layers as packed codes, not dequantized copies, where the format has one "
+                       "level table per tensor (kmeans<b>:b<N>, symmetric int, quest): memory falls with the bits, "
+                       "and on --device cuda the decode kernels multiply by the codes (other layers stay dequantized)"});
+}
+
+ModelQuantizeOptions::Keep packed_keep_get(const Args& args, bool quantizing) {
+  if (!args.flag("packed")) return ModelQuantizeOptions::Keep::Use;
+  if (!quantizing) throw UsageError("--packed keeps the layers of --format or --plan packed: give one of them");
+  return ModelQuantizeOptions::Keep::Packed;
 }
 
 bool quantize_options_check(const Args& args, bool required) {

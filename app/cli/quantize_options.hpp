@@ -11,7 +11,12 @@ namespace qs::cli {
 
 class JobRunner;
 
-void quantize_options_declare(ArgSpec& spec);
+// seed_option: declare --seed (a command with a seed of its own, `generate`, lets it seed the fit too).
+void quantize_options_declare(ArgSpec& spec, bool seed_option = true);
+// --packed, for the commands that compute with the quantized model (eval, generate).
+void packed_option_declare(ArgSpec& spec);
+// Keep::Packed with --packed (which needs --format or --plan: `quantizing`), else Keep::Use.
+ModelQuantizeOptions::Keep packed_keep_get(const Args& args, bool quantizing);
 // Whether the command line asks for quantization (--format or --plan), after the checks that need no
 // model: both given, --layers with --plan, a bad --format spec. `required`: one of them must be given.
 bool quantize_options_check(const Args& args, bool required);

@@ -129,6 +129,22 @@ TEST(KernelsGemv, EachWeightHasItsOwnField) {
   EXPECT_LE(changed_bytes, 2);  // two planes
 }
 
+// Read back from the records, every weight is its scale times its level, bit for bit.
+TEST(KernelsGemv, RecordsDequantizeToTheWeight) {
+  for (const GemvShape& s : shapes_all()) {
+    const Operands o = operands_make(s, 1, 11);
+    const Records r = repack(o);
+    std::vector<float> w(size_t(s.rows * s.cols));
+    qs::kernels::gemv_dequantize_cpu(s, r.records.data(), r.scales.data(), o.levels.data(), w.data());
+    int differ = 0;
+    for (int64_t row = 0; row < s.rows; ++row)
+      for (int64_t k = 0; k < s.cols; ++k)
+        differ += w[size_t(row * s.cols + k)] !=
+                  o.scales[size_t(row * s.blocks_per_row() + k / s.block)] * o.levels[o.codes[size_t(row * s.cols + k)]];
+    EXPECT_EQ(differ, 0) << label(s, 1);
+  }
+}
+
 TEST(KernelsGemv, RefusesWhatItCannotRun) {
   EXPECT_STRNE(qs::kernels::gemv_shape_unsupported({16, 256, 5, 64}), "");
   EXPECT_STRNE(qs::kernels::gemv_shape_unsupported({16, 1000, 4, 48}), "");
@@ -238,6 +254,21 @@ TEST(KernelsGemv, CudaBatchColumnsAreIndependent) {
   for (int b = 0; b < 16; ++b)
     for (int64_t row = 0; row < s.rows; ++row)
       ASSERT_EQ(got[size_t(b * s.rows + row)], all[size_t((15 - b) * s.rows + row)]) << "batch " << b << " row " << row;
+}
+
+TEST(KernelsGemv, CudaDequantizeEqualsCpuDequantize) {
+  QS_REQUIRE_CUDA();
+  for (const GemvShape& s : shapes_all()) {
+    const Operands o = operands_make(s, 1, 13);
+    const Records r = repack(o);
+    DeviceRun d = device_prepare(o, r);
+    torch::Tensor w = torch::empty({s.rows, s.cols}, torch::TensorOptions().device(torch::kCUDA));
+    qs::kernels::gemv_dequantize_cuda(s, d.records.data_ptr<uint8_t>(), static_cast<const uint16_t*>(d.scales.data_ptr()),
+                                      d.levels.data_ptr<float>(), w.data_ptr<float>(), nullptr);
+    std::vector<float> want(size_t(s.rows * s.cols));
+    qs::kernels::gemv_dequantize_cpu(s, r.records.data(), r.scales.data(), o.levels.data(), want.data());
+    EXPECT_EQ(host_of<float>(w), want) << label(s, 1);
+  }
 }
 
 TEST(KernelsGemv, CudaRepackEqualsCpuRepack) {

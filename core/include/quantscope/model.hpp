@@ -69,6 +69,9 @@ class Model {
   // The dtypes tensors are stored in, the one holding the most bytes first (one for most checkpoints).
   std::vector<DType> stored_dtypes() const;
   uint64_t stored_bytes() const;  // all tensors, as stored in the source
+  // Layers held as packed codes (model_quantize with Keep::Packed), and the bytes they hold.
+  int64_t packed_layers() const;
+  uint64_t packed_bytes() const;
   // One tensor as stored in the source: its dtype and its bytes. Throw Invalid for an unknown name.
   DType tensor_stored_dtype(const std::string& name) const;
   uint64_t tensor_stored_bytes(const std::string& name) const;

@@ -59,8 +59,10 @@ struct ModelQuantizeOptions {
   // model_quantize returns null. Use: kept for computing with, in memory when the memory budget has room
   // for them beside the model's conversions, else in the scratch file. Write: the model is written out
   // once (quantize --save), so they go to the scratch file whatever the budget: memory would only hold
-  // what the disk gets anyway.
-  enum class Keep { None, Use, Write };
+  // what the disk gets anyway. Packed: as Use, but the layers whose format the decode kernels take are
+  // held as packed codes (memory falls with the bits; on CUDA the kernels read them); such a model
+  // computes (eval, generate) but cannot be saved or exported.
+  enum class Keep { None, Use, Write, Packed };
   Keep keep = Keep::Use;
   // A weight larger than this many values (an 8B model's 525M-value head or embedding) is quantized a
   // block of rows of about this size at a time when its format quantizes rows independently (all but

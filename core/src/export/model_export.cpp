@@ -164,6 +164,10 @@ uint64_t export_size(const Model& model, const std::vector<LayerFormat>& plan, c
 
 ExportReport model_export(const Model& model, const std::vector<LayerFormat>& plan, const fs::path& out,
                           const ExportOptions& options) {
+  if (!model.state().packed.empty())
+    throw Error(ErrorKind::Invalid, out.string() + ": the model holds packed layers (" +
+                                        model.state().packed.begin()->first +
+                                        ", …), which compute but are not exported; export the base model with the plan");
   const auto start = std::chrono::steady_clock::now();
   ExportReport report;
   const std::vector<LayerFormat> final_plan = final_plan_make(model, plan, options, &report.fallback_layers);

@@ -3,6 +3,7 @@
 // goes through linear(), keyed by its Hugging Face name, which is where later issues swap weights and
 // insert activation quantizers.
 #include "model/llama_forward.hpp"
+#include "model/packed_linear.hpp"
 
 #include <torch/torch.h>
 
@@ -26,8 +27,13 @@ std::string linear_weight_name(const ModelState& state, const std::string& name)
 // A layer has a bias exactly when the loader put its ".bias" tensor in the state (attention_bias,
 // mlp_bias). The weight is read when the layer runs and, for a streamed model, released after it.
 torch::Tensor linear(const ModelState& state, const std::string& name, const torch::Tensor& input) {
-  const torch::Tensor weight = state.tensor(linear_weight_name(state, name));
   const torch::Tensor x = state.linear_input ? state.linear_input(name, input) : input;
+  const auto packed = state.packed.find(name);
+  if (packed != state.packed.end()) {
+    const torch::Tensor y = packed->second->forward(x);
+    return state.has(name + ".bias") ? y + state.tensor(name + ".bias").to(y.scalar_type()) : y;
+  }
+  const torch::Tensor weight = state.tensor(linear_weight_name(state, name));
   if (!state.has(name + ".bias")) return torch::linear(x, weight);
   return torch::linear(x, weight, state.tensor(name + ".bias").to(x.scalar_type()));
 }
@@ -41,7 +47,8 @@ constexpr int64_t kHeadRowsPerBlock = 8192;
 torch::Tensor head(const ModelState& state, const torch::Tensor& input) {
   const std::string weight = linear_weight_name(state, "lm_head");
   const int64_t vocab = state.shape(weight).at(0);
-  if (state.has("lm_head.bias") || state.tensors.count(weight) || vocab <= kHeadRowsPerBlock)
+  if (state.has("lm_head.bias") || state.tensors.count(weight) || state.packed.count("lm_head") ||
+      vocab <= kHeadRowsPerBlock)
     return linear(state, "lm_head", input).to(torch::kFloat32);
   const torch::Tensor x = state.linear_input ? state.linear_input("lm_head", input) : input;
   std::vector<torch::Tensor> parts;

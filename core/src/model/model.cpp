@@ -10,6 +10,7 @@
 #include "model/hf_layout.hpp"
 #include "io/mapped_file.hpp"
 #include "model/model_state.hpp"
+#include "model/packed_linear.hpp"
 #include "model/rope_rows.hpp"
 #include "io/safetensors_torch.hpp"
 #include "quantscope/error.hpp"
@@ -253,6 +254,14 @@ std::vector<DType> Model::stored_dtypes() const {
 }
 
 uint64_t Model::stored_bytes() const { return state_->stored_bytes; }
+
+int64_t Model::packed_layers() const { return int64_t(state_->packed.size()); }
+
+uint64_t Model::packed_bytes() const {
+  uint64_t bytes = 0;
+  for (const auto& [name, layer] : state_->packed) bytes += layer->bytes();
+  return bytes;
+}
 
 std::string Model::identity() const {
   if (state_->source_identity.empty())

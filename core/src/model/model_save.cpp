@@ -41,6 +41,9 @@ void model_save(const Model& model, const fs::path& dir, DType dtype, JobContext
   if (!torch_dtype_name)
     throw Error(ErrorKind::Invalid, dir.string() + ": cannot save weights as " + std::string(dtype_name(dtype)) +
                                         " (F32, BF16 or F16)");
+  if (!state.packed.empty())
+    throw Error(ErrorKind::Invalid, dir.string() + ": the model holds packed layers (" + state.packed.begin()->first +
+                                        ", …), which compute but are not saved; quantize without keeping them packed");
   std::error_code ec;
   const fs::path source_dir = fs::is_directory(state.source, ec) ? state.source : state.source.parent_path();
   if (fs::exists(dir, ec) && same_path(dir, source_dir))

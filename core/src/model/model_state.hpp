@@ -23,6 +23,7 @@
 namespace qs {
 
 class MappedFile;
+class PackedLinear;
 
 // Where one tensor of a checkpoint lies, and how it becomes what the forward pass reads.
 struct StoredTensor {
@@ -71,6 +72,10 @@ struct ModelState {
   // weights float32. They replace stored tensors of the same name. For a tied model there is no
   // "lm_head.weight": the head reads "model.embed_tokens.weight".
   std::map<std::string, torch::Tensor> tensors;
+  // Linear layers held as packed codes (model_quantize with Keep::Packed), by layer name
+  // ("model.layers.0.mlp.up_proj"): the forward pass multiplies by them instead of reading a weight.
+  // Their stored weight stays the unquantized one, so nothing may read it as the layer's weight.
+  std::map<std::string, std::shared_ptr<const PackedLinear>> packed;
   std::shared_ptr<TensorCache> cache = std::make_shared<TensorCache>();
 
   // Called with every linear layer's name and input before the layer runs; the layer uses what it

@@ -11,6 +11,7 @@
 #include "quant/fake_quant.hpp"
 #include "quant/metrics_accumulator.hpp"
 #include "model/model_state.hpp"
+#include "model/packed_linear.hpp"
 #include "quant/quantizer.hpp"
 #include "base/process_memory.hpp"
 #include "io/scratch_file.hpp"
@@ -101,7 +102,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
   auto activations = std::make_shared<std::map<std::string, FormatSpec>>();
   std::shared_ptr<ScratchFile> scratch;
   const bool to_scratch = options.keep == ModelQuantizeOptions::Keep::Write ||
-                          (options.keep == ModelQuantizeOptions::Keep::Use && held_exceeds_budget(*state, formats));
+                          (options.keep != ModelQuantizeOptions::Keep::None && held_exceeds_budget(*state, formats));
   for (size_t i = 0; i < formats.size(); ++i) {
     const LayerFormat& lf = formats[i];
     if (i > 0) heap_release();  // the previous layer's blocks
@@ -140,15 +141,22 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     MetricsAccumulator sums;
     // The weight as stored, in float32, read for these rows alone: quantizing reads each weight once,
     // so a resident model's cache of conversions would only hold memory.
-    const auto rows_quantize = [&](int64_t begin, int64_t count) {
+    const auto quantize_rows = [&](int64_t begin, int64_t count) {
       const QuantizerInput input = plan_layer_input(*state, lf, options, begin, count, job);
-      const QuantizerOutput q = quantizer_run(lf.format, input);
+      QuantizerOutput q = quantizer_run(lf.format, input);
       const torch::Tensor w = input.weight.cpu(), dq = q.dequant.cpu();
       sums.add({w.data_ptr<float>(), size_t(w.numel())}, {dq.data_ptr<float>(), size_t(dq.numel())});
       layer.inertia += q.inertia;
-      return q.dequant.to(state->compute_dtype());
+      return q;
     };
-    if (options.keep == ModelQuantizeOptions::Keep::None) {
+    const auto rows_quantize = [&](int64_t begin, int64_t count) {
+      return quantize_rows(begin, count).dequant.to(state->compute_dtype());
+    };
+    if (options.keep == ModelQuantizeOptions::Keep::Packed && lf.name != kEmbedding &&
+        PackedLinear::supports(lf.format, rows, cols)) {
+      state->packed[lf.name] = PackedLinear::create(lf.format, quantize_rows(0, rows), rows, cols);
+      state->tensors.erase(tensor_name);
+    } else if (options.keep == ModelQuantizeOptions::Keep::None) {
       for (int64_t begin = 0; begin < rows; begin += block) rows_quantize(begin, std::min(block, rows - begin));
     } else if (to_scratch) {
       if (!scratch) scratch = ScratchFile::create(std::filesystem::temp_directory_path());
