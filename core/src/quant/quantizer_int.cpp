@@ -47,8 +47,8 @@ QuantizerOutput quantizer_int_run(const FormatSpec& spec, const QuantizerInput& 
   QuantizerOutput q;
   q.scales = torch::empty({l.rows * l.groups_per_row}, opts);
   if (spec.asymmetric) q.zero_points = torch::empty({l.rows * l.groups_per_row}, opts.dtype(torch::kUInt8));
-  q.codes = torch::empty({out, in}, opts.dtype(torch::kUInt8));
-  q.dequant = torch::empty({out, in}, opts);
+  q.codes = output_empty({out, in}, opts.dtype(torch::kUInt8));
+  q.dequant = output_empty({out, in}, opts);
   const float* wp = w.data_ptr<float>();
   float* sp = q.scales.data_ptr<float>();
   uint8_t* zp = spec.asymmetric ? q.zero_points.data_ptr<uint8_t>() : nullptr;

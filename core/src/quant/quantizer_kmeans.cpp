@@ -212,8 +212,8 @@ QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInpu
     m = mean > 0 ? (input.importance / mean).contiguous() : torch::ones_like(input.importance);
   }
   QuantizerOutput q;
-  q.codes = torch::empty({out, in}, x.options().dtype(torch::kUInt8));
-  q.dequant = torch::empty({out, in}, x.options());
+  q.codes = output_empty({out, in}, x.options().dtype(torch::kUInt8));
+  q.dequant = output_empty({out, in}, x.options());
   if (spec.granularity == Granularity::Block) {
     const int64_t block = kmeans_segment(spec, in);
     q.scales = torch::empty({out * kernels::blocks_per_row(in, block)}, x.options());

@@ -61,8 +61,8 @@ QuantizerOutput quantizer_quest_run(const FormatSpec& spec, const QuantizerInput
   const auto opts = input.weight.options();
   QuantizerOutput q;
   q.scales = torch::empty({out}, opts);
-  q.codes = torch::empty({out, in}, opts.dtype(torch::kUInt8));
-  q.dequant = torch::empty({out, in}, opts);
+  q.codes = output_empty({out, in}, opts.dtype(torch::kUInt8));
+  q.dequant = output_empty({out, in}, opts);
   const bool passes = input.reference || input.weight.is_cuda();
   torch::Tensor x = passes ? quest_passes(spec, input, alpha, q) : quest_rows(spec, input, alpha, q);
   // x is this function's own rotated copy: it becomes the normalized values in place.
