@@ -23,8 +23,8 @@
 namespace qs::kernels {
 namespace {
 
-constexpr int kLanes = 16;
-constexpr int64_t kChunk = 256;  // the histogram's bins are found for this many weights at a time
+constexpr int kLanes = 16;       // per-lane accumulators of min and max, kept in vector registers
+constexpr int64_t kChunk = 256;  // weights normalised (and binned, and coded) at a time, on the stack
 
 // Σ|w| in double over blocks [b, b + 4) of one row, each block one chain in index order.
 inline void blocks_abs_sum4(const float* w, int64_t block, double* sums) {
@@ -38,6 +38,7 @@ inline void blocks_abs_sum4(const float* w, int64_t block, double* sums) {
   sums[0] = s0, sums[1] = s1, sums[2] = s2, sums[3] = s3;
 }
 
+// max |w| of n weights, lane by lane: the order does not change a maximum of finite values.
 inline float abs_max_lanes(const float* w, int64_t n) {
   float lane[kLanes] = {};
   int64_t i = 0;
