@@ -30,6 +30,17 @@ void codebook_histogram_cpu(const float* w, const float* scales, const float* im
 void codebook_assign_cpu(const float* w, const float* scales, int64_t rows, int64_t cols, int64_t block,
                          const float* codebooks, int k, int64_t codebook_group, uint8_t* codes, float* dequant);
 
+// The vectorised CPU paths of the four above, equal to them bit for bit on the same rows.
+void block_scales_fast(const float* w, int64_t rows, int64_t cols, int64_t block, bool absmean, float eps,
+                       bool round_bf16, float* scales);
+void normalized_range_fast(const float* w, const float* scales, int64_t rows, int64_t cols, int64_t block,
+                           float* lo, float* hi);
+void codebook_histogram_fast(const float* w, const float* scales, const float* importance, int64_t rows,
+                             int64_t cols, int64_t block, float lo, float hi, int bins, double* sum_m,
+                             double* sum_mu, double* sum_muu);
+void codebook_assign_fast(const float* w, const float* scales, int64_t rows, int64_t cols, int64_t block,
+                          const float* codebooks, int k, int64_t codebook_group, uint8_t* codes, float* dequant);
+
 #ifdef QS_WITH_CUDA
 void block_scales_cuda(const float* w, int64_t rows, int64_t cols, int64_t block, bool absmean, float eps,
                        bool round_bf16, float* scales);

@@ -8,6 +8,8 @@ namespace qs::kernels {
 
 // x: [rows, cols] row-major, transformed in place; block a power of two dividing cols.
 void hadamard_cpu(float* x, int64_t rows, int64_t cols, int64_t block);
+// The vectorised CPU path, equal to hadamard_cpu bit for bit.
+void hadamard_fast(float* x, int64_t rows, int64_t cols, int64_t block);
 
 #ifdef QS_WITH_CUDA
 void hadamard_cuda(float* x_device, int64_t rows, int64_t cols, int64_t block);

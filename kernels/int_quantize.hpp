@@ -23,6 +23,9 @@ void int_scales_cpu(const float* w, int64_t rows, int64_t cols, int64_t group, i
                     bool clip_search, float* scales, uint8_t* zeros);
 void int_quantize_cpu(const float* w, int64_t rows, int64_t cols, int64_t group, int bits, bool asymmetric,
                       const float* scales, const uint8_t* zeros, uint8_t* codes, float* dequant);
+// The vectorised CPU path: int_scales_cpu then int_quantize_cpu in one sweep, equal to them bit for bit.
+void int_quantize_fast(const float* w, int64_t rows, int64_t cols, int64_t group, int bits, bool asymmetric,
+                       bool clip_search, float* scales, uint8_t* zeros, uint8_t* codes, float* dequant);
 
 #ifdef QS_WITH_CUDA
 void int_scales_cuda(const float* w, int64_t rows, int64_t cols, int64_t group, int bits, bool asymmetric,

@@ -9,6 +9,11 @@ namespace qs::kernels {
 // x, dequant: [rows, cols]; sigma: [rows]; codes: [rows, cols]. dequant may alias x.
 void quest_quantize_cpu(const float* x, int64_t rows, int64_t cols, int bits, float alpha, float* sigma,
                         uint8_t* codes, float* dequant);
+// The vectorised CPU path of a whole QuEST format on unrotated rows w: equal bit for bit to
+// hadamard_cpu(block) on a copy, quest_quantize_cpu, then hadamard_cpu(block) on the dequantized
+// values (block ≤ 1: no rotation). rotated: [rows, cols] for the rotated weight, or null.
+void quest_rows_fast(const float* w, int64_t rows, int64_t cols, int64_t block, int bits, float alpha,
+                     float* sigma, uint8_t* codes, float* dequant, float* rotated);
 // The trust estimator's mask: mask = |q − x| ≤ threshold·σ_row (1 = gradient kept).
 void quest_trust_mask_cpu(const float* x, const float* q, const float* sigma, int64_t rows, int64_t cols,
                           float threshold, uint8_t* mask);

@@ -1,6 +1,8 @@
 // See process_memory.hpp.
 #include "base/process_memory.hpp"
 
+#include "base/buffer_cache.hpp"
+
 #include <malloc.h>
 
 #include <fstream>
@@ -29,6 +31,9 @@ uint64_t memory_available(Device device) {
   return 0;
 }
 
-void heap_release() { ::malloc_trim(0); }
+void heap_release() {
+  buffer_cache_release();
+  ::malloc_trim(0);
+}
 
 }  // namespace qs

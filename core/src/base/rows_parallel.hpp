@@ -1,6 +1,6 @@
 // Runs a row-range function over [0, rows): on one thread for the scalar reference, else split
-// across LibTorch's intra-op threads. The kernels' CPU references are written per row range, so the
-// threaded CPU path is the reference itself, chunked.
+// across LibTorch's intra-op threads. The kernels' CPU functions are written per row range, so the
+// threaded CPU path is the vectorised path (or, for what has none, the reference itself), chunked.
 #pragma once
 #include <ATen/Parallel.h>
 

@@ -1,5 +1,5 @@
-// The block Hadamard rotation on a tensor's own device: the kernels' CPU reference chunked over rows,
-// or the CUDA kernel. Shared by the QuEST and rotated k-means formats.
+// The block Hadamard rotation on a tensor's own device: the kernels' vectorised CPU path (or, when
+// asked, the scalar reference) chunked over rows, or the CUDA kernel. Shared by the QuEST and rotated k-means formats.
 #include <torch/torch.h>
 
 #include "hadamard.hpp"
@@ -15,7 +15,9 @@ void hadamard_apply(torch::Tensor& x, int64_t block, bool reference) {
 #ifdef QS_WITH_CUDA
   if (x.is_cuda()) return kernels::hadamard_cuda(p, rows, cols, block);
 #endif
-  rows_parallel(rows, cols, reference, [&](int64_t b, int64_t e) { kernels::hadamard_cpu(p + b * cols, e - b, cols, block); });
+  rows_parallel(rows, cols, reference, [&](int64_t b, int64_t e) {
+    (reference ? kernels::hadamard_cpu : kernels::hadamard_fast)(p + b * cols, e - b, cols, block);
+  });
 }
 
 }  // namespace qs

@@ -97,6 +97,11 @@ const QuantizerFamily& quantizer_family(QuantFamily family);
 // quantizer_family(spec.family).sections: what a packed checkpoint stores for one layer.
 std::vector<PackedSection> packed_sections(const FormatSpec& spec, int64_t out, int64_t in);
 
+// An uninitialised tensor for a quantizer's output (codes, dequantized weights) on the options'
+// device: on the CPU from buffer_cache.hpp, whose kept blocks spare re-quantizing a layer the page
+// faults of fresh memory.
+torch::Tensor output_empty(at::IntArrayRef sizes, const torch::TensorOptions& options);
+
 // The block Hadamard rotation of every row of a float32 [rows, cols] tensor, in place, on its device
 // (threaded on CPU unless `reference`). Its own inverse.
 void hadamard_apply(torch::Tensor& x, int64_t block, bool reference = false);

@@ -47,8 +47,8 @@ QuantizerOutput quantizer_int_run(const FormatSpec& spec, const QuantizerInput& 
   QuantizerOutput q;
   q.scales = torch::empty({l.rows * l.groups_per_row}, opts);
   if (spec.asymmetric) q.zero_points = torch::empty({l.rows * l.groups_per_row}, opts.dtype(torch::kUInt8));
-  q.codes = torch::empty({out, in}, opts.dtype(torch::kUInt8));
-  q.dequant = torch::empty({out, in}, opts);
+  q.codes = output_empty({out, in}, opts.dtype(torch::kUInt8));
+  q.dequant = output_empty({out, in}, opts);
   const float* wp = w.data_ptr<float>();
   float* sp = q.scales.data_ptr<float>();
   uint8_t* zp = spec.asymmetric ? q.zero_points.data_ptr<uint8_t>() : nullptr;
@@ -63,10 +63,14 @@ QuantizerOutput quantizer_int_run(const FormatSpec& spec, const QuantizerInput& 
   {
     rows_parallel(l.rows, l.cols, input.reference, [&](int64_t b, int64_t e) {
       const int64_t g = b * l.groups_per_row;
-      kernels::int_scales_cpu(wp + b * l.cols, e - b, l.cols, l.group, spec.bits, spec.asymmetric, spec.mse_clip,
-                              sp + g, zp ? zp + g : nullptr);
-      kernels::int_quantize_cpu(wp + b * l.cols, e - b, l.cols, l.group, spec.bits, spec.asymmetric, sp + g,
-                                zp ? zp + g : nullptr, cp + b * l.cols, dp + b * l.cols);
+      const float* wb = wp + b * l.cols;
+      uint8_t* zb = zp ? zp + g : nullptr;
+      if (!input.reference)
+        return kernels::int_quantize_fast(wb, e - b, l.cols, l.group, spec.bits, spec.asymmetric, spec.mse_clip,
+                                          sp + g, zb, cp + b * l.cols, dp + b * l.cols);
+      kernels::int_scales_cpu(wb, e - b, l.cols, l.group, spec.bits, spec.asymmetric, spec.mse_clip, sp + g, zb);
+      kernels::int_quantize_cpu(wb, e - b, l.cols, l.group, spec.bits, spec.asymmetric, sp + g, zb, cp + b * l.cols,
+                                dp + b * l.cols);
     });
   }
   const std::vector<float> grid = int_grid(spec);

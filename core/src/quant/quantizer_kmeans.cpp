@@ -70,10 +70,11 @@ torch::Tensor fit_segments(const torch::Tensor& x, const torch::Tensor& m, int64
           fit = fit_raw(u, w, n, k, spec, input.seed + uint64_t(id));
         } else {
           float lo, hi;
-          kernels::normalized_range_cpu(u, nullptr, 1, n, n, &lo, &hi);
+          (input.reference ? kernels::normalized_range_cpu : kernels::normalized_range_fast)(u, nullptr, 1, n, n, &lo,
+                                                                                             &hi);
           std::vector<double> sm(kHistogramBins), smu(kHistogramBins), smuu(kHistogramBins);
-          kernels::codebook_histogram_cpu(u, nullptr, w, 1, n, n, lo, hi, kHistogramBins, sm.data(), smu.data(),
-                                          smuu.data());
+          (input.reference ? kernels::codebook_histogram_cpu : kernels::codebook_histogram_fast)(
+              u, nullptr, w, 1, n, n, lo, hi, kHistogramBins, sm.data(), smu.data(), smuu.data());
           fit = kmeans_exact_binned(sm, smu, smuu, k);
         }
         for (int j = 0; j < k; ++j) bp[id * k + j] = float(fit.centroids[j]);
@@ -103,9 +104,9 @@ void histogram_collect(const torch::Tensor& x, const torch::Tensor& scales, cons
   std::vector<std::vector<double>> parts(3 * size_t(rows));  // chunks never outnumber rows
   const int64_t chunks = chunks_parallel(rows, reference, [&](int64_t c, int64_t b, int64_t e) {
     for (int i = 0; i < 3; ++i) parts[3 * c + i].assign(kHistogramBins, 0.0);
-    kernels::codebook_histogram_cpu(xp + b * cols, sp + b * bpr, mp ? mp + b * cols : nullptr, e - b, cols, block, lo,
-                                    hi, kHistogramBins, parts[3 * c].data(), parts[3 * c + 1].data(),
-                                    parts[3 * c + 2].data());
+    (reference ? kernels::codebook_histogram_cpu : kernels::codebook_histogram_fast)(
+        xp + b * cols, sp + b * bpr, mp ? mp + b * cols : nullptr, e - b, cols, block, lo, hi, kHistogramBins,
+        parts[3 * c].data(), parts[3 * c + 1].data(), parts[3 * c + 2].data());
   });
   for (int64_t c = 0; c < chunks; ++c)
     for (int i = 0; i < kHistogramBins; ++i) {
@@ -129,7 +130,8 @@ std::pair<float, float> range_collect(const torch::Tensor& x, const torch::Tenso
 #endif
   std::vector<float> los(size_t(rows), 0.0f), his(size_t(rows), 0.0f);
   const int64_t chunks = chunks_parallel(rows, reference, [&](int64_t c, int64_t b, int64_t e) {
-    kernels::normalized_range_cpu(xp + b * cols, sp + b * bpr, e - b, cols, block, &los[c], &his[c]);
+    (reference ? kernels::normalized_range_cpu : kernels::normalized_range_fast)(xp + b * cols, sp + b * bpr, e - b,
+                                                                                 cols, block, &los[c], &his[c]);
   });
   return {*std::min_element(los.begin(), los.begin() + chunks), *std::max_element(his.begin(), his.begin() + chunks)};
 }
@@ -163,7 +165,8 @@ void block_scales(const torch::Tensor& x, int64_t block, bool absmean, bool refe
   if (x.is_cuda()) return kernels::block_scales_cuda(xp, rows, cols, block, absmean, kScaleEps, true, sp);
 #endif
   rows_parallel(rows, cols, reference, [&](int64_t b, int64_t e) {
-    kernels::block_scales_cpu(xp + b * cols, e - b, cols, block, absmean, kScaleEps, true, sp + b * bpr);
+    (reference ? kernels::block_scales_cpu : kernels::block_scales_fast)(xp + b * cols, e - b, cols, block, absmean,
+                                                                         kScaleEps, true, sp + b * bpr);
   });
 }
 
@@ -183,8 +186,9 @@ void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_
   if (x.is_cuda()) return kernels::codebook_assign_cuda(xp, sp, rows, cols, block, bp, int(k), codebook_group, cp, dp);
 #endif
   rows_parallel(rows, cols, reference, [&](int64_t b, int64_t e) {
-    kernels::codebook_assign_cpu(xp + b * cols, sp ? sp + b * bpr : nullptr, e - b, cols, block,
-                                 bp + b * books_per_row * k, int(k), codebook_group, cp + b * cols, dp + b * cols);
+    (reference ? kernels::codebook_assign_cpu : kernels::codebook_assign_fast)(
+        xp + b * cols, sp ? sp + b * bpr : nullptr, e - b, cols, block, bp + b * books_per_row * k, int(k),
+        codebook_group, cp + b * cols, dp + b * cols);
   });
 }
 
@@ -208,8 +212,8 @@ QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInpu
     m = mean > 0 ? (input.importance / mean).contiguous() : torch::ones_like(input.importance);
   }
   QuantizerOutput q;
-  q.codes = torch::empty({out, in}, x.options().dtype(torch::kUInt8));
-  q.dequant = torch::empty({out, in}, x.options());
+  q.codes = output_empty({out, in}, x.options().dtype(torch::kUInt8));
+  q.dequant = output_empty({out, in}, x.options());
   if (spec.granularity == Granularity::Block) {
     const int64_t block = kmeans_segment(spec, in);
     q.scales = torch::empty({out * kernels::blocks_per_row(in, block)}, x.options());

@@ -49,12 +49,13 @@ QuantizerOutput quantizer_nf4_run(const FormatSpec& spec, const QuantizerInput& 
 #endif
   {
     rows_parallel(out, in, input.reference, [&](int64_t b, int64_t e) {
-      kernels::block_scales_cpu(wp + b * in, e - b, in, block, false, kScaleEps, false, sp + b * bpr);
+      (input.reference ? kernels::block_scales_cpu : kernels::block_scales_fast)(wp + b * in, e - b, in, block, false,
+                                                                                 kScaleEps, false, sp + b * bpr);
     });
   }
   q.codebooks = torch::from_blob(const_cast<float*>(kLevels), {1, 16}, torch::kFloat32).clone().to(w.device());
-  q.codes = torch::empty({out, in}, w.options().dtype(torch::kUInt8));
-  q.dequant = torch::empty({out, in}, w.options());
+  q.codes = output_empty({out, in}, w.options().dtype(torch::kUInt8));
+  q.dequant = output_empty({out, in}, w.options());
   codebook_assign(w, q.scales, block, q.codebooks, 0, input.reference, q);
   if (input.want_normalized) q.normalized = groups_divide(w, q.scales, block);
   return q;

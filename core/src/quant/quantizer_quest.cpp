@@ -10,16 +10,14 @@
 
 namespace qs {
 
-QuantizerOutput quantizer_quest_run(const FormatSpec& spec, const QuantizerInput& input) {
+namespace {
+
+// The rotation, the grid and the rotation back as three passes over the weight: the CUDA kernels and
+// the CPU's scalar reference. Returns the rotated copy of the weight.
+torch::Tensor quest_passes(const FormatSpec& spec, const QuantizerInput& input, float alpha, QuantizerOutput& q) {
   const int64_t out = input.weight.size(0), in = input.weight.size(1);
   torch::Tensor x = input.weight.clone();
   hadamard_apply(x, spec.hadamard, input.reference);
-  const float alpha = float(quest_alpha(spec.bits));
-  const auto opts = x.options();
-  QuantizerOutput q;
-  q.scales = torch::empty({out}, opts);
-  q.codes = torch::empty({out, in}, opts.dtype(torch::kUInt8));
-  q.dequant = torch::empty({out, in}, opts);
   const float* xp = x.data_ptr<float>();
   float* sp = q.scales.data_ptr<float>();
   uint8_t* cp = q.codes.data_ptr<uint8_t>();
@@ -34,9 +32,41 @@ QuantizerOutput quantizer_quest_run(const FormatSpec& spec, const QuantizerInput
       kernels::quest_quantize_cpu(xp + b * in, e - b, in, spec.bits, alpha, sp + b, cp + b * in, dp + b * in);
     });
   }
+  hadamard_apply(q.dequant, spec.hadamard, input.reference);
+  return x;
+}
+
+// The CPU's vectorised path: all three steps on a few rows at a time. Returns the rotated weight when
+// the normalized values are wanted, else an undefined tensor.
+torch::Tensor quest_rows(const FormatSpec& spec, const QuantizerInput& input, float alpha, QuantizerOutput& q) {
+  const int64_t out = input.weight.size(0), in = input.weight.size(1);
+  const torch::Tensor x = input.want_normalized ? torch::empty_like(input.weight) : torch::Tensor();
+  const float* wp = input.weight.data_ptr<float>();
+  float* xp = x.defined() ? x.data_ptr<float>() : nullptr;
+  float* sp = q.scales.data_ptr<float>();
+  uint8_t* cp = q.codes.data_ptr<uint8_t>();
+  float* dp = q.dequant.data_ptr<float>();
+  rows_parallel(out, in, false, [&](int64_t b, int64_t e) {
+    kernels::quest_rows_fast(wp + b * in, e - b, in, spec.hadamard, spec.bits, alpha, sp + b, cp + b * in,
+                             dp + b * in, xp ? xp + b * in : nullptr);
+  });
+  return x;
+}
+
+}  // namespace
+
+QuantizerOutput quantizer_quest_run(const FormatSpec& spec, const QuantizerInput& input) {
+  const int64_t out = input.weight.size(0), in = input.weight.size(1);
+  const float alpha = float(quest_alpha(spec.bits));
+  const auto opts = input.weight.options();
+  QuantizerOutput q;
+  q.scales = torch::empty({out}, opts);
+  q.codes = output_empty({out, in}, opts.dtype(torch::kUInt8));
+  q.dequant = output_empty({out, in}, opts);
+  const bool passes = input.reference || input.weight.is_cuda();
+  torch::Tensor x = passes ? quest_passes(spec, input, alpha, q) : quest_rows(spec, input, alpha, q);
   // x is this function's own rotated copy: it becomes the normalized values in place.
   if (input.want_normalized) q.normalized = x.div_(q.scales.unsqueeze(1));
-  hadamard_apply(q.dequant, spec.hadamard, input.reference);
   const int levels = spec.levels();
   const torch::Tensor c = torch::arange(levels, torch::kFloat64);
   q.codebooks = ((c - levels / 2 + 0.5) * (2.0 * alpha / (levels - 1))).to(torch::kFloat32).view({1, levels});

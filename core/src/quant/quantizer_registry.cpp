@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "base/buffer_cache.hpp"
 #include "quant/quantizer.hpp"
 #include "quantscope/error.hpp"
 
@@ -48,6 +49,11 @@ void hadamard_check(const FormatSpec& spec, int64_t in, const QuantizerInput& in
 }
 
 }  // namespace
+
+torch::Tensor output_empty(at::IntArrayRef sizes, const torch::TensorOptions& options) {
+  if (options.device().is_cpu()) return buffer_empty(sizes, options.dtype().toScalarType());
+  return torch::empty(sizes, options);
+}
 
 const QuantizerFamily& quantizer_family(QuantFamily family) {
   for (const QuantizerFamily& f : kFamilies)
