@@ -110,7 +110,8 @@ void hadamard_apply(torch::Tensor& x, int64_t block, bool reference = false);
 // block of `block` along a row (or undefined), codebooks [n, k] shared (codebook_group 0) or one per
 // group of codebook_group weights along a row.
 void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_t block, const torch::Tensor& books,
-                     int64_t codebook_group, bool reference, QuantizerOutput& q);
+                     int64_t codebook_group, bool reference, QuantizerOutput& q,
+                     const JobContext* job = nullptr);
 
 // Rows of a float32 [rows, cols] array into ggml's blocks of `type`, row after row (the gguf family,
 // and the GGUF writer for every tensor): row-parallel unless `reference`; `job` asked between rows.

@@ -173,7 +173,7 @@ void block_scales(const torch::Tensor& x, int64_t block, bool absmean, bool refe
 }  // namespace
 
 void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_t block, const torch::Tensor& books,
-                     int64_t codebook_group, bool reference, QuantizerOutput& q) {
+                     int64_t codebook_group, bool reference, QuantizerOutput& q, const JobContext* job) {
   const int64_t rows = x.size(0), cols = x.size(1), k = books.size(1);
   const int64_t bpr = scales.defined() ? kernels::blocks_per_row(cols, block) : 0;
   const int64_t books_per_row = codebook_group > 0 ? kernels::blocks_per_row(cols, codebook_group) : 0;
@@ -185,11 +185,19 @@ void codebook_assign(const torch::Tensor& x, const torch::Tensor& scales, int64_
 #ifdef QS_WITH_CUDA
   if (x.is_cuda()) return kernels::codebook_assign_cuda(xp, sp, rows, cols, block, bp, int(k), codebook_group, cp, dp);
 #endif
-  rows_parallel(rows, cols, reference, [&](int64_t b, int64_t e) {
-    (reference ? kernels::codebook_assign_cpu : kernels::codebook_assign_fast)(
-        xp + b * cols, sp ? sp + b * bpr : nullptr, e - b, cols, block, bp + b * books_per_row * k, int(k),
-        codebook_group, cp + b * cols, dp + b * cols);
-  });
+  // In blocks of about 4M weights, asking for cancellation between them: writing a large layer's
+  // outputs into fresh memory can take a second.
+  const int64_t step = std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(cols, 1));
+  for (int64_t first = 0; first < rows; first += step) {
+    if (job) job->check_cancelled();
+    const int64_t last = std::min(rows, first + step);
+    rows_parallel(last - first, cols, reference, [&](int64_t b, int64_t e) {
+      b += first, e += first;
+      (reference ? kernels::codebook_assign_cpu : kernels::codebook_assign_fast)(
+          xp + b * cols, sp ? sp + b * bpr : nullptr, e - b, cols, block, bp + b * books_per_row * k, int(k),
+          codebook_group, cp + b * cols, dp + b * cols);
+    });
+  }
 }
 
 int64_t kmeans_segment(const FormatSpec& spec, int64_t in) {
@@ -221,12 +229,12 @@ QuantizerOutput quantizer_kmeans_run(const FormatSpec& spec, const QuantizerInpu
     if (input.job) input.job->check_cancelled();
     q.codebooks = pinned ? books : fit_block(x, q.scales, block, m, k, spec, input, q.inertia);
     if (input.job) input.job->check_cancelled();
-    codebook_assign(x, q.scales, block, q.codebooks, 0, input.reference, q);
+    codebook_assign(x, q.scales, block, q.codebooks, 0, input.reference, q, input.job);
     if (input.want_normalized) q.normalized = groups_divide(x, q.scales, block);
   } else {
     const int64_t segment = kmeans_segment(spec, in);
     q.codebooks = pinned ? books : fit_segments(x, m, segment, k, spec, input, q.inertia);
-    codebook_assign(x, torch::Tensor(), segment, q.codebooks, segment, input.reference, q);
+    codebook_assign(x, torch::Tensor(), segment, q.codebooks, segment, input.reference, q, input.job);
     if (input.want_normalized) q.normalized = x;
   }
   hadamard_apply(q.dequant, spec.hadamard, input.reference);

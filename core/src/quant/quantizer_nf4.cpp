@@ -56,7 +56,7 @@ QuantizerOutput quantizer_nf4_run(const FormatSpec& spec, const QuantizerInput& 
   q.codebooks = torch::from_blob(const_cast<float*>(kLevels), {1, 16}, torch::kFloat32).clone().to(w.device());
   q.codes = output_empty({out, in}, w.options().dtype(torch::kUInt8));
   q.dequant = output_empty({out, in}, w.options());
-  codebook_assign(w, q.scales, block, q.codebooks, 0, input.reference, q);
+  codebook_assign(w, q.scales, block, q.codebooks, 0, input.reference, q, input.job);
   if (input.want_normalized) q.normalized = groups_divide(w, q.scales, block);
   return q;
 }
