@@ -411,15 +411,10 @@ __global__ void dequantize_kernel(GemvShape s, const uint32_t* words, const uint
   }
 }
 
-void shape_require(const GemvShape& s) {
-  if (const char* why = gemv_shape_unsupported(s); why[0] != '\0')
-    throw std::invalid_argument(std::string("packed product: ") + why);
-}
-
 }  // namespace
 
 uint64_t gemv_workspace_bytes(const GemvShape& s, int batch) {
-  shape_require(s);
+  gemv_shape_require(s);
   const Split split = split_choose(s);
   const uint64_t partials = split.splits > 1 ? uint64_t(split.splits) * uint64_t(batch) * uint64_t(s.tiles()) *
                                                    kGemvTileRows * 4
@@ -429,7 +424,7 @@ uint64_t gemv_workspace_bytes(const GemvShape& s, int batch) {
 
 void gemv_cuda(const GemvShape& s, const uint8_t* records, const uint16_t* scale_records, const float* levels,
                const uint16_t* x, int batch, float* y, void* workspace, void* stream) {
-  shape_require(s);
+  gemv_shape_require(s);
   if (batch < 1 || batch > kGemvMaxBatch)
     throw std::invalid_argument("packed product: batch " + std::to_string(batch) + " outside 1.." +
                                 std::to_string(kGemvMaxBatch));
@@ -461,7 +456,7 @@ void gemv_cuda(const GemvShape& s, const uint8_t* records, const uint16_t* scale
 
 void gemv_repack_cuda(const GemvShape& s, const uint8_t* codes, const float* scales, uint8_t* records,
                       uint16_t* scale_records, void* stream) {
-  shape_require(s);
+  gemv_shape_require(s);
   const auto st = static_cast<cudaStream_t>(stream);
   const int blocks = sm_count() * 8;
   repack_words_kernel<<<blocks, 256, 0, st>>>(s, codes, reinterpret_cast<uint32_t*>(records));
@@ -472,7 +467,7 @@ void gemv_repack_cuda(const GemvShape& s, const uint8_t* codes, const float* sca
 
 void gemv_dequantize_cuda(const GemvShape& s, const uint8_t* records, const uint16_t* scale_records,
                           const float* levels, float* w, void* stream) {
-  shape_require(s);
+  gemv_shape_require(s);
   dequantize_kernel<<<sm_count() * 8, 256, 0, static_cast<cudaStream_t>(stream)>>>(
       s, reinterpret_cast<const uint32_t*>(records), scale_records, levels, w);
   QS_CUDA_CHECK_LAUNCH();

@@ -58,6 +58,8 @@ struct GemvShape {
 
 // Empty when the packed kernel can run this shape, else why not (a bit width or block it lacks).
 const char* gemv_shape_unsupported(const GemvShape& shape);
+// Throws std::invalid_argument with that reason.
+void gemv_shape_require(const GemvShape& shape);
 
 // Where weight (row r, column k) of a tile and chunk sits in the records. The mma A fragment gives
 // lane (g = lane / 4, t = lane % 4) rows {g, g + 8} × columns {2t, 2t + 1, 2t + 8, 2t + 9} of each

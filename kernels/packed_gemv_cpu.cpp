@@ -18,11 +18,6 @@ uint16_t bf16_bits(float v) {
   return uint16_t(u >> 16);
 }
 
-void shape_check(const GemvShape& s) {
-  if (const char* why = gemv_shape_unsupported(s); why[0] != '\0')
-    throw std::invalid_argument(std::string("packed product: ") + why);
-}
-
 }  // namespace
 
 const char* gemv_shape_unsupported(const GemvShape& s) {
@@ -35,9 +30,14 @@ const char* gemv_shape_unsupported(const GemvShape& s) {
   return "";
 }
 
+void gemv_shape_require(const GemvShape& s) {
+  if (const char* why = gemv_shape_unsupported(s); why[0] != '\0')
+    throw std::invalid_argument(std::string("packed product: ") + why);
+}
+
 void gemv_repack_cpu(const GemvShape& s, const uint8_t* codes, const float* scales, uint8_t* records,
                      uint16_t* scale_records) {
-  shape_check(s);
+  gemv_shape_require(s);
   std::memset(records, 0, s.record_bytes());
   std::memset(scale_records, 0, s.scale_record_bytes());
   auto* words = reinterpret_cast<uint32_t*>(records);
@@ -68,7 +68,7 @@ void gemv_repack_cpu(const GemvShape& s, const uint8_t* codes, const float* scal
 
 void gemv_dequantize_cpu(const GemvShape& s, const uint8_t* records, const uint16_t* scale_records,
                          const float* levels, float* w) {
-  shape_check(s);
+  gemv_shape_require(s);
   const auto* words = reinterpret_cast<const uint32_t*>(records);
   const int group_cols = kGemvChunk / s.groups();
   for (int64_t r = 0; r < s.rows; ++r) {
@@ -85,7 +85,7 @@ void gemv_dequantize_cpu(const GemvShape& s, const uint8_t* records, const uint1
 
 void gemv_records_cpu(const GemvShape& s, const uint8_t* records, const uint16_t* scale_records, const float* levels,
                       const float* x, int batch, float* y) {
-  shape_check(s);
+  gemv_shape_require(s);
   const auto* words = reinterpret_cast<const uint32_t*>(records);
   const int groups = s.groups(), group_cols = kGemvChunk / groups;
   std::vector<float> level_bf16(size_t(1) << s.bits);

@@ -58,6 +58,14 @@ std::vector<double> magnitudes(const Operands& o) {
   return m;
 }
 
+// The fp64 product of the dequantized weight.
+std::vector<double> reference_of(const Operands& o) {
+  std::vector<double> y(size_t(o.batch * o.shape.rows));
+  qs::kernels::gemv_reference_cpu(o.shape, o.codes.data(), o.scales.data(), o.levels.data(), o.x.data(), o.batch,
+                                  y.data());
+  return y;
+}
+
 // The header's bound: two bf16 roundings and fp32 sums.
 double bound(const GemvShape& s, double magnitude) { return (std::ldexp(1.0, -7) + s.cols * std::ldexp(1.0, -23)) * magnitude; }
 
@@ -105,9 +113,7 @@ TEST(KernelsGemv, RecordsMatchTheDequantizedProduct) {
       std::vector<float> got(size_t(batch * o.shape.rows));
       qs::kernels::gemv_records_cpu(o.shape, r.records.data(), r.scales.data(), o.levels.data(), o.x.data(), batch,
                                     got.data());
-      std::vector<double> want(got.size());
-      qs::kernels::gemv_reference_cpu(o.shape, o.codes.data(), o.scales.data(), o.levels.data(), o.x.data(), batch,
-                                      want.data());
+      const std::vector<double> want = reference_of(o);
       const std::vector<double> mag = magnitudes(o);
       int far = 0;
       for (size_t j = 0; j < got.size(); ++j) far += std::abs(got[j] - want[j]) > bound(o.shape, mag[j]);
@@ -215,9 +221,7 @@ TEST(KernelsGemv, CudaMatchesTheDequantizedProductAndTheRecords) {
       const Records r = repack(o);
       DeviceRun d = device_prepare(o, r);
       const std::vector<float> got = device_product(o, d);
-      std::vector<double> want(got.size());
-      qs::kernels::gemv_reference_cpu(o.shape, o.codes.data(), o.scales.data(), o.levels.data(), o.x.data(), batch,
-                                      want.data());
+      const std::vector<double> want = reference_of(o);
       std::vector<float> emulated(got.size());
       qs::kernels::gemv_records_cpu(o.shape, r.records.data(), r.scales.data(), o.levels.data(), o.x.data(), batch,
                                     emulated.data());
