@@ -16,7 +16,6 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "bf16_round.hpp"
 #include "codebook.hpp"
@@ -192,25 +191,13 @@ void normalized_range_cuda(const float* w, const float* scales, int64_t rows, in
 }
 
 void codebook_histogram_cuda(const float* w, const float* scales, const float* importance, int64_t rows,
-                             int64_t cols, int64_t block, float lo, float hi, int bins, double* sum_m_host,
-                             double* sum_mu_host, double* sum_muu_host) {
+                             int64_t cols, int64_t block, float lo, float hi, int bins, double* sums) {
   if (bins <= 0 || rows <= 0 || cols <= 0) return;
   const Layout l = layout_of(rows, cols, block, scales);
   const double bin_scale = hi > lo ? bins / (double(hi) - double(lo)) : 0.0;
-  DeviceBuffer<double> sums(4 * size_t(bins));
-  QS_CUDA_CHECK(cudaMemsetAsync(sums.get(), 0, 4 * size_t(bins) * sizeof(double), 0));
   codebook_histogram_kernel<<<grid_2d(rows, cols, 4096, 65535), kThreads>>>(w, scales, importance, l, lo,
-                                                                            bin_scale, bins, sums.get());
+                                                                            bin_scale, bins, sums);
   QS_CUDA_CHECK_LAUNCH();
-  std::vector<double> host(4 * size_t(bins));
-  QS_CUDA_CHECK(
-      cudaMemcpyAsync(host.data(), sums.get(), host.size() * sizeof(double), cudaMemcpyDeviceToHost, 0));
-  QS_CUDA_CHECK(cudaStreamSynchronize(0));
-  for (int b = 0; b < bins; ++b) {
-    sum_m_host[b] += host[4 * size_t(b)];
-    sum_mu_host[b] += host[4 * size_t(b) + 1];
-    sum_muu_host[b] += host[4 * size_t(b) + 2];
-  }
 }
 
 void codebook_assign_cuda(const float* w, const float* scales, int64_t rows, int64_t cols, int64_t block,

@@ -66,6 +66,8 @@ class GenerateCommand : public Command {
       model = quantize_from_args(jobs, *model, args, report, keep);
     }
     GenerateResult result;
+    const bool on_gpu = model->device() == Device::Cuda;
+    if (on_gpu) cuda_memory_peak_reset();
     // The streamed text shows the progress, so no bar; with --json nothing is printed until the end.
     std::function<void(const std::string&)> on_text;
     if (!json) {
@@ -80,6 +82,9 @@ class GenerateCommand : public Command {
       throw;
     }
 
+    // Held: what stays allocated after generating (the weights, however they were loaded); peak: the
+    // most at any moment of it.
+    const DeviceMemory memory = cuda_memory();
     if (json) {
       nlohmann::ordered_json out;
       out["model"] = model->source().string();
@@ -87,13 +92,18 @@ class GenerateCommand : public Command {
       out["text"] = result.text;
       out["tokens"] = result.tokens;
       out["tokens_per_second"] = result.tokens_per_second;
+      if (on_gpu) out["gpu_memory"] = {{"held_bytes", memory.allocated}, {"peak_bytes", memory.peak}};
       json_print(out);
       return 0;
     }
     jobs.stdout_write("\n");
     if (isatty(STDERR_FILENO))
       std::cerr << "[" << count_format(static_cast<int64_t>(result.tokens.size())) << " tokens, "
-                << rate_format(result.tokens_per_second, "tokens") << "]\n";
+                << rate_format(result.tokens_per_second, "tokens")
+                << (on_gpu ? ", GPU memory " + bytes_format(uint64_t(memory.allocated)) + " held, " +
+                                 bytes_format(uint64_t(memory.peak)) + " at peak"
+                           : std::string())
+                << "]\n";
     return 0;
   }
 };

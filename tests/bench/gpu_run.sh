@@ -13,6 +13,11 @@
 #   decode  quantscope-bench --decode: the packed decode kernels beside cuBLAS bf16, a copy and a
 #           read-only pass, per layer and for an 8B decode step (decode.log, decode.json, and
 #           decode-tables.md: the tables docs/performance.md quotes)
+#   quantize  quantscope-bench --device cuda: every quantizer family on two layer shapes, the stages of a
+#           k-means fit, and all 224 linear weights of the Llama-3-8B shape (quantize.log, quantize.json)
+#   generate  `generate` on a synthetic Llama-3.2-1B shape on the GPU: bf16, kmeans2 dequantized to bf16, and
+#           kmeans2 kept packed (--packed, the decode kernels): tokens per second and GPU memory held and at
+#           peak (generate.log, generate-*.json)
 #   errormap  quantscope-bench --error-map: pooling a 4096 x 14336 layer to the screen, on the GPU beside
 #           the CPU reference
 # Environment: QS_GPU_DEPS, a folder of Debian packages from `packaging/deps-offline.sh download`
@@ -60,6 +65,23 @@ stage_errormap() {
   # The error map's pooling of a 4096 x 14336 layer on the GPU beside the CPU reference (issue 13's item).
   targets_build quantscope_bench
   build/cuda/tests/bench/quantscope-bench --error-map --device all --cpu-reps 3 2>&1 | tee "$out/errormap.log"
+}
+
+stage_quantize() {
+  targets_build quantscope_bench
+  build/cuda/tests/bench/quantscope-bench --device cuda --json "$out/quantize.json" 2>&1 | tee "$out/quantize.log"
+}
+
+stage_generate() {
+  local model=$work/llama-3.2-1b tokenizer=$data/models/llama2-tokenizer-32k/tokenizer.model
+  [ -f "$model/config.json" ] || build/cuda/tests/bench/quantscope-synth llama-3.2-1b "$model" --tokenizer "$tokenizer"
+  local cli=build/cuda/app/cli/quantscope-cli common="--device cuda --dtype bf16 --temperature 0 --max-new 256"
+  { for run in "bf16:" "kmeans2:--format kmeans2" "kmeans2-packed:--format kmeans2 --packed"; do
+      local name=${run%%:*} options=${run#*:}
+      echo "== generate $name: $common $options"
+      $cli generate "$model" --prompt "Once upon a time" $common $options --json > "$out/generate-$name.json"
+      python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); m=r.get("gpu_memory",{}); print("%d tokens, %.1f tokens/s, GPU memory held %.2f GiB, peak %.2f GiB" % (len(r["tokens"]), r["tokens_per_second"], m.get("held_bytes",0)/2**30, m.get("peak_bytes",0)/2**30))' "$out/generate-$name.json"
+    done; } 2>&1 | tee "$out/generate.log"
 }
 
 stage_decode() {

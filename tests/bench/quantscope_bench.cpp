@@ -3,7 +3,7 @@
 // 8B-parameter Llama shape (32 blocks, synthetic bf16 weights) quantized on the GPU; with --run-file,
 // the run file's cost per logged step, rewritten whole against appended; with --error-map, the error
 // map's pooling of a 4096×14336 layer to screen resolution; with --decode (CUDA builds), the packed
-// decode kernels against cuBLAS bf16 (decode_bench.cpp). Prints a table and writes JSON with --json
+// decode kernels against cuBLAS bf16 (decode_bench.cpp); on CUDA also the stages of a k-means fit. Prints a table and writes JSON with --json
 // FILE; docs/performance.md records the results.
 #include <torch/torch.h>
 
@@ -16,6 +16,10 @@
 #include <vector>
 
 #include "quant/quantizer.hpp"
+#ifdef QS_WITH_CUDA
+#include "codebook.hpp"
+#include "quant/kmeans_1d.hpp"
+#endif
 #ifdef QS_DECODE_BENCH
 #include "decode_bench.hpp"
 #endif
@@ -73,6 +77,54 @@ nlohmann::ordered_json families_run(const torch::Device& device, int reps) {
   }
   return rows;
 }
+
+#ifdef QS_WITH_CUDA
+// Where the time of a tensor-wide k-means fit goes on the GPU, stage by stage, for a 4096×14336 layer:
+// block scales, the range (a read back to the host), the 2^16-bin histogram, the exact fit on it on
+// the host (k = 2, 4, 16, with the copy), and the code assignment.
+nlohmann::ordered_json kmeans_stages_run(int reps) {
+  namespace k = qs::kernels;
+  const torch::Device cuda(torch::kCUDA);
+  const int64_t rows = 4096, cols = 14336, block = 64, bins = 1 << 16;
+  torch::manual_seed(0);
+  const torch::Tensor w = (torch::randn({rows, cols}) * 0.02).to(cuda);
+  const torch::Tensor scales = torch::empty({rows * k::blocks_per_row(cols, block)}, w.options());
+  const torch::Tensor sums = torch::zeros({bins, 4}, w.options().dtype(torch::kFloat64));
+  const torch::Tensor books = torch::tensor({-1.5f, -0.5f, 0.5f, 1.5f}).to(cuda);
+  const torch::Tensor codes = torch::empty({rows, cols}, w.options().dtype(torch::kUInt8));
+  const torch::Tensor dequant = torch::empty_like(w);
+  const float* wp = w.data_ptr<float>();
+  float lo = 0, hi = 0;
+  double inertia = 0;
+  nlohmann::ordered_json r = {{"shape", {rows, cols}}, {"block", block}, {"bins", bins}};
+  const auto stage = [&](const char* name, const auto& fn) {
+    const double s = seconds_median(cuda, reps, fn);
+    std::cout << "cuda  kmeans stages 4096x14336  " << name << "  " << s * 1e3 << " ms\n";
+    r[name] = s;
+  };
+  stage("scales", [&] { k::block_scales_cuda(wp, rows, cols, block, true, 1e-5f, true, scales.data_ptr<float>()); });
+  stage("range", [&] { k::normalized_range_cuda(wp, scales.data_ptr<float>(), rows, cols, block, &lo, &hi); });
+  stage("histogram", [&] {
+    sums.zero_();
+    k::codebook_histogram_cuda(wp, scales.data_ptr<float>(), nullptr, rows, cols, block, lo, hi, int(bins),
+                               sums.data_ptr<double>());
+  });
+  // The fit itself runs on the host, on the histogram copied there.
+  for (const int levels : {2, 4, 16})
+    stage(levels == 2 ? "fit_k2" : levels == 4 ? "fit_k4" : "fit_k16", [&] {
+      const torch::Tensor h = sums.cpu();
+      std::vector<double> sm(static_cast<size_t>(bins)), smu(sm), smuu(sm);
+      const auto a = h.accessor<double, 2>();
+      for (int64_t b = 0; b < bins; ++b) sm[size_t(b)] = a[b][0], smu[size_t(b)] = a[b][1], smuu[size_t(b)] = a[b][2];
+      inertia = qs::kmeans_exact_binned(sm, smu, smuu, levels).inertia;
+    });
+  stage("assign_k4", [&] {
+    k::codebook_assign_cuda(wp, scales.data_ptr<float>(), rows, cols, block, books.data_ptr<float>(), 4, 0,
+                            codes.data_ptr<uint8_t>(), dequant.data_ptr<float>());
+  });
+  return r;
+}
+#endif
 
 // Bytes moved per second: one read and one write of the tensor.
 nlohmann::ordered_json hadamard_bandwidth(int reps) {
@@ -269,7 +321,12 @@ int main(int argc, char** argv) {
     if (cuda) {
       for (auto& r : families_run(torch::Device(torch::kCUDA), cuda_reps)) families.push_back(r);
       out["hadamard"] = hadamard_bandwidth(cuda_reps);
-      if (model) out["llama_8b"] = llama8b_run({"quest4", "kmeans2", "kmeans1", "int4:g128", "nf4"});
+#ifdef QS_WITH_CUDA
+      out["kmeans_stages"] = kmeans_stages_run(cuda_reps);
+#endif
+      if (model)
+        out["llama_8b"] =
+            llama8b_run({"quest4", "kmeans2", "kmeans1", "kmeans4", "kmeans2:channel", "int4:g128", "nf4"});
     }
     out["families"] = families;
     if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << '\n';

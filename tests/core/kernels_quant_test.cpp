@@ -626,19 +626,22 @@ TEST(KernelsCodebook, CudaMatchesCpuReference) {
         const int bins = 1 << 16;
         for (const bool weighted : {false, true}) {
           std::vector<double> sm(bins, 0.0), smu(bins, 0.0), smuu(bins, 0.0);
-          std::vector<double> dsm(bins, 0.0), dsmu(bins, 0.0), dsmuu(bins, 0.0);
           codebook_histogram_cpu(w.data(), s.data(), weighted ? m.data() : nullptr, rows, cols, block, lo, hi,
                                  bins, sm.data(), smu.data(), smuu.data());
+          torch::Tensor dsums = torch::zeros({bins, 4}, torch::dtype(torch::kFloat64).device(torch::kCUDA));
           codebook_histogram_cuda(dw.data_ptr<float>(), ds.data_ptr<float>(),
                                   weighted ? dm.data_ptr<float>() : nullptr, rows, cols, block, lo, hi, bins,
-                                  dsm.data(), dsmu.data(), dsmuu.data());
+                                  dsums.data_ptr<double>());
+          const torch::Tensor sums = dsums.cpu();
+          const auto h = sums.accessor<double, 2>();
           int64_t bad = 0;
           for (int b = 0; b < bins; ++b) {
+            const double dsm = h[b][0], dsmu = h[b][1], dsmuu = h[b][2];
             // Same bins, sums in another order; |Σm·u| ≤ sqrt(Σm·Σm·u²) bounds the cancellation.
             const double scale_mu = std::sqrt(sm[b] * smuu[b]);
-            bad += std::abs(dsm[b] - sm[b]) > (weighted ? 1e-12 * sm[b] : 0.0);
-            bad += std::abs(dsmu[b] - smu[b]) > 1e-12 * scale_mu + 1e-300;
-            bad += std::abs(dsmuu[b] - smuu[b]) > 1e-12 * smuu[b] + 1e-300;
+            bad += std::abs(dsm - sm[b]) > (weighted ? 1e-12 * sm[b] : 0.0);
+            bad += std::abs(dsmu - smu[b]) > 1e-12 * scale_mu + 1e-300;
+            bad += std::abs(dsmuu - smuu[b]) > 1e-12 * smuu[b] + 1e-300;
           }
           EXPECT_EQ(bad, 0) << what << (weighted ? " weighted" : "") << ": histogram sums differ";
         }

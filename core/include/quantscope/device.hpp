@@ -15,4 +15,14 @@ std::optional<ComputeType> compute_type_parse(std::string_view name);  // "f32" 
 // True when this build's LibTorch has CUDA and a device is present.
 bool cuda_available();
 
+// Bytes of GPU memory that LibTorch's allocator has given to tensors on the current device: now, and at
+// most since the last cuda_memory_peak_reset (zeros without CUDA, or before CUDA's first allocation).
+// What a model holds on the GPU and what a generation needed at most, without the allocator's cached
+// but unused blocks.
+struct DeviceMemory {
+  int64_t allocated = 0, peak = 0;
+};
+DeviceMemory cuda_memory();
+void cuda_memory_peak_reset();
+
 }  // namespace qs

@@ -2,6 +2,10 @@
 #include "quantscope/device.hpp"
 
 #include <torch/torch.h>
+#ifdef QS_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#endif
 
 namespace qs {
 
@@ -22,5 +26,28 @@ std::optional<ComputeType> compute_type_parse(std::string_view name) {
 }
 
 bool cuda_available() { return torch::cuda::is_available(); }
+
+// The allocator refuses both calls until CUDA has been initialised by a first allocation; until then
+// nothing has been allocated, which is what the zeros say.
+DeviceMemory cuda_memory() {
+#ifdef QS_WITH_CUDA
+  if (cuda_available()) try {
+      // allocated_bytes[0]: the aggregate over small and large pools.
+      const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(c10::cuda::current_device());
+      return {stats.allocated_bytes[0].current, stats.allocated_bytes[0].peak};
+    } catch (const c10::Error&) {
+    }
+#endif
+  return {};
+}
+
+void cuda_memory_peak_reset() {
+#ifdef QS_WITH_CUDA
+  if (cuda_available()) try {
+      c10::cuda::CUDACachingAllocator::resetPeakStats(c10::cuda::current_device());
+    } catch (const c10::Error&) {
+    }
+#endif
+}
 
 }  // namespace qs

@@ -5,14 +5,20 @@
 // Fitting is exact (the 1-D dynamic programme, on a 2^16-bin histogram when a codebook covers more
 // than 2^16 values) or Lloyd with k-means++; `:fisher` weights every value by its importance
 // (normalised by its mean); `:h<N>` rotates rows by a block Hadamard before fitting and back after.
+// On CUDA the per-row and per-group exact fits run on the GPU (kmeans_exact.hpp), equal to the CPU's bit
+// for bit; the tensor-wide fit runs on the host over a histogram built on the GPU, as do Lloyd and
+// groups of more than 2^16 values.
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "codebook.hpp"
+#include "kmeans_exact.hpp"
 #include "quant/kmeans_1d.hpp"
 #include "quant/quantizer.hpp"
+#include "quantscope/error.hpp"
 #include "quantscope/pack.hpp"
 #include "base/rows_parallel.hpp"
 
@@ -23,6 +29,7 @@ namespace {
 constexpr int64_t kRawLimit = int64_t{1} << 16;
 constexpr int kHistogramBins = 1 << 16;
 constexpr float kScaleEps = 1e-5f;
+static_assert(kRawLimit <= kernels::kKMeansExactMaxPoints);
 
 Codebook1d fit_raw(const float* u, const float* m, int64_t n, int k, const FormatSpec& spec, uint64_t seed) {
   if (spec.solver == KMeansSolver::Lloyd)
@@ -46,9 +53,51 @@ Codebook1d fit_raw(const float* u, const float* m, int64_t n, int k, const Forma
   return kmeans_exact(x, mass, k);
 }
 
+#ifdef QS_WITH_CUDA
+// Every row's or group's exact codebook at once on the GPU: each segment sorted (a row's short last
+// group padded with +inf, which sorts last and lies outside the segment's count), then solved.
+torch::Tensor fit_segments_cuda(const torch::Tensor& x, const torch::Tensor& m, int64_t segment, int k,
+                                const QuantizerInput& input, double& inertia) {
+  const int64_t rows = x.size(0), cols = x.size(1), per_row = kernels::blocks_per_row(cols, segment);
+  const int64_t problems = rows * per_row, pad = per_row * segment - cols;
+  const auto segments_of = [&](const torch::Tensor& t, double fill) {
+    return (pad > 0 ? torch::constant_pad_nd(t, {0, pad}, fill) : t).reshape({problems, segment});
+  };
+  const torch::Tensor u = segments_of(x, INFINITY);
+  const torch::Tensor mu = m.defined() ? segments_of(m, 0.0) : torch::Tensor();
+  torch::Tensor counts = torch::full({rows, per_row}, segment, x.options().dtype(torch::kInt32));
+  if (pad > 0) counts.select(1, per_row - 1).fill_(segment - pad);
+  counts = counts.reshape({problems}).contiguous();
+  torch::Tensor books = torch::empty({problems, k}, x.options());
+  std::vector<double> inertias(size_t(problems), 0.0);
+  // Sorted a slice at a time, so the sort's copies stay small beside the weight.
+  const int64_t slice = std::max<int64_t>(1, (int64_t{1} << 26) / segment);
+  for (int64_t first = 0; first < problems; first += slice) {
+    if (input.job) input.job->check_cancelled();
+    const int64_t count = std::min(slice, problems - first);
+    auto [sorted, order] = torch::sort(u.narrow(0, first, count), 1);
+    sorted = sorted.contiguous();
+    const torch::Tensor masses = mu.defined() ? mu.narrow(0, first, count).gather(1, order).contiguous() : mu;
+    const int64_t bad = kernels::kmeans_exact_sorted_cuda(
+        sorted.data_ptr<float>(), masses.defined() ? masses.data_ptr<float>() : nullptr,
+        counts.data_ptr<int32_t>() + first, count, segment, k, books.data_ptr<float>() + first * k,
+        inertias.data() + first);
+    if (bad >= 0)
+      throw Error(ErrorKind::Numeric, "kmeans_exact: codebook " + std::to_string(first + bad) +
+                                          " has a value or an importance that is not finite");
+  }
+  inertia = std::accumulate(inertias.begin(), inertias.end(), 0.0);
+  return books;
+}
+#endif
+
 // One codebook per row (codebook_group = in) or per group of N along a row, fitted on CPU threads.
 torch::Tensor fit_segments(const torch::Tensor& x, const torch::Tensor& m, int64_t segment, int k,
                            const FormatSpec& spec, const QuantizerInput& input, double& inertia) {
+#ifdef QS_WITH_CUDA
+  if (x.is_cuda() && spec.solver == KMeansSolver::Exact && segment <= kRawLimit)
+    return fit_segments_cuda(x, m, segment, k, input, inertia);
+#endif
   const torch::Tensor xc = x.to(torch::kCPU).contiguous();
   const torch::Tensor mc = m.defined() ? m.to(torch::kCPU).contiguous() : torch::Tensor();
   const int64_t rows = xc.size(0), cols = xc.size(1);
@@ -96,11 +145,6 @@ void histogram_collect(const torch::Tensor& x, const torch::Tensor& scales, cons
   const float* xp = x.data_ptr<float>();
   const float* sp = scales.data_ptr<float>();
   const float* mp = m.defined() ? m.data_ptr<float>() : nullptr;
-#ifdef QS_WITH_CUDA
-  if (x.is_cuda())
-    return kernels::codebook_histogram_cuda(xp, sp, mp, rows, cols, block, lo, hi, kHistogramBins, sm.data(),
-                                            smu.data(), smuu.data());
-#endif
   std::vector<std::vector<double>> parts(3 * size_t(rows));  // chunks never outnumber rows
   const int64_t chunks = chunks_parallel(rows, reference, [&](int64_t c, int64_t b, int64_t e) {
     for (int i = 0; i < 3; ++i) parts[3 * c + i].assign(kHistogramBins, 0.0);
@@ -148,7 +192,20 @@ torch::Tensor fit_block(const torch::Tensor& x, const torch::Tensor& scales, int
     const auto [lo, hi] = range_collect(x, scales, block, input.reference);
     if (input.job) input.job->check_cancelled();
     std::vector<double> sm(kHistogramBins), smu(kHistogramBins), smuu(kHistogramBins);
-    histogram_collect(x, scales, m, block, lo, hi, input.reference, sm, smu, smuu);
+#ifdef QS_WITH_CUDA
+    if (x.is_cuda()) {  // the histogram on the device, the fit on the host (kmeans_exact.cu says why)
+      const torch::Tensor sums = torch::zeros({kHistogramBins, 4}, x.options().dtype(torch::kFloat64));
+      kernels::codebook_histogram_cuda(x.data_ptr<float>(), scales.data_ptr<float>(),
+                                       m.defined() ? m.data_ptr<float>() : nullptr, x.size(0), x.size(1), block,
+                                       lo, hi, kHistogramBins, sums.data_ptr<double>());
+      const torch::Tensor host = sums.cpu();
+      const auto h = host.accessor<double, 2>();
+      for (int b = 0; b < kHistogramBins; ++b) sm[b] = h[b][0], smu[b] = h[b][1], smuu[b] = h[b][2];
+    } else
+#endif
+    {
+      histogram_collect(x, scales, m, block, lo, hi, input.reference, sm, smu, smuu);
+    }
     if (input.job) input.job->check_cancelled();
     fit = kmeans_exact_binned(sm, smu, smuu, k);
   }
