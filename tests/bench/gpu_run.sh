@@ -18,6 +18,10 @@
 #   generate  `generate` on a synthetic Llama-3.2-1B shape on the GPU: bf16, kmeans2 dequantized to bf16, and
 #           kmeans2 kept packed (--packed, the decode kernels): tokens per second and GPU memory held and at
 #           peak (generate.log, generate-*.json)
+#   qat     the step cost of quantization-aware training on the demo model (batch 16 × 256 tokens, bf16
+#           compute, 60 steps): a full-precision fine-tune (`train`), weight-only kmeans2, W4A4 and W1A1
+#           QuEST with the trust estimator; tokens per second is the median of the logs after step 10
+#           (qat.log, qat-*.json)
 #   errormap  quantscope-bench --error-map: pooling a 4096 x 14336 layer to the screen, on the GPU beside
 #           the CPU reference
 # Environment: QS_GPU_DEPS, a folder of Debian packages from `packaging/deps-offline.sh download`
@@ -82,6 +86,28 @@ stage_generate() {
       $cli generate "$model" --prompt "Once upon a time" $common $options --json > "$out/generate-$name.json"
       python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); m=r.get("gpu_memory",{}); print("%d tokens, %.1f tokens/s, GPU memory held %.2f GiB, peak %.2f GiB" % (len(r["tokens"]), r["tokens_per_second"], m.get("held_bytes",0)/2**30, m.get("peak_bytes",0)/2**30))' "$out/generate-$name.json"
     done; } 2>&1 | tee "$out/generate.log"
+}
+
+stage_qat() {
+  local text=$data/text/tinystories-valid-subset/tinystories_valid_first.txt cli=build/cuda/app/cli/quantscope-cli
+  local steps=60 batch=16 ctx=256
+  rm -rf "${work:?}"/qat-*
+  cat > "$work/qat-bf16.json" <<EOF
+{"init_model": "$root/resources/models/demo", "train_files": ["$text"], "steps": $steps, "batch_size": $batch,
+ "ctx": $ctx, "lr": 1e-4, "warmup_steps": 10, "weight_decay": 0, "eval_every": 0, "checkpoint_every": 0,
+ "log_every": 10, "device": "cuda", "compute": "bf16", "out_dir": "$work/qat-bf16"}
+EOF
+  local rate='import json,statistics,sys; r=json.load(open(sys.argv[1])); t=[l["tokens_per_second"] for l in r["log"] if l["step"]>10]; print("%.0f tokens/s (median of %d logs)" % (statistics.median(t), len(t)))'
+  { echo "== bf16 fine-tune (train)"
+    $cli train --config "$work/qat-bf16.json" --json > "$out/qat-bf16.json" && python3 -c "$rate" "$out/qat-bf16.json"
+    for run in "kmeans2:--format kmeans2 --estimator ste" "w4a4:--format quest4 --act-format quest4 --estimator trust" \
+               "w1a1:--format quest1 --act-format quest1 --estimator trust"; do
+      local name=${run%%:*} options=${run#*:}
+      echo "== qat $name: $options"
+      $cli qat demo $options --text "$text" --steps $steps --batch $batch --ctx $ctx --warmup 10 --log-every 10 \
+        --final-eval-tokens 512 --device cuda --dtype bf16 --out "$work/qat-$name" --json > "$out/qat-$name.json" &&
+        python3 -c "$rate" "$out/qat-$name.json"
+    done; } 2>&1 | tee "$out/qat.log"
 }
 
 stage_decode() {
