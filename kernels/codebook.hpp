@@ -46,8 +46,8 @@ void block_scales_cuda(const float* w, int64_t rows, int64_t cols, int64_t block
                        bool round_bf16, float* scales);
 void normalized_range_cuda(const float* w, const float* scales, int64_t rows, int64_t cols, int64_t block,
                            float* lo_host, float* hi_host);
-// The histogram stays on the device: sums [bins][4] (Σm, Σm·u, Σm·u², unused), accumulated into, so
-// that kmeans_exact_binned_cuda fits on it without a copy to the host.
+// Into device memory: sums [bins][4] (Σm, Σm·u, Σm·u², unused, so that a bin's sums share a sector),
+// accumulated into.
 void codebook_histogram_cuda(const float* w, const float* scales, const float* importance, int64_t rows,
                              int64_t cols, int64_t block, float lo, float hi, int bins, double* sums);
 void codebook_assign_cuda(const float* w, const float* scales, int64_t rows, int64_t cols, int64_t block,

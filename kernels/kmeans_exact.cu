@@ -13,7 +13,7 @@
 // Thousands of problems keep the whole GPU busy at every level. One large problem does not: a
 // tensor-wide fit on a 2^16-bin histogram, run this way, took 14 ms (k = 2) to 109 ms (k = 16) on an
 // H100 (the sequential passes and the top levels are latency-bound on a few SMs), slower than the CPU's
-// programme, so core solves histograms on the host. The workspace holds about 8·(8n + 3) + 2·k·n bytes
+// programme, so core solves histograms on the host. The workspace holds about 8·(7n + 3) + 2·k·n bytes
 // per problem.
 #include <cuda_runtime.h>
 
@@ -34,22 +34,22 @@ constexpr size_t kWorkspaceBudget = size_t(1) << 30;      // bytes of workspace 
 
 // One problem's arrays inside the workspace.
 struct Work {
-  double *mass, *mean, *within;  // merged points, n ≤ stride
+  double *mass, *mean;           // merged points (sorted values carry no spread of their own), n ≤ stride
   double *s0, *s1, *s2;          // centred prefix sums, n + 1
   double *prev, *cur;            // two layers of D
   uint16_t* split;               // [k][stride]: start of the last segment of the optimum over 0..i
 };
 
 __host__ __device__ size_t work_bytes(int64_t stride, int k) {
-  return 8 * size_t(8 * stride + 3) + (2 * size_t(k) * size_t(stride) + 7) / 8 * 8;
+  return 8 * size_t(7 * stride + 3) + (2 * size_t(k) * size_t(stride) + 7) / 8 * 8;
 }
 
 __device__ Work work_at(char* workspace, int64_t problem, int64_t stride, int k) {
   char* base = workspace + size_t(problem) * work_bytes(stride, k);
   double* d = reinterpret_cast<double*>(base);
   Work w;
-  w.mass = d, w.mean = d + stride, w.within = d + 2 * stride;
-  w.s0 = d + 3 * stride, w.s1 = w.s0 + stride + 1, w.s2 = w.s1 + stride + 1;
+  w.mass = d, w.mean = d + stride;
+  w.s0 = d + 2 * stride, w.s1 = w.s0 + stride + 1, w.s2 = w.s1 + stride + 1;
   w.prev = w.s2 + stride + 1, w.cur = w.prev + stride;
   w.split = reinterpret_cast<uint16_t*>(w.cur + stride);
   return w;
@@ -62,20 +62,19 @@ struct PointsBuilder {
   const Work& w;
   int64_t n = 0;
   bool open = false;
-  double mass = 0, mean = 0, within = 0, total = 0, moment = 0;
+  double mass = 0, mean = 0, total = 0, moment = 0;
 
-  __device__ void push(double m, double x, double spread) {
+  __device__ void push(double m, double x) {
     if (open && x == mean) {
       mass = __dadd_rn(mass, m);
-      within = __dadd_rn(within, spread);
       return;
     }
     close();
-    open = true, mass = m, mean = x, within = spread;
+    open = true, mass = m, mean = x;
   }
   __device__ void close() {
     if (!open) return;
-    w.mass[n] = mass, w.mean[n] = mean, w.within[n] = within;
+    w.mass[n] = mass, w.mean[n] = mean;
     total = __dadd_rn(total, mass);
     moment = __dadd_rn(moment, __dmul_rn(mass, mean));
     ++n, open = false;
@@ -100,31 +99,6 @@ __device__ __forceinline__ void for_each_loaded(int64_t begin, int64_t end, cons
       if (base + u < end) f(base + u, av[u], bv[u]);
   }
 }
-
-// Sorted values (fit_raw, then kmeans_exact). Returns the point count, or −1 for a non-finite input.
-struct SortedSource {
-  const float* values;
-  const float* masses;
-  const int32_t* counts;
-  int64_t stride;
-
-  __device__ int64_t build(int64_t problem, PointsBuilder& p) const {
-    const float* v = values + problem * stride;
-    const float* m = masses ? masses + problem * stride : nullptr;
-    const int64_t count = counts[problem];
-    bool finite = true;
-    for_each_loaded(0, count, v, m, [&](int64_t, float x, float mass) {
-      finite = finite && isfinite(x) && isfinite(mass);
-      if (mass > 0) p.push(mass, x, 0.0);
-    });
-    if (!finite) return -1;
-    if (p.n == 0 && !p.open)  // no positive mass: every value counts once
-      for_each_loaded(0, count, v, static_cast<const float*>(nullptr),
-                      [&](int64_t, float x, float) { p.push(1.0, x, 0.0); });
-    p.close();
-    return p.n;
-  }
-};
 
 // The between-point sum of squares of points j..i about their mean (segments_optimal's cost).
 __device__ __forceinline__ double cost(const Work& w, int64_t j, int64_t i) {
@@ -156,16 +130,28 @@ __device__ void prefix_write(const Work& w, const PointsBuilder& points, int k) 
   });
 }
 
-// Step 1: one thread per problem. n[p] = the point count, or −1 for a bad input.
+// Step 1: one thread per problem, as fit_raw and kmeans_exact read sorted values. n[p] = the point
+// count, or −1 for a value or mass that is not finite.
 __global__ void __launch_bounds__(128)
-    points_sorted_kernel(SortedSource source, char* workspace, int64_t stride, int k, int64_t problems,
-                         int64_t* n) {
+    points_sorted_kernel(const float* values, const float* masses, const int32_t* counts, char* workspace,
+                         int64_t stride, int k, int64_t problems, int64_t* n) {
   const int64_t p = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (p >= problems) return;
   const Work w = work_at(workspace, p, stride, k);
+  const float* v = values + p * stride;
+  const float* m = masses ? masses + p * stride : nullptr;
   PointsBuilder points{w};
-  n[p] = source.build(p, points);
-  if (n[p] >= 0) prefix_write(w, points, k);
+  bool finite = true;
+  for_each_loaded(0, int64_t(counts[p]), v, m, [&](int64_t, float x, float mass) {
+    finite = finite && isfinite(x) && isfinite(mass);
+    if (mass > 0) points.push(mass, x);
+  });
+  if (points.n == 0 && !points.open)  // no positive mass: every value counts once
+    for_each_loaded(0, int64_t(counts[p]), v, static_cast<const float*>(nullptr),
+                    [&](int64_t, float x, float) { points.push(1.0, x); });
+  points.close();
+  n[p] = finite ? points.n : -1;
+  if (finite) prefix_write(w, points, k);
 }
 
 // D's layer q lives in prev for even q, in cur for odd q.
@@ -267,9 +253,9 @@ __global__ void __launch_bounds__(128)
       mx = __dadd_rn(mx, __dmul_rn(mass, x));
     });
     const double c = __ddiv_rn(mx, m);
-    for_each_loaded(begin, end, w.mass, w.mean, [&](int64_t i, double mass, double x) {
+    for_each_loaded(begin, end, w.mass, w.mean, [&](int64_t, double mass, double x) {
       const double d = __dsub_rn(x, c);
-      sum = __dadd_rn(sum, __dadd_rn(w.within[i], __dmul_rn(__dmul_rn(mass, d), d)));
+      sum = __dadd_rn(sum, __dmul_rn(__dmul_rn(mass, d), d));
     });
     out[s] = last = __double2float_rn(c);
   }
@@ -326,9 +312,9 @@ int64_t kmeans_exact_sorted_cuda(const float* values, const float* masses, const
   std::vector<int64_t> n_host(static_cast<size_t>(chunk));
   for (int64_t first = 0; first < problems; first += chunk) {
     const int64_t count = std::min(chunk, problems - first);
-    const SortedSource source{values + first * stride, masses ? masses + first * stride : nullptr, counts + first,
-                              stride};
-    points_sorted_kernel<<<blocks_for(count, 128), 128>>>(source, workspace.get(), stride, k, count, n.get());
+    points_sorted_kernel<<<blocks_for(count, 128), 128>>>(values + first * stride,
+                                                          masses ? masses + first * stride : nullptr, counts + first,
+                                                          workspace.get(), stride, k, count, n.get());
     QS_CUDA_CHECK_LAUNCH();
     n_host.resize(size_t(count));
     QS_CUDA_CHECK(cudaMemcpyAsync(n_host.data(), n.get(), size_t(count) * sizeof(int64_t), cudaMemcpyDeviceToHost, 0));

@@ -3,9 +3,8 @@
 // The CPU reference is core's quant/kmeans_1d (the Ckmeans.1d.dp dynamic programme); this is the same
 // programme step for step — the same merged points, centring, prefix sums, divide-and-conquer tree and
 // tie-breaking, each double operation correctly rounded and none fused — so the codebooks and inertia
-// are the CPU's bit for bit. One CTA solves one problem; the nodes of one level of a layer's tree run
-// in parallel (a group of threads per node while nodes are fewer than threads, a thread per node after).
-// Device pointers except where a name ends in _host.
+// are the CPU's bit for bit. All problems advance together, one launch per level of a layer's tree
+// (kmeans_exact.cu). Device pointers except where a name ends in _host.
 #pragma once
 #include <cstdint>
 

@@ -136,7 +136,7 @@ torch::Tensor fit_segments(const torch::Tensor& x, const torch::Tensor& m, int64
   return books.to(x.device());
 }
 
-// The histogram of the block-normalised values, summed over row chunks on CPU threads.
+// The histogram of the block-normalised values, summed over row chunks on CPU threads (or on the GPU).
 void histogram_collect(const torch::Tensor& x, const torch::Tensor& scales, const torch::Tensor& m, int64_t block,
                        float lo, float hi, bool reference, std::vector<double>& sm, std::vector<double>& smu,
                        std::vector<double>& smuu) {
@@ -145,6 +145,16 @@ void histogram_collect(const torch::Tensor& x, const torch::Tensor& scales, cons
   const float* xp = x.data_ptr<float>();
   const float* sp = scales.data_ptr<float>();
   const float* mp = m.defined() ? m.data_ptr<float>() : nullptr;
+#ifdef QS_WITH_CUDA
+  if (x.is_cuda()) {  // built on the device, fitted on the host (kmeans_exact.cu says why)
+    const torch::Tensor sums = torch::zeros({kHistogramBins, 4}, x.options().dtype(torch::kFloat64));
+    kernels::codebook_histogram_cuda(xp, sp, mp, rows, cols, block, lo, hi, kHistogramBins, sums.data_ptr<double>());
+    const torch::Tensor host = sums.cpu();
+    const auto h = host.accessor<double, 2>();
+    for (int b = 0; b < kHistogramBins; ++b) sm[b] += h[b][0], smu[b] += h[b][1], smuu[b] += h[b][2];
+    return;
+  }
+#endif
   std::vector<std::vector<double>> parts(3 * size_t(rows));  // chunks never outnumber rows
   const int64_t chunks = chunks_parallel(rows, reference, [&](int64_t c, int64_t b, int64_t e) {
     for (int i = 0; i < 3; ++i) parts[3 * c + i].assign(kHistogramBins, 0.0);
@@ -192,20 +202,7 @@ torch::Tensor fit_block(const torch::Tensor& x, const torch::Tensor& scales, int
     const auto [lo, hi] = range_collect(x, scales, block, input.reference);
     if (input.job) input.job->check_cancelled();
     std::vector<double> sm(kHistogramBins), smu(kHistogramBins), smuu(kHistogramBins);
-#ifdef QS_WITH_CUDA
-    if (x.is_cuda()) {  // the histogram on the device, the fit on the host (kmeans_exact.cu says why)
-      const torch::Tensor sums = torch::zeros({kHistogramBins, 4}, x.options().dtype(torch::kFloat64));
-      kernels::codebook_histogram_cuda(x.data_ptr<float>(), scales.data_ptr<float>(),
-                                       m.defined() ? m.data_ptr<float>() : nullptr, x.size(0), x.size(1), block,
-                                       lo, hi, kHistogramBins, sums.data_ptr<double>());
-      const torch::Tensor host = sums.cpu();
-      const auto h = host.accessor<double, 2>();
-      for (int b = 0; b < kHistogramBins; ++b) sm[b] = h[b][0], smu[b] = h[b][1], smuu[b] = h[b][2];
-    } else
-#endif
-    {
-      histogram_collect(x, scales, m, block, lo, hi, input.reference, sm, smu, smuu);
-    }
+    histogram_collect(x, scales, m, block, lo, hi, input.reference, sm, smu, smuu);
     if (input.job) input.job->check_cancelled();
     fit = kmeans_exact_binned(sm, smu, smuu, k);
   }
