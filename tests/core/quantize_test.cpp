@@ -96,7 +96,8 @@ TEST(QuantizeFastPath, CudaMatchesCpu) {
 // Per-row and per-group codebooks are fitted on the GPU by the CPU's programme, step for step: the same
 // codebooks, inertia, codes and values, with short last groups. With importance (a fifth of it zero)
 // the fit is the same too, but the importance is first divided by its mean, which the GPU sums in
-// another order: codebooks then agree to a few float roundings (at most 2e-6 relative on an H100).
+// another order: centroids then move by a few float roundings of the largest (about 1e-10 absolute,
+// against centroids up to 0.1, on an H100).
 TEST(QuantizeFastPath, CudaCodebooksPerRowAndGroupEqualTheCpuBitForBit) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device in this build or on this machine";
   const int64_t out = 96, in = 1000;
@@ -118,8 +119,11 @@ TEST(QuantizeFastPath, CudaCodebooksPerRowAndGroupEqualTheCpuBitForBit) {
       continue;
     }
     ASSERT_EQ(got.codebooks.size(), want.codebooks.size());
+    // Relative to the largest centroid: a centroid near zero moves as much as any other.
+    float largest = 0;
+    for (float c : want.codebooks) largest = std::max(largest, std::abs(c));
     for (size_t i = 0; i < want.codebooks.size(); ++i)
-      EXPECT_NEAR(got.codebooks[i], want.codebooks[i], 1e-4 * std::abs(want.codebooks[i]) + 1e-12) << i;
+      EXPECT_NEAR(got.codebooks[i], want.codebooks[i], 1e-5 * largest) << i;
     EXPECT_NEAR(got.inertia, want.inertia, 1e-5 * want.inertia);
     size_t differ = 0;
     for (size_t i = 0; i < want.codes.size(); ++i) differ += got.codes[i] != want.codes[i];
