@@ -1,6 +1,7 @@
 // One-dimensional k-means: the exact DP against brute force over every contiguous segmentation, the
 // binned solver against the raw one and against the points' true inertia, exact never above Lloyd,
-// Lloyd started at the optimum staying there, weights, degenerate inputs and bad arguments.
+// Lloyd started at the optimum staying there, the same result for any number of threads, weights,
+// degenerate inputs and bad arguments.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include <numeric>
 #include <random>
 #include <vector>
+
+#include <ATen/Parallel.h>
 
 #include "quant/kmeans_1d.hpp"
 #include "quantscope/error.hpp"
@@ -127,6 +130,27 @@ TEST(KMeans1d, BinnedEqualsRawWhenEachBinHoldsOneValue) {
     EXPECT_NEAR(binned.inertia, raw.inertia, 1e-10 * raw.inertia + 1e-12);
     ASSERT_EQ(binned.centroids.size(), raw.centroids.size());
     for (size_t j = 0; j < raw.centroids.size(); ++j) EXPECT_NEAR(binned.centroids[j], raw.centroids[j], 1e-12);
+  }
+}
+
+TEST(KMeans1d, ExactIsTheSameWhateverTheThreads) {
+  // Wide enough that the first levels' candidate scans are split into chunks across threads.
+  std::mt19937_64 rng(12);
+  std::normal_distribution<double> normal;
+  std::vector<double> s0(1 << 16), s1(1 << 16), s2(1 << 16);
+  for (size_t b = 0; b < s0.size(); ++b) {
+    const double v = -4 + 8 * double(b) / double(s0.size()), m = std::exp(-v * v / 2) * (1 + 0.1 * normal(rng));
+    s0[b] = b % 7 == 0 ? 0 : m, s1[b] = s0[b] * v, s2[b] = s0[b] * v * v;
+  }
+  const int threads = at::get_num_threads();
+  for (int k : {2, 16}) {
+    at::set_num_threads(1);
+    const Codebook1d serial = kmeans_exact_binned(s0, s1, s2, k);
+    at::set_num_threads(8);
+    const Codebook1d parallel = kmeans_exact_binned(s0, s1, s2, k);
+    at::set_num_threads(threads);
+    EXPECT_EQ(serial.centroids, parallel.centroids) << k;
+    EXPECT_EQ(serial.inertia, parallel.inertia) << k;
   }
 }
 

@@ -3,8 +3,8 @@
 //
 // Both solvers exploit that 1-D clusters are contiguous runs of the sorted values. The exact solver
 // merges equal values, then fills D[q][i] = min_j D[q−1][j−1] + cost(j, i) layer by layer; the optimal
-// j is monotone in i, so each layer is a divide and conquer over i, run breadth-first so that the
-// nodes of one recursion level go to threads in parallel. Lloyd sorts its sample once; an iteration
+// j is monotone in i, so each layer is a divide and conquer over i, spread over threads (see
+// segments_optimal). Lloyd sorts its sample once; an iteration
 // then needs only the cluster boundaries (binary search of the midpoints) and prefix sums, which is
 // exactly Lloyd's iteration at O(k log n) instead of O(n).
 #include "quant/kmeans_1d.hpp"
@@ -75,33 +75,90 @@ std::vector<int64_t> segments_optimal(const Points& p, int k) {
   struct Node {
     int64_t lo, hi, jlo, jhi;
   };
+  // The first levels of a layer's tree have fewer nodes than threads, and a node scans up to n
+  // candidates: they run breadth-first, their scans split into chunks across threads. A chunk keeps its
+  // first smallest cost and a node takes its chunks' in ascending order with a strict comparison, which
+  // is the serial scan's choice bit for bit. Once a level has enough nodes, each node's subtree runs
+  // depth-first on one thread, with no synchronisation per level.
+  struct Chunk {
+    int64_t node, jlo, jhi;
+    double best;
+    int64_t arg;
+  };
+  const int64_t threads = at::get_num_threads();
+  const auto candidates = [&](const Node& node, int q) {
+    return std::pair{std::max<int64_t>(node.jlo, q), std::min(node.jhi, (node.lo + node.hi) / 2)};
+  };
+  // Records the best split of node's middle point and returns its children.
+  const auto settle = [&](const Node& node, int q, double best, int64_t arg) {
+    const int64_t mid = (node.lo + node.hi) / 2;
+    cur[size_t(mid)] = best;
+    split[size_t(q) * size_t(n) + size_t(mid)] = int32_t(arg);
+    return std::pair{Node{node.lo, mid - 1, node.jlo, arg}, Node{mid + 1, node.hi, arg, node.jhi}};
+  };
+  const auto subtree = [&](const auto& self, const Node& node, int q) -> void {
+    if (node.lo > node.hi) return;
+    const auto [jlo, jhi] = candidates(node, q);
+    const int64_t mid = (node.lo + node.hi) / 2;
+    double best = std::numeric_limits<double>::infinity();
+    int64_t arg = jlo;
+    for (int64_t j = jlo; j <= jhi; ++j) {
+      const double d = prev[size_t(j - 1)] + cost(j, mid);
+      if (d < best) best = d, arg = j;
+    }
+    const auto [left, right] = settle(node, q, best, arg);
+    self(self, left, q);
+    self(self, right, q);
+  };
   std::vector<Node> level, next;
+  std::vector<Chunk> chunks;
   for (int q = 1; q < k; ++q) {
     // The last layer only needs i = n − 1.
     level.assign(1, Node{q == k - 1 ? n - 1 : q, n - 1, q, n - 1});
-    while (!level.empty()) {
-      next.assign(level.size() * 2, Node{1, 0, 0, 0});  // lo > hi: no node
-      at::parallel_for(0, int64_t(level.size()), 1, [&](int64_t begin, int64_t end) {
-        for (int64_t t = begin; t < end; ++t) {
-          const Node& node = level[size_t(t)];
+    while (!level.empty() && int64_t(level.size()) < 4 * threads) {
+      int64_t total = 0;
+      for (const Node& node : level) {
+        const auto [jlo, jhi] = candidates(node, q);
+        total += std::max<int64_t>(0, jhi - jlo + 1);
+      }
+      const int64_t size = std::max<int64_t>(4096, total / (threads * 4) + 1);
+      chunks.clear();
+      for (size_t t = 0; t < level.size(); ++t) {
+        const auto [jlo, jhi] = candidates(level[t], q);
+        int64_t j = jlo;
+        do {
+          const int64_t last = std::min(j + size - 1, jhi);
+          chunks.push_back(Chunk{int64_t(t), j, last, std::numeric_limits<double>::infinity(), j});
+          j += size;
+        } while (j <= jhi);
+      }
+      at::parallel_for(0, int64_t(chunks.size()), 1, [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {
+          Chunk& chunk = chunks[size_t(c)];
+          const Node& node = level[size_t(chunk.node)];
           const int64_t mid = (node.lo + node.hi) / 2;
-          const int64_t jlo = std::max<int64_t>(node.jlo, q), jhi = std::min(node.jhi, mid);
-          double best = std::numeric_limits<double>::infinity();
-          int64_t arg = jlo;
-          for (int64_t j = jlo; j <= jhi; ++j) {
+          for (int64_t j = chunk.jlo; j <= chunk.jhi; ++j) {
             const double d = prev[size_t(j - 1)] + cost(j, mid);
-            if (d < best) best = d, arg = j;
+            if (d < chunk.best) chunk.best = d, chunk.arg = j;
           }
-          cur[size_t(mid)] = best;
-          split[size_t(q) * size_t(n) + size_t(mid)] = int32_t(arg);
-          next[size_t(2 * t)] = Node{node.lo, mid - 1, node.jlo, arg};
-          next[size_t(2 * t + 1)] = Node{mid + 1, node.hi, arg, node.jhi};
         }
       });
-      level.clear();
-      for (const Node& node : next)
-        if (node.lo <= node.hi) level.push_back(node);
+      next.clear();
+      size_t c = 0;
+      for (size_t t = 0; t < level.size(); ++t) {
+        double best = std::numeric_limits<double>::infinity();
+        int64_t arg = candidates(level[t], q).first;
+        for (; c < chunks.size() && chunks[c].node == int64_t(t); ++c)
+          if (chunks[c].best < best) best = chunks[c].best, arg = chunks[c].arg;
+        const auto [left, right] = settle(level[t], q, best, arg);
+        for (const Node& child : {left, right})
+          if (child.lo <= child.hi) next.push_back(child);
+      }
+      std::swap(level, next);
     }
+    at::parallel_for(0, int64_t(level.size()), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) subtree(subtree, level[size_t(t)], q);
+    });
     std::swap(prev, cur);
   }
   std::vector<int64_t> starts(size_t(k), 0);
