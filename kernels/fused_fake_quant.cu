@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bf16_round.hpp"
+#include "block_sum.cuh"
 #include "cuda_host.cuh"
 #include "fused_fake_quant.hpp"
 
@@ -48,18 +49,6 @@ __device__ void row_rotate(float* v, int cols, int block, float scale) {
   __syncthreads();
 }
 
-// Sum over the CTA in quest_quantize.cu's order (lanes by xor shuffle, then warps in order).
-__device__ double cta_sum(double v, double* shared) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  double total = 0;
-  for (int w = 0; w < kWarps; ++w) total += shared[w];
-  __syncthreads();
-  return total;
-}
-
 // Shared memory: the row (cols floats), then the block scales (Codebook), then the levels.
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
@@ -67,7 +56,8 @@ __global__ void __launch_bounds__(kThreads)
                               float* row_stats) {
   extern __shared__ float shared[];
   __shared__ double partial[kWarps];
-  const int cols = int(spec.cols), hadamard = int(spec.hadamard), block = int(spec.block < spec.cols ? spec.block : spec.cols);
+  const int cols = int(spec.cols), hadamard = int(spec.hadamard);
+  const int block = int(spec.block < spec.cols ? spec.block : spec.cols);
   const bool codebook = spec.grid == FakeQuantGrid::Codebook;
   const int blocks = codebook ? (cols + block - 1) / block : 0;
   float* v = shared;
@@ -85,7 +75,7 @@ __global__ void __launch_bounds__(kThreads)
       const double d = v[i];
       norm = __dadd_rn(norm, __dmul_rn(d, d));
     }
-    norm = cta_sum(norm, partial);
+    norm = block_sum(norm, partial);
     float sigma = 0, clip = 0, delta = 0;
     if (!codebook) {
       sigma = __double2float_rn(__dadd_rn(__dsqrt_rn(cols > 0 ? __ddiv_rn(norm, double(cols)) : 0.0), 1e-8));
@@ -138,8 +128,8 @@ __global__ void __launch_bounds__(kThreads)
       }
       v[i] = q;
     }
-    error = cta_sum(error, partial);
-    zeroed = cta_sum(zeroed, partial);
+    error = block_sum(error, partial);
+    zeroed = block_sum(zeroed, partial);
     if (threadIdx.x == 0) {
       row_stats[r * kFakeQuantRowStats + 0] = float(error);
       row_stats[r * kFakeQuantRowStats + 1] = float(norm);
@@ -191,9 +181,9 @@ __global__ void __launch_bounds__(kThreads)
     norm += row_stats[r * kFakeQuantRowStats + 1];
     zeroed += row_stats[r * kFakeQuantRowStats + 2];
   }
-  error = cta_sum(error, partial);
-  norm = cta_sum(norm, partial);
-  zeroed = cta_sum(zeroed, partial);
+  error = block_sum(error, partial);
+  norm = block_sum(norm, partial);
+  zeroed = block_sum(zeroed, partial);
   if (threadIdx.x == 0) {
     sums[0] += float(zeroed / double(count));
     sums[1] += float(error / fmax(norm, 1e-30));

@@ -22,7 +22,8 @@ void fake_quant_spec_require(const FakeQuantSpec& spec) {
   if (spec.k < 1 || spec.k > 256 || !spec.levels)
     throw std::invalid_argument("fake_quant: " + std::to_string(spec.k) + " levels outside 1…256");
   if (spec.grid == FakeQuantGrid::Quest && (spec.bits < 1 || spec.bits > 8 || spec.k != (1 << spec.bits)))
-    throw std::invalid_argument("fake_quant: a QuEST grid of " + std::to_string(spec.bits) + " bits needs 2^bits levels");
+    throw std::invalid_argument("fake_quant: a QuEST grid of " + std::to_string(spec.bits) +
+                                " bits needs 2^bits levels");
   if (spec.grid == FakeQuantGrid::Codebook && spec.block < 1)
     throw std::invalid_argument("fake_quant: block " + std::to_string(spec.block) + " < 1");
   if (spec.hadamard > 1 && ((spec.hadamard & (spec.hadamard - 1)) != 0 || spec.cols % spec.hadamard != 0))
@@ -52,7 +53,8 @@ void fake_quant_forward_cpu(const FakeQuantSpec& spec, const float* x, float* y,
       norm += double(v[size_t(c)]) * double(v[size_t(c)]);
       if (spec.mask == FakeQuantMask::None) continue;
       const float s = spec.grid == FakeQuantGrid::Quest ? scales[0] : scales[size_t(c / spec.block)];
-      const bool keep = fake_quant_keeps(v[size_t(c)] / s, codes[size_t(c)], spec.levels, spec.k, spec.mask, spec.factor);
+      const bool keep =
+          fake_quant_keeps(v[size_t(c)] / s, codes[size_t(c)], spec.levels, spec.k, spec.mask, spec.factor);
       mask[r * cols + c] = keep ? 1 : 0;
       zeroed += keep ? 0 : 1;
     }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "block_sum.cuh"
 #include "cuda_host.cuh"
 #include "quest_quantize.hpp"
 
@@ -15,17 +16,6 @@ namespace qs::kernels {
 namespace {
 
 constexpr int kThreads = 256;
-
-__device__ double block_sum(double v, double* shared) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  double total = 0;
-  for (int w = 0; w < blockDim.x / 32; ++w) total += shared[w];
-  __syncthreads();  // shared is reused by the next row
-  return total;
-}
 
 __global__ void __launch_bounds__(kThreads)
     quest_quantize_kernel(const float* x, int64_t rows, int64_t cols, int bits, float alpha, float* sigma,

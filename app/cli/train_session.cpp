@@ -9,6 +9,7 @@
 
 #include "job_run.hpp"
 #include "json_print.hpp"
+#include "quantscope/device.hpp"
 #include "quantscope/job.hpp"
 #include "text_format.hpp"
 #include "text_table.hpp"
@@ -133,6 +134,8 @@ int train_session_run(const TrainConfig& config, const std::vector<std::pair<std
       jobs.stdout_write(log_line(entry, config.steps, qat) + "\n");
     });
   };
+  const bool on_gpu = config.device == Device::Cuda;
+  if (on_gpu) cuda_memory_peak_reset();
   jobs.run(qat ? "Quantization-aware training" : "Training", work, {.message = [&] {
              std::lock_guard lock(status_mutex);
              return status;
@@ -149,6 +152,11 @@ int train_session_run(const TrainConfig& config, const std::vector<std::pair<std
     out["run_file"] = result.run_file.string();
     if (qat) out["final"] = final_json(result.quantized);
     out["seconds"] = result.seconds;
+    // The peak covers the training steps and the evaluations between them: what a step needs.
+    if (on_gpu) {
+      const DeviceMemory memory = cuda_memory();
+      out["gpu_memory"] = {{"held_bytes", memory.allocated}, {"peak_bytes", memory.peak}};
+    }
     out["log"] = log;
     json_print(out);
     return 0;

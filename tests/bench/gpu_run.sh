@@ -15,13 +15,15 @@
 #           decode-tables.md: the tables docs/performance.md quotes)
 #   quantize  quantscope-bench --device cuda: every quantizer family on two layer shapes, the stages of a
 #           k-means fit, and all 224 linear weights of the Llama-3-8B shape (quantize.log, quantize.json)
-#   generate  `generate` on a synthetic Llama-3.2-1B shape on the GPU: bf16, kmeans2 dequantized to bf16, and
+#   generate  `generate` on a synthetic Llama-3.2-1B shape (with a 32,000-token vocabulary) on the GPU: bf16, kmeans2 dequantized to bf16, and
 #           kmeans2 kept packed (--packed, the decode kernels): tokens per second and GPU memory held and at
 #           peak (generate.log, generate-*.json)
-#   qat     the step cost of quantization-aware training on the demo model (batch 16 × 256 tokens, bf16
-#           compute, 60 steps): a full-precision fine-tune (`train`), weight-only kmeans2, W4A4 and W1A1
-#           QuEST with the trust estimator; tokens per second is the median of the logs after step 10
-#           (qat.log, qat-*.json)
+#   qat     the step cost of quantization-aware training on the demo model (60 steps) and a synthetic
+#           Llama-3.2-1B shape (30 steps), batch 16 × 256 tokens, bf16 compute: a full-precision fine-tune
+#           (`train`), then weight-only kmeans2, W4A4 and W1A1 QuEST with the trust estimator, each through
+#           the generic fake quantization and the fused kernels; tokens per second is the median of the
+#           logs after step 10, with the run's peak GPU memory (qat.log, qat-*.json; QS_QAT_MODELS="demo 1b", QS_QAT_FORMATS="kmeans2
+#           w4a4 w1a1" and QS_QAT_PATHS="generic fused" choose a subset)
 #   errormap  quantscope-bench --error-map: pooling a 4096 x 14336 layer to the screen, on the GPU beside
 #           the CPU reference
 # Environment: QS_GPU_DEPS, a folder of Debian packages from `packaging/deps-offline.sh download`
@@ -77,8 +79,10 @@ stage_quantize() {
 }
 
 stage_generate() {
-  local model=$work/llama-3.2-1b tokenizer=$data/models/llama2-tokenizer-32k/tokenizer.model
-  [ -f "$model/config.json" ] || build/cuda/tests/bench/quantscope-synth llama-3.2-1b "$model" --tokenizer "$tokenizer"
+  # The Llama-2 tokenizer's 32,000 ids as the vocabulary, so that every generated id decodes (1.04B weights).
+  local model=$work/llama-3.2-1b-32k tokenizer=$data/models/llama2-tokenizer-32k/tokenizer.model
+  [ -f "$model/config.json" ] ||
+    build/cuda/tests/bench/quantscope-synth llama-3.2-1b "$model" --tokenizer "$tokenizer" --vocab 32000
   local cli=build/cuda/app/cli/quantscope-cli common="--device cuda --dtype bf16 --temperature 0 --max-new 256"
   { for run in "bf16:" "kmeans2:--format kmeans2" "kmeans2-packed:--format kmeans2 --packed"; do
       local name=${run%%:*} options=${run#*:}
@@ -89,25 +93,41 @@ stage_generate() {
 }
 
 stage_qat() {
+  # Each model: a full-precision fine-tune (`train`), then every QAT format through the generic LibTorch
+  # fake quantization (QUANTSCOPE_FAKE_QUANT=generic) and through the fused kernels. QS_QAT_MODELS,
+  # QS_QAT_FORMATS and QS_QAT_PATHS choose a subset.
   local text=$data/text/tinystories-valid-subset/tinystories_valid_first.txt cli=build/cuda/app/cli/quantscope-cli
-  local steps=60 batch=16 ctx=256
-  rm -rf "${work:?}"/qat-*
-  cat > "$work/qat-bf16.json" <<EOF
-{"init_model": "$root/resources/models/demo", "train_files": ["$text"], "steps": $steps, "batch_size": $batch,
+  local tokenizer=$data/models/llama2-tokenizer-32k/tokenizer.model big=$work/llama-3.2-1b batch=16 ctx=256
+  local rate='import json,statistics,sys; r=json.load(open(sys.argv[1])); t=[l["tokens_per_second"] for l in r["log"] if l["step"]>10]; m=r.get("gpu_memory",{}); print("%.0f tokens/s (median of %d logs), GPU memory peak %.2f GiB" % (statistics.median(t), len(t), m.get("peak_bytes",0)/2**30))'
+  { for tag in ${QS_QAT_MODELS:-demo 1b}; do
+      local init=$root/resources/models/demo model=demo steps=60 every=10
+      if [ "$tag" = 1b ]; then
+        [ -f "$big/config.json" ] || build/cuda/tests/bench/quantscope-synth llama-3.2-1b "$big" --tokenizer "$tokenizer"
+        init=$big model=$big steps=30 every=5
+      fi
+      rm -rf "${work:?}/qat-$tag"-*
+      cat > "$work/qat-$tag-bf16.json" <<EOF
+{"init_model": "$init", "train_files": ["$text"], "steps": $steps, "batch_size": $batch,
  "ctx": $ctx, "lr": 1e-4, "warmup_steps": 10, "weight_decay": 0, "eval_every": 0, "checkpoint_every": 0,
- "log_every": 10, "device": "cuda", "compute": "bf16", "out_dir": "$work/qat-bf16"}
+ "log_every": $every, "device": "cuda", "compute": "bf16", "out_dir": "$work/qat-$tag-bf16"}
 EOF
-  local rate='import json,statistics,sys; r=json.load(open(sys.argv[1])); t=[l["tokens_per_second"] for l in r["log"] if l["step"]>10]; print("%.0f tokens/s (median of %d logs)" % (statistics.median(t), len(t)))'
-  { echo "== bf16 fine-tune (train)"
-    $cli train --config "$work/qat-bf16.json" --json > "$out/qat-bf16.json" && python3 -c "$rate" "$out/qat-bf16.json"
-    for run in "kmeans2:--format kmeans2 --estimator ste" "w4a4:--format quest4 --act-format quest4 --estimator trust" \
-               "w1a1:--format quest1 --act-format quest1 --estimator trust"; do
-      local name=${run%%:*} options=${run#*:}
-      echo "== qat $name: $options"
-      $cli qat demo $options --text "$text" --steps $steps --batch $batch --ctx $ctx --warmup 10 --log-every 10 \
-        --final-eval-tokens 512 --device cuda --dtype bf16 --out "$work/qat-$name" --json > "$out/qat-$name.json" &&
-        python3 -c "$rate" "$out/qat-$name.json"
-    done; } 2>&1 | tee "$out/qat.log"
+      echo "== $tag: bf16 fine-tune (train)"
+      $cli train --config "$work/qat-$tag-bf16.json" --json > "$out/qat-$tag-bf16.json" &&
+        python3 -c "$rate" "$out/qat-$tag-bf16.json"
+      for run in "kmeans2:--format kmeans2 --estimator ste" "w4a4:--format quest4 --act-format quest4 --estimator trust" \
+                 "w1a1:--format quest1 --act-format quest1 --estimator trust"; do
+        local name=${run%%:*} options=${run#*:}
+        [[ " ${QS_QAT_FORMATS:-kmeans2 w4a4 w1a1} " == *" $name "* ]] || continue
+        for path in ${QS_QAT_PATHS:-generic fused}; do
+          echo "== $tag qat $name ($path): $options"
+          QUANTSCOPE_FAKE_QUANT=$path $cli qat "$model" $options --text "$text" --steps "$steps" --batch $batch \
+            --ctx $ctx --warmup 10 --log-every "$every" --final-eval-tokens 512 --device cuda --dtype bf16 \
+            --out "$work/qat-$tag-$name-$path" --json > "$out/qat-$tag-$name-$path.json" &&
+            python3 -c "$rate" "$out/qat-$tag-$name-$path.json"
+          rm -rf "$work/qat-$tag-$name-$path"
+        done
+      done
+    done; } 2>&1 | tee -a "$out/qat.log"
 }
 
 stage_decode() {

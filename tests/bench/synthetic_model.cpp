@@ -9,7 +9,7 @@
 namespace {
 
 int usage() {
-  std::cerr << "usage: quantscope-synth PRESET DIR [--dtype bf16|f16|f32] [--layers N] [--seed N] [--tokenizer FILE]\n"
+  std::cerr << "usage: quantscope-synth PRESET DIR [--dtype bf16|f16|f32] [--layers N] [--vocab N] [--seed N] [--tokenizer FILE]\n"
                "presets:";
   for (const std::string& name : qs::test::synthetic_presets()) std::cerr << ' ' << name;
   std::cerr << '\n';
@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
         if (options.dtype == qs::DType::U8) return usage();
       } else if (a == "--layers") {
         config.num_hidden_layers = std::stoll(v);
+      } else if (a == "--vocab") {  // to match a tokenizer, so that generated ids decode
+        config.vocab_size = std::stoll(v);
       } else if (a == "--seed") {
         options.seed = std::stoull(v);
       } else if (a == "--tokenizer") {

@@ -61,7 +61,8 @@ FakeQuantSpec spec_make(const qs::FormatSpec& f, const EstimatorSettings& e, int
                         const torch::Tensor& levels) {
   FakeQuantSpec k;
   k.rows = rows, k.cols = cols, k.hadamard = f.hadamard, k.bits = f.bits;
-  k.grid = f.family == qs::QuantFamily::Quest ? qs::kernels::FakeQuantGrid::Quest : qs::kernels::FakeQuantGrid::Codebook;
+  k.grid = f.family == qs::QuantFamily::Quest ? qs::kernels::FakeQuantGrid::Quest
+                                              : qs::kernels::FakeQuantGrid::Codebook;
   k.alpha = float(qs::quest_alpha(f.bits));
   k.block = f.group;
   k.absmean = f.scale == qs::BlockScale::Absmean;

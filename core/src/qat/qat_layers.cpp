@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "quantscope/error.hpp"
@@ -93,22 +94,19 @@ void QatLayers::prepare(int64_t step, const TensorLookup& master, const TensorLo
   }
 }
 
-void QatLayers::accumulate(torch::Tensor& sum, const torch::Tensor& value) {
-  sum = sum.defined() ? sum + value : value;
+FakeQuantStats* QatLayers::stats_for(FakeQuantStats& stats, const torch::Tensor& x) {
+  if (!stats.sums.defined()) stats.sums = torch::zeros({2}, x.options().dtype(torch::kFloat32));
+  return &stats;
 }
 
 torch::Tensor QatLayers::weight(const std::string& tensor_name, const torch::Tensor& master, bool training) {
   Layer& l = layers_.at(by_tensor_.at(tensor_name));
   if (!l.weight.quantized() || !active()) return master;
-  FakeQuantStats stats;
   const FakeQuantInput extra{.codebooks = l.weight.family == QuantFamily::KMeans ? l.codebooks : torch::Tensor(),
                              .name = l.name};
-  const torch::Tensor q = fake_quantize(master, l.weight, config_.estimator, extra, training ? &stats : nullptr);
-  if (training) {
-    accumulate(l.weight_masked, stats.masked);
-    accumulate(l.error, stats.error);
-    ++l.weight_calls;
-  }
+  const torch::Tensor q =
+      fake_quantize(master, l.weight, config_.estimator, extra, training ? stats_for(l.weight_stats, master) : nullptr);
+  l.weight_calls += training;
   return q;
 }
 
@@ -116,32 +114,58 @@ torch::Tensor QatLayers::input(const std::string& layer, const torch::Tensor& x,
   const auto it = by_layer_.find(layer);
   if (it == by_layer_.end() || !layers_[it->second].act || !active()) return x;
   Layer& l = layers_[it->second];
-  FakeQuantStats stats;
-  const torch::Tensor q = activation_fake_quantize(x, *l.act, config_.estimator, l.name, training ? &stats : nullptr);
-  if (training) {
-    accumulate(l.act_masked, stats.masked);
-    ++l.act_calls;
-  }
+  const torch::Tensor q = activation_fake_quantize(x, *l.act, config_.estimator, l.name,
+                                                   training ? stats_for(l.act_stats, x) : nullptr);
+  l.act_calls += training;
   return q;
 }
 
 RunLayerSample QatLayers::sample_take(int64_t step) {
   RunLayerSample sample;
   sample.step = step;
-  const auto mean = [](torch::Tensor& sum, int64_t calls) {
-    const double value = calls > 0 && sum.defined() ? sum.item<double>() / double(calls) : kNaN;
-    sum = torch::Tensor();
-    return value;
+  // Every value that lives on a device is gathered into one tensor and read back at once: one host
+  // sync per sample rather than one per layer and value. slots[i]: where layer value i is, or -1.
+  std::vector<torch::Tensor> gathered;
+  std::vector<int64_t> slots;
+  const auto gather = [&](const torch::Tensor& value) {
+    if (!value.defined()) return slots.push_back(-1);
+    slots.push_back(int64_t(gathered.size()));
+    gathered.push_back(value.detach().to(torch::kFloat64).reshape({1}));
   };
   for (Layer& l : layers_) {
-    sample.weight_masked.push_back(mean(l.weight_masked, l.weight_calls));
-    sample.weight_error.push_back(mean(l.error, l.weight_calls));
-    sample.act_masked.push_back(mean(l.act_masked, l.act_calls));
+    const auto mean = [](const FakeQuantStats& stats, int64_t calls, int i) {
+      return calls > 0 && stats.sums.defined() ? stats.sums[i] / double(calls) : torch::Tensor();
+    };
+    gather(mean(l.weight_stats, l.weight_calls, 0));
+    gather(mean(l.weight_stats, l.weight_calls, 1));
+    gather(mean(l.act_stats, l.act_calls, 0));
+    if (l.codebooks.defined() && l.first_codebooks.defined()) {
+      // Codebooks restored from a checkpoint are on the CPU until the next fit moves them.
+      if (l.first_codebooks.device() != l.codebooks.device())
+        l.first_codebooks = l.first_codebooks.to(l.codebooks.device());
+      gather((l.codebooks - l.first_codebooks).pow(2).mean().sqrt());
+    } else {
+      gather(torch::Tensor());
+    }
+    l.weight_stats = l.act_stats = FakeQuantStats();
     l.weight_calls = l.act_calls = 0;
-    sample.codebook_drift.push_back(
-        l.codebooks.defined() && l.first_codebooks.defined()
-            ? (l.codebooks.cpu() - l.first_codebooks.cpu()).pow(2).mean().sqrt().item<double>()
-            : kNaN);
+  }
+  // Values on different devices (codebooks restored from a checkpoint stay on the CPU) are read per device.
+  std::vector<double> read(gathered.size(), kNaN);
+  std::map<std::string, std::vector<size_t>> by_device;
+  for (size_t i = 0; i < gathered.size(); ++i) by_device[gathered[i].device().str()].push_back(i);
+  for (const auto& [device, indices] : by_device) {
+    std::vector<torch::Tensor> parts;
+    for (size_t i : indices) parts.push_back(gathered[i]);
+    const torch::Tensor values = torch::cat(parts).cpu();
+    for (size_t j = 0; j < indices.size(); ++j) read[indices[j]] = values[int64_t(j)].item<double>();
+  }
+  const auto value = [&](size_t i) { return slots[i] < 0 ? kNaN : read[size_t(slots[i])]; };
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    sample.weight_masked.push_back(value(4 * l));
+    sample.weight_error.push_back(value(4 * l + 1));
+    sample.act_masked.push_back(value(4 * l + 2));
+    sample.codebook_drift.push_back(value(4 * l + 3));
   }
   return sample;
 }

@@ -59,10 +59,11 @@ class QatLayers {
     std::optional<FormatSpec> act;
     torch::Tensor codebooks, first_codebooks;  // KMeans
     int64_t fitted_for = 0;                    // the step the current codebooks were fitted for
-    torch::Tensor weight_masked, act_masked, error;  // sums over the interval, 0-d on the device
+    FakeQuantStats weight_stats, act_stats;  // sums over the interval, on the device
     int64_t weight_calls = 0, act_calls = 0;
   };
-  static void accumulate(torch::Tensor& sum, const torch::Tensor& value);
+  // The sums a call adds to, made (zeros) on x's device when the interval's first call comes.
+  static FakeQuantStats* stats_for(FakeQuantStats& stats, const torch::Tensor& x);
   bool active() const;  // past the full-precision warm-up
 
   QatConfig config_;

@@ -5,16 +5,22 @@
 // on the value's side (the outermost levels use their inner gap), and the clip range runs from the
 // lowest level to the highest, scaled about its centre. For QuEST's grid these are exactly Δ/2 and
 // ±α_b·σ (its outermost levels).
+//
+// On CUDA, QuEST and k-means with a pinned shared codebook take the fused kernels of
+// kernels/fused_fake_quant.hpp instead: the same quantizers' arithmetic and the same mask in one pass
+// forward and one backward, which is what makes QAT cost close to training.
 #include "quant/fake_quant.hpp"
 
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
 #include <utility>
 
+#include "fused_fake_quant.hpp"
 #include "quantscope/error.hpp"
 
 namespace qs {
@@ -64,6 +70,95 @@ torch::Tensor book_index(const FormatSpec& spec, int64_t n, int64_t rows, int64_
   return torch::arange(rows, opts).mul(per_row).unsqueeze(1) + torch::arange(cols, opts).div(segment, "floor").unsqueeze(0);
 }
 
+#ifdef QS_WITH_CUDA
+// The fused kernels as one autograd function: the forward pass writes q(x) and the mask, the backward
+// pass rotates, masks and rotates back. Scales and levels get no gradient.
+struct FusedFakeQuantizeFunction : public torch::autograd::Function<FusedFakeQuantizeFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& levels,
+                               kernels::FakeQuantSpec spec, torch::Tensor* row_stats) {
+    spec.levels = levels.data_ptr<float>();
+    const bool bf16 = x.scalar_type() == torch::kBFloat16;
+    torch::Tensor y = torch::empty_like(x);
+    const torch::Tensor mask = spec.mask == kernels::FakeQuantMask::None
+                                   ? torch::Tensor()
+                                   : torch::empty(x.sizes(), x.options().dtype(torch::kUInt8));
+    *row_stats = torch::empty({spec.rows, kernels::kFakeQuantRowStats}, x.options().dtype(torch::kFloat32));
+    kernels::fake_quant_forward_cuda(spec, x.data_ptr(), y.data_ptr(), bf16,
+                                     mask.defined() ? mask.data_ptr<uint8_t>() : nullptr,
+                                     row_stats->data_ptr<float>(), nullptr);
+    if (mask.defined()) ctx->save_for_backward({mask, levels});
+    ctx->saved_data["spec"] = c10::IValue(std::vector<int64_t>{
+        spec.rows, spec.cols, spec.hadamard, int64_t(spec.grid), spec.bits, spec.block, spec.k, int64_t(spec.mask)});
+    return y;
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const std::vector<int64_t> v = ctx->saved_data["spec"].toIntVector();
+    kernels::FakeQuantSpec spec;
+    spec.rows = v[0], spec.cols = v[1], spec.hadamard = v[2], spec.grid = kernels::FakeQuantGrid(v[3]);
+    spec.bits = int(v[4]), spec.block = v[5], spec.k = int(v[6]), spec.mask = kernels::FakeQuantMask(v[7]);
+    if (spec.mask == kernels::FakeQuantMask::None) return {grads[0], torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    const auto saved = ctx->get_saved_variables();
+    spec.levels = saved[1].data_ptr<float>();
+    const torch::Tensor grad = grads[0].contiguous();
+    torch::Tensor out = torch::empty_like(grad);
+    kernels::fake_quant_backward_cuda(spec, grad.data_ptr(), saved[0].data_ptr<uint8_t>(), out.data_ptr(),
+                                      grad.scalar_type() == torch::kBFloat16, nullptr);
+    return {out, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// The device copy of QuEST's grid, made once per bit width and device.
+torch::Tensor quest_levels_on(const FormatSpec& spec, const torch::Device& device) {
+  static std::mutex mutex;
+  static std::map<std::pair<int, std::string>, torch::Tensor> cache;
+  std::lock_guard lock(mutex);
+  torch::Tensor& levels = cache[{spec.bits, device.str()}];
+  if (!levels.defined()) levels = quest_levels(spec).to(device).reshape({-1}).contiguous();
+  return levels;
+}
+
+// q(x) through the fused kernels, or an undefined tensor where they do not cover the case: a CUDA
+// float32 or bf16 matrix; QuEST, or k-means with block scales and one pinned codebook.
+torch::Tensor fused_fake_quantize(const torch::Tensor& x, const FormatSpec& spec, const EstimatorSettings& estimator,
+                                  const FakeQuantInput& extra, FakeQuantStats* stats, torch::Tensor* codebooks_out) {
+  if (!x.is_cuda() || x.dim() != 2 || (x.scalar_type() != torch::kFloat32 && x.scalar_type() != torch::kBFloat16))
+    return {};
+  kernels::FakeQuantSpec k;
+  k.rows = x.size(0), k.cols = x.size(1), k.bits = spec.bits;
+  torch::Tensor levels;
+  if (spec.family == QuantFamily::Quest) {
+    k.grid = kernels::FakeQuantGrid::Quest;
+    k.alpha = float(quest_alpha(spec.bits));
+    k.hadamard = spec.hadamard;
+    levels = quest_levels_on(spec, x.device());
+  } else if (spec.family == QuantFamily::KMeans && spec.granularity == Granularity::Block &&
+             extra.codebooks.defined() && extra.codebooks.size(0) == 1) {
+    k.grid = kernels::FakeQuantGrid::Codebook;
+    k.block = kmeans_segment(spec, k.cols);
+    k.absmean = spec.scale == BlockScale::Absmean;
+    k.eps = kKMeansScaleEps;
+    k.hadamard = spec.hadamard;
+    levels = extra.codebooks.to(x.device(), torch::kFloat32).reshape({-1}).contiguous();
+  } else {
+    return {};
+  }
+  k.k = int(levels.numel());
+  k.mask = estimator.kind == GradientEstimator::Trust  ? kernels::FakeQuantMask::Trust
+           : estimator.kind == GradientEstimator::Clip ? kernels::FakeQuantMask::Clip
+                                                       : kernels::FakeQuantMask::None;
+  k.factor = float(estimator.kind == GradientEstimator::Trust ? estimator.trust_factor / 2 : estimator.clip_factor);
+  k.levels = levels.data_ptr<float>();
+  if (!kernels::fake_quant_fits_cuda(k)) return {};
+  torch::Tensor row_stats;
+  const torch::Tensor y = FusedFakeQuantizeFunction::apply(x.contiguous(), levels, k, &row_stats);
+  if (stats)
+    kernels::fake_quant_stats_add_cuda(row_stats.data_ptr<float>(), k.rows, x.numel(), stats->sums.data_ptr<float>(),
+                                       nullptr);
+  if (codebooks_out && spec.family == QuantFamily::KMeans) *codebooks_out = extra.codebooks;
+  return y;
+}
+#endif
+
 }  // namespace
 
 torch::Tensor hadamard_rotate(const torch::Tensor& x, int64_t block) {
@@ -101,6 +196,18 @@ torch::Tensor fake_quantize(const torch::Tensor& x, const FormatSpec& spec, cons
   if (rotated && x.size(1) % spec.hadamard != 0)
     throw Error(ErrorKind::Invalid, extra.name + ": " + std::to_string(x.size(1)) +
                                         " inputs are not a multiple of the Hadamard block of " + format_print(spec));
+#ifdef QS_WITH_CUDA
+  // QUANTSCOPE_FAKE_QUANT=generic keeps the generic path on CUDA: the baseline the QAT benchmark
+  // measures the kernels against in the same run.
+  static const bool generic_only = [] {
+    const char* env = std::getenv("QUANTSCOPE_FAKE_QUANT");
+    return env && std::string(env) == "generic";
+  }();
+  if (spec.quantized() && !generic_only)
+    if (torch::Tensor y = fused_fake_quantize(x, spec, estimator, extra, stats, codebooks_out); y.defined()) return y;
+#endif
+  if (x.scalar_type() != torch::kFloat32)
+    return fake_quantize(x.to(torch::kFloat32), spec, estimator, extra, stats, codebooks_out).to(x.scalar_type());
   const torch::Tensor xr = rotated ? hadamard_rotate(x, spec.hadamard) : x;
   FormatSpec inner = spec;
   if (rotated) inner.hadamard = spec.family == QuantFamily::Quest ? 1 : 0;
@@ -119,8 +226,10 @@ torch::Tensor fake_quantize(const torch::Tensor& x, const FormatSpec& spec, cons
   const torch::Tensor mask = spec.quantized() ? estimator_mask(q, spec, estimator) : torch::Tensor();
   if (stats) {
     torch::NoGradGuard no_grad;
-    stats->masked = mask.defined() ? 1 - mask.to(torch::kFloat32).mean() : torch::zeros({}, input.weight.options());
-    stats->error = (q.dequant - input.weight).pow(2).sum() / input.weight.pow(2).sum().clamp_min(1e-30);
+    const torch::Tensor masked =
+        mask.defined() ? 1 - mask.to(torch::kFloat32).mean() : torch::zeros({}, input.weight.options());
+    const torch::Tensor error = (q.dequant - input.weight).pow(2).sum() / input.weight.pow(2).sum().clamp_min(1e-30);
+    stats->sums.add_(torch::stack({masked, error}).to(stats->sums.device()));
   }
   if (codebooks_out && q.codebooks.defined()) *codebooks_out = q.codebooks;
   const torch::Tensor y =
@@ -131,7 +240,9 @@ torch::Tensor fake_quantize(const torch::Tensor& x, const FormatSpec& spec, cons
 torch::Tensor activation_fake_quantize(const torch::Tensor& input, const FormatSpec& spec,
                                        const EstimatorSettings& estimator, const std::string& name,
                                        FakeQuantStats* stats) {
-  const torch::Tensor rows = input.to(torch::kFloat32).reshape({-1, input.size(-1)});
+  // The fused kernels read bf16 as it is; the generic path works in float32.
+  const bool as_is = input.is_cuda() && input.scalar_type() == torch::kBFloat16;
+  const torch::Tensor rows = (as_is ? input : input.to(torch::kFloat32)).reshape({-1, input.size(-1)});
   const torch::Tensor q = fake_quantize(rows, spec, estimator, {.name = name + " (input)"}, stats);
   return q.reshape(input.sizes()).to(input.scalar_type());
 }

@@ -14,10 +14,11 @@
 
 namespace qs {
 
-// Per call, as 0-d float32 tensors on the input's device (no host sync): the fraction of gradient
-// entries the estimator zeroes and ‖q(x) − x‖² / ‖x‖².
+// Per-call statistics added up where the input lives, without a host sync: sums[0] += the fraction
+// of gradient entries the estimator zeroes, sums[1] += ‖q(x) − x‖² / ‖x‖² (in the rotated basis).
+// float32 [2], made by the caller (zeros) on the input's device.
 struct FakeQuantStats {
-  torch::Tensor masked, error;
+  torch::Tensor sums;
 };
 
 struct FakeQuantInput {
@@ -26,9 +27,10 @@ struct FakeQuantInput {
   std::string name;          // for error messages
 };
 
-// x: float32 [rows, cols], may require grad. Returns q(x), whose gradient is the estimator's mask
-// times the incoming gradient (rotated back for Hadamard formats). Fills `codebooks_out` with the
-// codebooks used when given (KMeans).
+// x: [rows, cols] in any float dtype, may require grad. Returns q(x) in x's dtype, whose gradient is
+// the estimator's mask times the incoming gradient (rotated back for Hadamard formats). Fills
+// `codebooks_out` with the codebooks used when given (KMeans). Computed in float32 (the fused
+// kernels read and write bf16 directly).
 torch::Tensor fake_quantize(const torch::Tensor& x, const FormatSpec& spec, const EstimatorSettings& estimator,
                             const FakeQuantInput& extra = {}, FakeQuantStats* stats = nullptr,
                             torch::Tensor* codebooks_out = nullptr);

@@ -120,6 +120,8 @@ void ggml_rows_quantize(kernels::GgmlType type, const float* w, int64_t rows, in
 
 // KMeans: the weights one block scale (Block) or one codebook (Channel, Group) covers along a row.
 int64_t kmeans_segment(const FormatSpec& spec, int64_t in);
+// The smallest k-means block scale (an all-zero block would otherwise divide by zero).
+constexpr float kKMeansScaleEps = 1e-5f;
 
 // x [rows, cols] divided by per-group values [rows · groups] (groups of `group` along a row, the last
 // one possibly shorter), plus per-group offsets when given, without spreading the values over a tensor
@@ -158,6 +160,8 @@ void quantizer_int_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&
 std::vector<float> quantizer_int_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
 std::vector<PackedSection> quantizer_int_sections(const FormatSpec&, int64_t, int64_t);
 QuantizerOutput quantizer_quest_run(const FormatSpec&, const QuantizerInput&);
+// QuEST's grid in units of σ, [1, 2^bits] float32 on the CPU: what its output's `codebooks` hold.
+torch::Tensor quest_levels(const FormatSpec&);
 void quantizer_quest_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
 std::vector<float> quantizer_quest_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
 std::vector<PackedSection> quantizer_quest_sections(const FormatSpec&, int64_t, int64_t);

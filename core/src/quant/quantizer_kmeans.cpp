@@ -28,7 +28,6 @@ namespace {
 // Up to this many values a codebook is fitted on the raw sorted values (exact); above, on a histogram.
 constexpr int64_t kRawLimit = int64_t{1} << 16;
 constexpr int kHistogramBins = 1 << 16;
-constexpr float kScaleEps = 1e-5f;
 static_assert(kRawLimit <= kernels::kKMeansExactMaxPoints);
 
 Codebook1d fit_raw(const float* u, const float* m, int64_t n, int k, const FormatSpec& spec, uint64_t seed) {
@@ -216,11 +215,11 @@ void block_scales(const torch::Tensor& x, int64_t block, bool absmean, bool refe
   const float* xp = x.data_ptr<float>();
   float* sp = scales.data_ptr<float>();
 #ifdef QS_WITH_CUDA
-  if (x.is_cuda()) return kernels::block_scales_cuda(xp, rows, cols, block, absmean, kScaleEps, true, sp);
+  if (x.is_cuda()) return kernels::block_scales_cuda(xp, rows, cols, block, absmean, kKMeansScaleEps, true, sp);
 #endif
   rows_parallel(rows, cols, reference, [&](int64_t b, int64_t e) {
     (reference ? kernels::block_scales_cpu : kernels::block_scales_fast)(xp + b * cols, e - b, cols, block, absmean,
-                                                                         kScaleEps, true, sp + b * bpr);
+                                                                         kKMeansScaleEps, true, sp + b * bpr);
   });
 }
 

@@ -67,10 +67,15 @@ QuantizerOutput quantizer_quest_run(const FormatSpec& spec, const QuantizerInput
   torch::Tensor x = passes ? quest_passes(spec, input, alpha, q) : quest_rows(spec, input, alpha, q);
   // x is this function's own rotated copy: it becomes the normalized values in place.
   if (input.want_normalized) q.normalized = x.div_(q.scales.unsqueeze(1));
-  const int levels = spec.levels();
-  const torch::Tensor c = torch::arange(levels, torch::kFloat64);
-  q.codebooks = ((c - levels / 2 + 0.5) * (2.0 * alpha / (levels - 1))).to(torch::kFloat32).view({1, levels});
+  q.codebooks = quest_levels(spec);
   return q;
+}
+
+torch::Tensor quest_levels(const FormatSpec& spec) {
+  const int levels = spec.levels();
+  const double alpha = float(quest_alpha(spec.bits));  // the float the grid is built with
+  const torch::Tensor c = torch::arange(levels, torch::kFloat64);
+  return ((c - levels / 2 + 0.5) * (2.0 * alpha / (levels - 1))).to(torch::kFloat32).view({1, levels});
 }
 
 void quantizer_quest_pack(const FormatSpec& spec, const QuantizerOutput& q, PackedWriter& writer) {
