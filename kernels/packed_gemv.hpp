@@ -6,7 +6,11 @@
 // 2^bits levels shared by the whole tensor. k-means with one codebook per tensor (`kmeans<b>:b<N>`:
 // the levels are the codebook, s the bf16 block scales), symmetric integer (`int<b>:g<N>`: levels
 // code − qmax; `int1`: ±1) and QuEST (levels on its grid, s = σ per row, codes in the rotated basis so
-// the caller rotates x) all have this form.
+// the caller rotates x) all have this form, and so do llama.cpp's types after a repack at load (the
+// sub-block of 16 or 32 weights is the scale block, the levels its integer grid: q4_0 code − 8, q8_0
+// the int8 value, q6_k q − 32 with s = d·sc; 5- and 6-bit codes take the 8-bit layout). Formats with
+// a minimum per group (q4_k, `int<b>:asym`: ŵ = s·level − m) are this product plus a per-group offset
+// term, which the caller adds (model/packed_linear.hpp).
 //
 // The kernel runs on tensor cores (mma m16n8k16, bf16 in, fp32 accumulate): weights are the A operand,
 // the batch the 8 (or 16) columns of B, so batch 1–8 costs one decode. Codes are repacked once, at
@@ -22,8 +26,12 @@
 //
 // Precision: levels and activations are rounded to bf16 (the mma's input), products are summed in
 // fp32. Against the fp64 product of the dequantized weight, |y − y_ref| ≤ 2⁻⁷ · Σ_k |ŵ·x| + 1e-6·|y|
-// per output (two bf16 roundings of 2⁻⁹ each, and fp32 sums over at most 2^20 terms); tests check
-// this bound.
+// per output (two bf16 roundings of at most 2⁻⁸ each, and fp32 sums over at most 2^20 terms); tests
+// check this bound. Scales are held in bf16: a scale that is not a bf16 number (llama.cpp's fp16 d,
+// q6_k's d·sc) is rounded, 2⁻⁸ relative at most, a third rounding; the bound still holds for those
+// formats because their levels are integers of at most 8 bits, exact in bf16, so the level's rounding
+// is never spent. The dense weight read back from the records (gemv_dequantize_*) carries that scale
+// rounding alone: within 2⁻⁸ · |ŵ| of the format's own decoder.
 #pragma once
 #include <cstdint>
 #include <cstring>

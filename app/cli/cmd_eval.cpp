@@ -68,6 +68,7 @@ class EvalCommand : public Command {
     spec.example("eval demo --text heldout.txt");
     spec.example("eval demo --format kmeans2 --text heldout.txt");
     spec.example("eval model-dir --format kmeans2 --packed --device cuda --dtype bf16 --text heldout.txt");
+    spec.example("eval model-q4_k_m.gguf --packed --device cuda --text heldout.txt");
     spec.example("eval demo --plan mixed.json --text heldout.txt");
     spec.example("eval demo --plan mixed.json --text heldout.txt --tasks demo-cloze.jsonl,demo-choice.jsonl");
     spec.example("eval stories260K.bin --tokenizer tok512.model --text tinystories.txt --max-tokens 20000");
@@ -84,7 +85,7 @@ class EvalCommand : public Command {
     if (options.ctx > 0 && options.stride >= options.ctx)
       throw UsageError("--stride must be smaller than --ctx (" + std::to_string(options.ctx) + ")");
     const bool quantizing = quantize_options_check(args, false);
-    const ModelQuantizeOptions::Keep keep = packed_keep_get(args, quantizing);
+    const ModelQuantizeOptions::Keep keep = packed_keep_get(args);
     const std::filesystem::path text_path = args.text("text");
     const std::string text = file_read(text_path);
     std::vector<TaskSet> task_sets;
@@ -100,6 +101,8 @@ class EvalCommand : public Command {
     if (quantizing) {
       reference = model;
       model = quantize_from_args(jobs, *reference, args, quantized, keep);
+    } else if (keep == ModelQuantizeOptions::Keep::Packed) {
+      model = stored_layers_pack(jobs, *base);
     }
     if (args.has("reference")) {
       LoadOptions reference_load = load;
@@ -134,6 +137,8 @@ class EvalCommand : public Command {
         out["quantized_parameters"] = quantized.quantized_parameters;
         out["bytes_before"] = quantized.bytes_before;
         out["bytes_after"] = quantized.bytes_after;
+      }
+      if (keep == ModelQuantizeOptions::Keep::Packed) {
         out["packed_layers"] = model->packed_layers();
         out["packed_bytes"] = model->packed_bytes();
       }
@@ -176,6 +181,9 @@ class EvalCommand : public Command {
     } else {
       about.row({"model", model_describe(*model)});
       if (reference) about.row({"reference", model_describe(*reference)});
+      if (model->packed_layers() > 0)
+        about.row({"packed", std::to_string(model->packed_layers()) + " stored tensors held as codes, " +
+                                 bytes_format(model->packed_bytes())});
     }
     about.row({"text", text_path.string()});
     about.row({"tokens", count_format(result.tokens) + " in " + count_format(result.windows) + " windows (" +

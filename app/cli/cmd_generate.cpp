@@ -44,6 +44,7 @@ class GenerateCommand : public Command {
     spec.example("generate demo --prompt \"The whale\" --max-new 100");
     spec.example("generate stories260K.bin --tokenizer tok512.model --temperature 0");
     spec.example("generate model-dir --format kmeans2 --packed --device cuda --dtype bf16 --prompt \"Once\"");
+    spec.example("generate model-q4_k_m.gguf --packed --device cuda --prompt \"Once\"");
     return spec;
   }
 
@@ -57,13 +58,15 @@ class GenerateCommand : public Command {
     options.seed = static_cast<uint64_t>(args.integer("seed"));
     const bool json = args.flag("json");
     const bool quantizing = quantize_options_check(args, false);
-    const ModelQuantizeOptions::Keep keep = packed_keep_get(args, quantizing);
+    const ModelQuantizeOptions::Keep keep = packed_keep_get(args);
 
     JobRunner jobs;
     std::shared_ptr<Model> model = model_open(jobs, args.positional(0), model_options_get(args));
     if (quantizing) {
       ModelQuantizeReport report;
       model = quantize_from_args(jobs, *model, args, report, keep);
+    } else if (keep == ModelQuantizeOptions::Keep::Packed) {
+      model = stored_layers_pack(jobs, *model);
     }
     GenerateResult result;
     const bool on_gpu = model->device() == Device::Cuda;

@@ -47,14 +47,26 @@ void quantize_options_declare(ArgSpec& spec, bool seed_option) {
 void packed_option_declare(ArgSpec& spec) {
   spec.option({.name = "packed", .type = ArgType::Flag,
                .help = "hold the quantized layers as packed codes, not dequantized copies, where the format has one "
-                       "level table per tensor (kmeans<b>:b<N>, symmetric int, quest): memory falls with the bits, "
-                       "and on --device cuda the decode kernels multiply by the codes (other layers stay dequantized)"});
+                       "level table per tensor (kmeans<b>:b<N>, int, quest, llama.cpp's q4_0, q8_0, q4_k, q6_k and "
+                       "the others): memory falls with the bits, and on --device cuda the decode kernels multiply by "
+                       "the codes (other layers stay dequantized). Without --format or --plan, the layers a GGUF or "
+                       "packed checkpoint stores in such a format, read from their stored codes"});
 }
 
-ModelQuantizeOptions::Keep packed_keep_get(const Args& args, bool quantizing) {
-  if (!args.flag("packed")) return ModelQuantizeOptions::Keep::Use;
-  if (!quantizing) throw UsageError("--packed keeps the layers of --format or --plan packed: give one of them");
-  return ModelQuantizeOptions::Keep::Packed;
+ModelQuantizeOptions::Keep packed_keep_get(const Args& args) {
+  return args.flag("packed") ? ModelQuantizeOptions::Keep::Packed : ModelQuantizeOptions::Keep::Use;
+}
+
+std::shared_ptr<Model> stored_layers_pack(JobRunner& jobs, const Model& model) {
+  ModelQuantizeOptions options;
+  options.keep = ModelQuantizeOptions::Keep::Packed;
+  std::shared_ptr<Model> packed;
+  jobs.run("Packing", [&](JobContext& context) { packed = model_quantize(model, {}, options, nullptr, &context); });
+  if (packed->packed_layers() == 0)
+    throw UsageError("--packed: " + model.source().string() +
+                     " stores no layer in a format held as codes (llama.cpp's types, kmeans<b>:b<N>, int, quest); "
+                     "give --format or --plan");
+  return packed;
 }
 
 bool quantize_options_check(const Args& args, bool required) {

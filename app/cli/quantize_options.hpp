@@ -15,8 +15,11 @@ class JobRunner;
 void quantize_options_declare(ArgSpec& spec, bool seed_option = true);
 // --packed, for the commands that compute with the quantized model (eval, generate).
 void packed_option_declare(ArgSpec& spec);
-// Keep::Packed with --packed (which needs --format or --plan: `quantizing`), else Keep::Use.
-ModelQuantizeOptions::Keep packed_keep_get(const Args& args, bool quantizing);
+// Keep::Packed with --packed, else Keep::Use.
+ModelQuantizeOptions::Keep packed_keep_get(const Args& args);
+// --packed without --format or --plan: the model with the layers its checkpoint stores in a format the
+// decode kernels take held as their codes (a job). A UsageError when it stores none.
+std::shared_ptr<Model> stored_layers_pack(JobRunner& jobs, const Model& model);
 // Whether the command line asks for quantization (--format or --plan), after the checks that need no
 // model: both given, --layers with --plan, a bad --format spec. `required`: one of them must be given.
 bool quantize_options_check(const Args& args, bool required);

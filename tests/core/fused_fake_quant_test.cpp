@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fused_fake_quant.hpp"
+#include "quant/code_levels.hpp"
 #include "quant/fake_quant.hpp"
 #include "quant/quantizer.hpp"
 #include "quantscope/format.hpp"
@@ -77,7 +78,7 @@ FakeQuantSpec spec_make(const qs::FormatSpec& f, const EstimatorSettings& e, int
 }
 
 torch::Tensor levels_for(const qs::FormatSpec& f, const torch::Tensor& x) {
-  return (f.family == qs::QuantFamily::Quest ? qs::quest_levels(f) : codebook_fit(x, f)).reshape({-1}).contiguous();
+  return (f.family == qs::QuantFamily::Quest ? torch::tensor(qs::quest_grid(f)) : codebook_fit(x, f)).reshape({-1}).contiguous();
 }
 
 struct Result {
@@ -149,7 +150,7 @@ TEST(FusedFakeQuant, ReferenceEqualsTheGenericPath) {
 }
 
 TEST(FusedFakeQuant, ReferenceRefusesWhatItCannotRun) {
-  const torch::Tensor levels = qs::quest_levels(qs::format_parse("quest2")).reshape({-1}).contiguous();
+  const torch::Tensor levels = torch::tensor(qs::quest_grid(qs::format_parse("quest2")));
   FakeQuantSpec k = spec_make(qs::format_parse("quest2"), {}, 2, 96, levels);
   std::vector<float> x(2 * 96), y(2 * 96);
   std::vector<uint8_t> mask(2 * 96);

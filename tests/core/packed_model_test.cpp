@@ -1,8 +1,10 @@
 // Models whose layers are held as packed codes (model_quantize with Keep::Packed, eval/generate
 // --packed): on the CPU every product multiplies by the dense weight read back from the codes, which is
 // the dequantized weight bit for bit, so perplexity and greedy text equal the dequantized model's; on
-// CUDA the decode kernels take batches of up to 16 rows, within their stated bound. Memory falls with
-// the bits, unsupported formats stay dequantized, and such a model refuses to be saved.
+// CUDA the decode kernels take batches of up to 16 rows, within their stated bound. llama.cpp's types
+// and asymmetric integer formats are held too (within the bf16 rounding of llama.cpp's scales), and so
+// are the layers a GGUF or packed checkpoint stores, from their codes. Memory falls with the bits,
+// unsupported formats stay dequantized, and such a model refuses to be saved.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -14,6 +16,7 @@
 #include "quantscope/demo_model.hpp"
 #include "quantscope/error.hpp"
 #include "quantscope/eval.hpp"
+#include "quantscope/export.hpp"
 #include "quantscope/file_read.hpp"
 #include "quantscope/generate.hpp"
 #include "quantscope/model.hpp"
@@ -83,13 +86,99 @@ TEST(PackedModel, HoldsTheBitsNotAFloatCopy) {
 
 TEST(PackedModel, FormatsWithoutOneTableStayDequantized) {
   const auto base = model_load(demo_model_dir());
-  for (const std::string spec : {"kmeans2:channel", "kmeans2:g64", "int4:g128:asym", "nf4", "q4_0", "bf16"}) {
+  for (const std::string spec : {"kmeans2:channel", "kmeans2:g64", "nf4", "bf16"}) {
     const auto packed = quantized(*base, spec, ModelQuantizeOptions::Keep::Packed);
     EXPECT_EQ(packed->packed_layers(), 0) << spec;
     const auto dense = quantized(*base, spec, ModelQuantizeOptions::Keep::Use);
     EXPECT_EQ(perplexity_eval(*packed, heldout(), short_eval()).perplexity,
               perplexity_eval(*dense, heldout(), short_eval()).perplexity)
         << spec;
+  }
+}
+
+// Per layer type: q4_k on attention, q6_k on gate and up (their 256 inputs), q8_0 on down (640 inputs,
+// not a k-quant super-block).
+std::vector<LayerFormat> llama_cpp_plan(const Model& model) {
+  std::vector<LayerFormat> plan;
+  for (const std::string& name : layers_select(model, "")) {
+    const bool attention = name.find("self_attn") != std::string::npos, down = name.find("down_proj") != std::string::npos;
+    plan.push_back({name, format_parse(attention ? "q4_k" : down ? "q8_0" : "q6_k")});
+  }
+  return plan;
+}
+
+// llama.cpp's fp16 scales are rounded to bf16 in the records (2⁻⁸ relative at most; q8_0 layers move
+// the demo's perplexity by about 5e-4, hence 3e-3); the asymmetric integer formats' offsets are added
+// exactly, up to float32 sums.
+TEST(PackedModel, CpuLlamaCppAndAsymmetricFormatsWithinTheirScaleRounding) {
+  const auto base = model_load(demo_model_dir());
+  struct Plan {
+    std::string name;
+    std::vector<LayerFormat> formats;
+    double tolerance;
+  };
+  const std::vector<Plan> plans = {{"q4_0", every_linear(*base, "q4_0"), 3e-3},
+                                   {"q8_0", every_linear(*base, "q8_0"), 3e-3},
+                                   {"q4_k/q6_k/q8_0", llama_cpp_plan(*base), 3e-3},
+                                   {"int4:g64:asym", every_linear(*base, "int4:g64:asym"), 1e-5},
+                                   {"int3:g128:asym", every_linear(*base, "int3:g128:asym"), 1e-5}};
+  for (const Plan& plan : plans) {
+    ModelQuantizeOptions options;
+    options.keep = ModelQuantizeOptions::Keep::Packed;
+    const auto packed = model_quantize(*base, plan.formats, options);
+    EXPECT_EQ(packed->packed_layers(), 28) << plan.name;
+    const double want = perplexity_eval(*model_quantize(*base, plan.formats), heldout(), short_eval()).perplexity;
+    const double got = perplexity_eval(*packed, heldout(), short_eval()).perplexity;
+    EXPECT_NEAR(got, want, plan.tolerance * want) << plan.name;
+  }
+}
+
+// A packed checkpoint of every family PackedLinear holds (and one nf4 layer, which stays decoded) and a
+// GGUF of llama_cpp_plan, with how many layers each holds packed and the perplexity tolerance of its
+// packed model against the model read the usual way.
+struct StoredModel {
+  std::filesystem::path path;
+  int64_t packed_layers;
+  double tolerance;
+};
+
+std::vector<StoredModel> stored_models_write(const Model& base, const std::filesystem::path& dir) {
+  std::vector<LayerFormat> mixed = every_linear(base, "int4:g64");
+  mixed[0].format = format_parse("kmeans2");
+  mixed[1].format = format_parse("quest3");
+  mixed[2].format = format_parse("int3:g128:asym");
+  mixed[3].format = format_parse("q4_0");
+  mixed[4].format = format_parse("nf4");
+  mixed[5].format = format_parse("kmeans2:h64");
+  ExportOptions to_packed;
+  to_packed.target = ExportTarget::Quantscope;
+  model_export(base, mixed, dir / "packed", to_packed);
+  model_export(base, llama_cpp_plan(base), dir / "demo.gguf", {});
+  return {{dir / "packed", 27, 1e-5}, {dir / "demo.gguf", 28, 3e-3}};
+}
+
+std::shared_ptr<Model> stored_model_pack(const std::filesystem::path& path, const LoadOptions& load = {}) {
+  ModelQuantizeOptions options;
+  options.keep = ModelQuantizeOptions::Keep::Packed;
+  return model_quantize(*model_load(path, load), {}, options);
+}
+
+// A GGUF and a packed checkpoint opened with nothing to quantize: model_quantize of no layers with
+// Keep::Packed holds the layers they store in a packed format as codes read from the file, never as a
+// float copy (nothing converted, nothing cached), and evaluates as the model read the usual way.
+TEST(PackedModel, StoredLayersArePackedFromTheirCodes) {
+  test::TempDir dir;
+  for (const StoredModel& stored : stored_models_write(*model_load(demo_model_dir()), dir.path())) {
+    const auto packed = stored_model_pack(stored.path);
+    EXPECT_EQ(packed->packed_layers(), stored.packed_layers) << stored.path;
+    const double got = perplexity_eval(*packed, heldout(), short_eval()).perplexity;
+    const ModelState& state = packed->state();
+    for (const auto& [name, layer] : state.packed) {
+      EXPECT_FALSE(state.tensors.count(name + ".weight")) << name;
+      EXPECT_FALSE(state.cache->converted.count(name + ".weight")) << name;
+    }
+    const double want = perplexity_eval(*model_load(stored.path), heldout(), short_eval()).perplexity;
+    EXPECT_NEAR(got, want, stored.tolerance * want) << stored.path;
   }
 }
 
@@ -126,7 +215,7 @@ TEST(PackedModel, CudaDecodeStepsUseTheKernelsWithinTheirBound) {
   LoadOptions load;
   load.device = Device::Cuda;
   const auto base = model_load(demo_model_dir(), load);
-  for (const std::string spec : {"kmeans1", "kmeans2", "kmeans4", "int4:g128", "quest4"}) {
+  for (const std::string spec : {"kmeans1", "kmeans2", "kmeans4", "int4:g128", "quest4", "q4_0", "int4:g64:asym"}) {
     const auto dense = quantized(*base, spec, ModelQuantizeOptions::Keep::Use);
     const auto packed = quantized(*base, spec, ModelQuantizeOptions::Keep::Packed);
     ASSERT_EQ(packed->packed_layers(), 28) << spec;
@@ -143,6 +232,29 @@ TEST(PackedModel, CudaDecodeStepsUseTheKernelsWithinTheirBound) {
     const double want = perplexity_eval(*dense, heldout(), short_eval()).perplexity;
     const double got = perplexity_eval(*packed, heldout(), short_eval()).perplexity;
     EXPECT_NEAR(got, want, 1e-3 * want) << spec;
+  }
+}
+
+// The stored models packed on the GPU: decode steps through the kernels with the offsets added on the
+// device, a window through the dense path, against the same files read the usual way on the GPU.
+TEST(PackedModel, CudaStoredLayersArePackedFromTheirCodes) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine";
+  test::TempDir dir;
+  LoadOptions load;
+  load.device = Device::Cuda;
+  for (const StoredModel& stored : stored_models_write(*model_load(demo_model_dir()), dir.path())) {
+    const auto packed = stored_model_pack(stored.path, load);
+    const auto plain = model_load(stored.path, load);
+    ASSERT_EQ(packed->packed_layers(), stored.packed_layers) << stored.path;
+    torch::NoGradGuard no_grad;
+    const torch::Tensor tokens = torch::randint(3, 4096, {1, 12}, torch::TensorOptions().dtype(torch::kInt64))
+                                     .to(torch::kCUDA);
+    const torch::Tensor want = llama_forward(plain->state(), tokens).to(torch::kFloat32);
+    const torch::Tensor got = llama_forward(packed->state(), tokens).to(torch::kFloat32);
+    EXPECT_LT((got - want).abs().max().item<double>(), 0.05 * want.abs().max().item<double>()) << stored.path;
+    const double want_ppl = perplexity_eval(*plain, heldout(), short_eval()).perplexity;
+    EXPECT_NEAR(perplexity_eval(*packed, heldout(), short_eval()).perplexity, want_ppl, stored.tolerance * want_ppl)
+        << stored.path;
   }
 }
 #endif

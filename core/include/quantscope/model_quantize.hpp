@@ -60,8 +60,11 @@ struct ModelQuantizeOptions {
   // for them beside the model's conversions, else in the scratch file. Write: the model is written out
   // once (quantize --save), so they go to the scratch file whatever the budget: memory would only hold
   // what the disk gets anyway. Packed: as Use, but the layers whose format the decode kernels take are
-  // held as packed codes (memory falls with the bits; on CUDA the kernels read them); such a model
-  // computes (eval, generate) but cannot be saved or exported.
+  // held as packed codes (memory falls with the bits; on CUDA the kernels read them): those `formats`
+  // quantizes, and those the checkpoint already stores in such a format (a GGUF's q4_k layers, a packed
+  // checkpoint's kmeans2 layers), read from their stored codes without a dequantized copy, so an empty
+  // `formats` packs a quantized checkpoint as it is. Such a model computes (eval, generate) but cannot
+  // be saved or exported.
   enum class Keep { None, Use, Write, Packed };
   Keep keep = Keep::Use;
   // A weight larger than this many values (an 8B model's 525M-value head or embedding) is quantized a

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "fused_fake_quant.hpp"
+#include "quant/code_levels.hpp"
 #include "quantscope/error.hpp"
 
 namespace qs {
@@ -113,7 +114,7 @@ torch::Tensor quest_levels_on(const FormatSpec& spec, const torch::Device& devic
   static std::map<std::pair<int, std::string>, torch::Tensor> cache;
   std::lock_guard lock(mutex);
   torch::Tensor& levels = cache[{spec.bits, device.str()}];
-  if (!levels.defined()) levels = quest_levels(spec).to(device).reshape({-1}).contiguous();
+  if (!levels.defined()) levels = torch::tensor(quest_grid(spec)).to(device);
   return levels;
 }
 

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <map>
 
+#include "export/export_targets.hpp"
+#include "io/mapped_file.hpp"
 #include "quant/fake_quant.hpp"
 #include "quant/metrics_accumulator.hpp"
 #include "model/model_state.hpp"
@@ -60,6 +62,26 @@ bool held_exceeds_budget(const ModelState& state, const std::vector<LayerFormat>
     held += n * torch::elementSize(state.compute_dtype());
   }
   return held + state.conversion_bytes() > state.memory_budget;
+}
+
+// The linear layers the checkpoint stores in a format PackedLinear takes and that nothing replaced
+// (a plan's layers are quantized anew), read as codes from their stored sections: no float copy of
+// them is made, and the file's pages are released once repacked.
+void stored_layers_pack(ModelState& state, const Model& model, JobContext* job) {
+  for (const LinearLayer& l : model.linear_layers()) {
+    const std::string tensor_name = l.name + ".weight";
+    const auto it = state.stored.find(tensor_name);
+    if (it == state.stored.end() || !it->second.format || state.tensors.count(tensor_name) ||
+        state.packed.count(l.name))
+      continue;
+    const StoredTensor& s = it->second;
+    const int64_t rows = s.shape.at(0), cols = s.shape.at(1);
+    if (!PackedLinear::supports(*s.format, rows, cols)) continue;
+    if (job) job->check_cancelled();
+    state.packed[l.name] =
+        PackedLinear::stored_create(*s.format, stored_packed(state, tensor_name), rows, cols, state.torch_device());
+    for (const auto& [offset, bytes] : s.sections) s.file->release(offset, bytes);
+  }
 }
 
 }  // namespace
@@ -179,6 +201,7 @@ std::shared_ptr<Model> model_quantize(const Model& model, const std::vector<Laye
     r.quantized_parameters += uint64_t(rows * cols);
     r.layers.push_back(std::move(layer));
   }
+  if (options.keep == ModelQuantizeOptions::Keep::Packed) stored_layers_pack(*state, model, job);
   if (!activations->empty()) {
     // Inputs are checked against their Hadamard block here, before any forward pass.
     for (const auto& [name, spec] : *activations) {

@@ -160,8 +160,6 @@ void quantizer_int_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&
 std::vector<float> quantizer_int_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
 std::vector<PackedSection> quantizer_int_sections(const FormatSpec&, int64_t, int64_t);
 QuantizerOutput quantizer_quest_run(const FormatSpec&, const QuantizerInput&);
-// QuEST's grid in units of σ, [1, 2^bits] float32 on the CPU: what its output's `codebooks` hold.
-torch::Tensor quest_levels(const FormatSpec&);
 void quantizer_quest_pack(const FormatSpec&, const QuantizerOutput&, PackedWriter&);
 std::vector<float> quantizer_quest_unpack(const FormatSpec&, PackedReader&, int64_t, int64_t);
 std::vector<PackedSection> quantizer_quest_sections(const FormatSpec&, int64_t, int64_t);

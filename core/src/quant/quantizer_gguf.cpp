@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "ggml_quants.hpp"
+#include "quant/code_levels.hpp"
 #include "quant/quantizer.hpp"
 #include "base/rows_parallel.hpp"
 
@@ -33,6 +34,17 @@ void ggml_rows_quantize(kernels::GgmlType type, const float* w, int64_t rows, in
   });
 }
 
+void ggml_levels_read(kernels::GgmlType type, const uint8_t* blocks, int64_t rows, int64_t cols, uint8_t* codes,
+                      float* scales, float* offsets, bool reference) {
+  const kernels::GgmlBlock b = kernels::ggml_block(type);
+  const int64_t row_bytes = cols / b.weights * b.bytes, subs = cols / kernels::ggml_sub_block(type);
+  rows_parallel(rows, cols, reference, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      kernels::ggml_levels_row_cpu(type, blocks + r * row_bytes, cols, codes + r * cols, scales + r * subs,
+                                   offsets + r * subs);
+  });
+}
+
 QuantizerOutput quantizer_gguf_run(const FormatSpec& spec, const QuantizerInput& input) {
   // ggml quantizes on the CPU; a CUDA weight makes the round trip.
   const torch::Tensor w = input.weight.to(torch::kCPU).contiguous();
@@ -53,11 +65,9 @@ QuantizerOutput quantizer_gguf_run(const FormatSpec& spec, const QuantizerInput&
   float* op = offsets.data_ptr<float>();
   ggml_rows_quantize(type, wp, out, in, bp, input.reference, input.job);
   rows_parallel(out, in, input.reference, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      kernels::ggml_dequantize_row_cpu(type, bp + r * bytes, in, dp + r * in);
-      kernels::ggml_levels_row_cpu(type, bp + r * bytes, in, cp + r * in, sp + r * subs, op + r * subs);
-    }
+    for (int64_t r = b; r < e; ++r) kernels::ggml_dequantize_row_cpu(type, bp + r * bytes, in, dp + r * in);
   });
+  ggml_levels_read(type, bp, out, in, cp, sp, op, input.reference);
   const std::vector<float> grid = kernels::ggml_grid(type);
   q.codebooks = torch::tensor(grid).view({1, int64_t(grid.size())});
   // ŵ = s·grid[code] + o, so the grid applies to w / s − o / s (0 where a sub-block's scale is 0).

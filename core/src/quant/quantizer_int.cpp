@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "int_quantize.hpp"
+#include "quant/code_levels.hpp"
 #include "quant/quantizer.hpp"
 #include "quantscope/pack.hpp"
 #include "base/rows_parallel.hpp"
@@ -28,7 +29,8 @@ IntLayout int_layout(const FormatSpec& spec, int64_t out, int64_t in) {
 
 int int_qmax(int bits) { return (1 << (bits - 1)) - 1; }
 
-// The levels in units of the scale: what a code means before the scale multiplies it.
+}  // namespace
+
 std::vector<float> int_grid(const FormatSpec& spec) {
   std::vector<float> grid;
   if (spec.bits == 1) return {-1.0f, 1.0f};
@@ -36,8 +38,6 @@ std::vector<float> int_grid(const FormatSpec& spec) {
   for (int c = 0; c < levels; ++c) grid.push_back(float(spec.asymmetric ? c : c - int_qmax(spec.bits)));
   return grid;
 }
-
-}  // namespace
 
 QuantizerOutput quantizer_int_run(const FormatSpec& spec, const QuantizerInput& input) {
   const torch::Tensor& w = input.weight;

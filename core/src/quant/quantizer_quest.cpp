@@ -3,6 +3,7 @@
 // back ("full Hadamard"), so the dequantized weight lives in the original basis. σ is stored as f32.
 #include <torch/torch.h>
 
+#include "quant/code_levels.hpp"
 #include "quant/quantizer.hpp"
 #include "quantscope/pack.hpp"
 #include "quest_quantize.hpp"
@@ -67,15 +68,18 @@ QuantizerOutput quantizer_quest_run(const FormatSpec& spec, const QuantizerInput
   torch::Tensor x = passes ? quest_passes(spec, input, alpha, q) : quest_rows(spec, input, alpha, q);
   // x is this function's own rotated copy: it becomes the normalized values in place.
   if (input.want_normalized) q.normalized = x.div_(q.scales.unsqueeze(1));
-  q.codebooks = quest_levels(spec);
+  const std::vector<float> grid = quest_grid(spec);
+  q.codebooks = torch::tensor(grid).view({1, int64_t(grid.size())});
   return q;
 }
 
-torch::Tensor quest_levels(const FormatSpec& spec) {
+std::vector<float> quest_grid(const FormatSpec& spec) {
   const int levels = spec.levels();
-  const double alpha = float(quest_alpha(spec.bits));  // the float the grid is built with
-  const torch::Tensor c = torch::arange(levels, torch::kFloat64);
-  return ((c - levels / 2 + 0.5) * (2.0 * alpha / (levels - 1))).to(torch::kFloat32).view({1, levels});
+  // α in float, as the quantizer applies it.
+  const double step = 2.0 * double(float(quest_alpha(spec.bits))) / (levels - 1);
+  std::vector<float> grid;
+  for (int c = 0; c < levels; ++c) grid.push_back(float((c - levels / 2 + 0.5) * step));
+  return grid;
 }
 
 void quantizer_quest_pack(const FormatSpec& spec, const QuantizerOutput& q, PackedWriter& writer) {

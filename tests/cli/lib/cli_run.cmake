@@ -64,6 +64,23 @@ function(expect_range what value lo hi)
   endif()
 endfunction()
 
+# expect_near(<what> <value> <want> <ppm>): |value − want| ≤ ppm · 10⁻⁶ · want for plain positive
+# decimals (perplexities as --json prints them), in integer millionths since math() has no floats.
+function(expect_near what value want ppm)
+  foreach(v value want)
+    if(NOT "${${v}}" MATCHES "^([0-9]+)(\\.([0-9]*))?$")
+      message(FATAL_ERROR "${what}: '${${v}}' is not a plain decimal")
+    endif()
+    string(SUBSTRING "${CMAKE_MATCH_3}000000" 0 6 fraction)
+    math(EXPR ${v}_micro "${CMAKE_MATCH_1} * 1000000 + ${fraction}")
+  endforeach()
+  math(EXPR diff "${value_micro} - ${want_micro}")
+  math(EXPR allowed "${want_micro} * ${ppm} / 1000000")
+  if(diff LESS -${allowed} OR diff GREATER ${allowed})
+    message(FATAL_ERROR "${what} = ${value}, expected within ${ppm} ppm of ${want}")
+  endif()
+endfunction()
+
 # data_require(files...): ends the calling script with a message when a data file is absent.
 macro(data_require)
   foreach(file ${ARGN})
