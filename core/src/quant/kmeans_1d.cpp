@@ -48,6 +48,29 @@ void points_merge(Points& p) {
   p.resize(out);
 }
 
+// A thread's scratch for the exact solver, kept between calls: a fit of a 2^16-bin histogram needs a
+// few MB, and memory mapped fresh for every call cost as much as the whole programme of a small k
+// (page faults, docs/performance.md).
+struct Scratch {
+  Points points;
+  std::vector<double> s0, s1, s2, prev, cur;
+  std::vector<int32_t> split;
+};
+Scratch& scratch_get() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+// Keeps a thread's scratch up to what a histogram fit of k = 16 needs; larger (many distinct raw values,
+// or 256 levels) is given back, so no thread holds tens of MB after a rare large fit.
+void scratch_trim() {
+  Scratch& s = scratch_get();
+  const size_t bytes = s.points.capacity() * sizeof(Point) +
+                       (s.s0.capacity() + s.s1.capacity() + s.s2.capacity() + s.prev.capacity() + s.cur.capacity()) *
+                           sizeof(double) +
+                       s.split.capacity() * sizeof(int32_t);
+  if (bytes > (size_t(16) << 20)) s = Scratch();
+}
+
 // The DP over merged, strictly ascending points; returns the start index of each of the k segments.
 std::vector<int64_t> segments_optimal(const Points& p, int k) {
   const int64_t n = int64_t(p.size());
@@ -55,7 +78,9 @@ std::vector<int64_t> segments_optimal(const Points& p, int k) {
   double total = 0, centre = 0;
   for (const Point& q : p) total += q.mass, centre += q.mass * q.mean;
   centre /= total;
-  std::vector<double> s0(n + 1, 0), s1(n + 1, 0), s2(n + 1, 0);
+  Scratch& scratch = scratch_get();
+  std::vector<double>&s0 = scratch.s0, &s1 = scratch.s1, &s2 = scratch.s2, &prev = scratch.prev, &cur = scratch.cur;
+  s0.assign(size_t(n + 1), 0), s1.assign(size_t(n + 1), 0), s2.assign(size_t(n + 1), 0);
   for (int64_t i = 0; i < n; ++i) {
     const double y = p[size_t(i)].mean - centre, m = p[size_t(i)].mass;
     s0[i + 1] = s0[i] + m;
@@ -68,10 +93,11 @@ std::vector<int64_t> segments_optimal(const Points& p, int k) {
     return std::max(0.0, mxx - mx * mx / m);
   };
 
-  std::vector<double> prev(n), cur(n);
+  prev.assign(size_t(n), 0), cur.assign(size_t(n), 0);
   for (int64_t i = 0; i < n; ++i) prev[i] = cost(0, i);
   // split[q · n + i]: start of the last of q + 1 segments covering points 0..i.
-  std::vector<int32_t> split(size_t(k) * size_t(n), 0);
+  std::vector<int32_t>& split = scratch.split;
+  split.assign(size_t(k) * size_t(n), 0);
   struct Node {
     int64_t lo, hi, jlo, jhi;
   };
@@ -172,7 +198,7 @@ std::vector<int64_t> segments_optimal(const Points& p, int k) {
 
 // Exact k-means of ascending (possibly duplicate) points, with centroids filled up to k by repeating the
 // largest when there are fewer distinct points than k.
-Codebook1d points_kmeans(Points p, int k, const char* who) {
+Codebook1d points_kmeans(Points& p, int k, const char* who) {
   if (k < 1) throw Error(ErrorKind::Invalid, std::string(who) + ": k must be at least 1, got " + std::to_string(k));
   if (p.empty()) throw Error(ErrorKind::Invalid, std::string(who) + ": no points with positive weight");
   points_merge(p);
@@ -199,6 +225,7 @@ Codebook1d points_kmeans(Points p, int k, const char* who) {
     result.centroids.push_back(c);
   }
   result.centroids.resize(size_t(k), result.centroids.back());
+  scratch_trim();
   return result;
 }
 
@@ -253,7 +280,8 @@ Codebook1d kmeans_exact(std::span<const double> x, std::span<const double> m, in
   if (x.size() != m.size())
     throw Error(ErrorKind::Invalid, std::string(who) + ": " + std::to_string(x.size()) + " values but " +
                                         std::to_string(m.size()) + " weights");
-  Points p;
+  Points& p = scratch_get().points;
+  p.clear();
   p.reserve(x.size());
   for (size_t i = 0; i < x.size(); ++i) {
     if (!std::isfinite(x[i]))
@@ -265,7 +293,7 @@ Codebook1d kmeans_exact(std::span<const double> x, std::span<const double> m, in
     if (m[i] == 0) continue;  // no mass: does not change the objective
     p.push_back(Point{m[i], x[i], 0});
   }
-  return points_kmeans(std::move(p), k, who);
+  return points_kmeans(p, k, who);
 }
 
 Codebook1d kmeans_exact_binned(std::span<const double> sum_m, std::span<const double> sum_mx,
@@ -275,7 +303,8 @@ Codebook1d kmeans_exact_binned(std::span<const double> sum_m, std::span<const do
     throw Error(ErrorKind::Invalid, std::string(who) + ": bin arrays differ in length (" +
                                         std::to_string(sum_m.size()) + ", " + std::to_string(sum_mx.size()) + ", " +
                                         std::to_string(sum_mxx.size()) + ")");
-  Points p;
+  Points& p = scratch_get().points;
+  p.clear();
   p.reserve(sum_m.size());
   for (size_t i = 0; i < sum_m.size(); ++i) {
     check_weight(sum_m[i], i, who);
@@ -288,7 +317,7 @@ Codebook1d kmeans_exact_binned(std::span<const double> sum_m, std::span<const do
   // Bins of a histogram are already in order; sorting by mean makes any order of bins valid.
   const auto by_mean = [](const Point& a, const Point& b) { return a.mean < b.mean; };
   if (!std::is_sorted(p.begin(), p.end(), by_mean)) std::stable_sort(p.begin(), p.end(), by_mean);
-  return points_kmeans(std::move(p), k, who);
+  return points_kmeans(p, k, who);
 }
 
 namespace {
