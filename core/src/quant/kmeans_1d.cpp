@@ -19,6 +19,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <tuple>
 
 #include "quantscope/error.hpp"
 
@@ -115,6 +116,16 @@ std::vector<int64_t> segments_optimal(const Points& p, int k) {
   const auto candidates = [&](const Node& node, int q) {
     return std::pair{std::max<int64_t>(node.jlo, q), std::min(node.jhi, (node.lo + node.hi) / 2)};
   };
+  // The first smallest cost over candidates jlo..jhi for point mid, and its split (jlo when none).
+  const auto scan = [&](int64_t mid, int64_t jlo, int64_t jhi) {
+    double best = std::numeric_limits<double>::infinity();
+    int64_t arg = jlo;
+    for (int64_t j = jlo; j <= jhi; ++j) {
+      const double d = prev[size_t(j - 1)] + cost(j, mid);
+      if (d < best) best = d, arg = j;
+    }
+    return std::pair{best, arg};
+  };
   // Records the best split of node's middle point and returns its children.
   const auto settle = [&](const Node& node, int q, double best, int64_t arg) {
     const int64_t mid = (node.lo + node.hi) / 2;
@@ -125,13 +136,7 @@ std::vector<int64_t> segments_optimal(const Points& p, int k) {
   const auto subtree = [&](const auto& self, const Node& node, int q) -> void {
     if (node.lo > node.hi) return;
     const auto [jlo, jhi] = candidates(node, q);
-    const int64_t mid = (node.lo + node.hi) / 2;
-    double best = std::numeric_limits<double>::infinity();
-    int64_t arg = jlo;
-    for (int64_t j = jlo; j <= jhi; ++j) {
-      const double d = prev[size_t(j - 1)] + cost(j, mid);
-      if (d < best) best = d, arg = j;
-    }
+    const auto [best, arg] = scan((node.lo + node.hi) / 2, jlo, jhi);
     const auto [left, right] = settle(node, q, best, arg);
     self(self, left, q);
     self(self, right, q);
@@ -154,7 +159,7 @@ std::vector<int64_t> segments_optimal(const Points& p, int k) {
         int64_t j = jlo;
         do {
           const int64_t last = std::min(j + size - 1, jhi);
-          chunks.push_back(Chunk{int64_t(t), j, last, std::numeric_limits<double>::infinity(), j});
+          chunks.push_back(Chunk{int64_t(t), j, last, 0, 0});
           j += size;
         } while (j <= jhi);
       }
@@ -162,11 +167,7 @@ std::vector<int64_t> segments_optimal(const Points& p, int k) {
         for (int64_t c = begin; c < end; ++c) {
           Chunk& chunk = chunks[size_t(c)];
           const Node& node = level[size_t(chunk.node)];
-          const int64_t mid = (node.lo + node.hi) / 2;
-          for (int64_t j = chunk.jlo; j <= chunk.jhi; ++j) {
-            const double d = prev[size_t(j - 1)] + cost(j, mid);
-            if (d < chunk.best) chunk.best = d, chunk.arg = j;
-          }
+          std::tie(chunk.best, chunk.arg) = scan((node.lo + node.hi) / 2, chunk.jlo, chunk.jhi);
         }
       });
       next.clear();
