@@ -61,10 +61,13 @@ targets_build() {
 
 stage_test() {
   targets_build quantscope_tests
-  # The GoogleTest cases that skip without CUDA, and the CLI's CUDA test.
+  # The GoogleTest cases that skip without CUDA, and the CLI's CUDA tests.
   build/cuda/tests/quantscope_tests --gtest_filter="${QS_GPU_TEST_FILTER:-*Cuda*:Kernels*:LargeModel.*}" 2>&1 | tee "$out/test.log" | tail -30
-  cmake -DCLI=build/cuda/app/cli/quantscope-cli -DSOURCE="$root" -DDATA="$data" -DWORK="$work/cli_cuda" \
-    -P tests/cli/cuda.cmake 2>&1 | tee -a "$out/test.log" | tail -5
+  for script in cuda packed_stored; do
+    mkdir -p "$work/cli_$script"
+    cmake -DCLI=build/cuda/app/cli/quantscope-cli -DSOURCE="$root" -DDATA="$data" -DWORK="$work/cli_$script" \
+      -P "tests/cli/$script.cmake" 2>&1 | tee -a "$out/test.log" | tail -5
+  done
 }
 
 stage_errormap() {
