@@ -59,7 +59,7 @@ qs::QuantizerOutput quantize(const std::string& spec, const torch::Tensor& w) {
 
 const std::vector<std::string> kSpecs = {"int4:g128", "int4:g128:mse", "int2:g64",    "quest4",
                                          "quest2",    "kmeans1",       "kmeans2",     "kmeans4",
-                                         "kmeans2:lloyd", "kmeans2:channel", "nf4"};
+                                         "kmeans2:lloyd", "kmeans2:channel", "kmeans2:channel:lloyd", "nf4"};
 
 nlohmann::ordered_json families_run(const torch::Device& device, int reps) {
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();

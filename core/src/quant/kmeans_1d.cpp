@@ -432,55 +432,48 @@ Codebook1d kmeans_lloyd_refine(std::span<const float> x, std::span<const float> 
   return lloyd_iterate(x, m, std::move(centroids), max_iterations, tolerance, true);
 }
 
-Codebook1d kmeans_lloyd(std::span<const float> x, std::span<const float> m, int k, uint64_t seed,
-                        int max_iterations, double tolerance) {
+std::vector<int64_t> LloydFit::picks(int64_t n) {
+  // Every point, or kLloydSample drawn without replacement (Floyd's algorithm).
+  std::vector<int64_t> picks;
+  if (n <= kLloydSample) return picks;
+  std::vector<uint64_t> taken(size_t((n + 63) / 64), 0);
+  picks.reserve(size_t(kLloydSample));
+  for (int64_t j = n - kLloydSample; j < n; ++j) {
+    int64_t t = std::uniform_int_distribution<int64_t>(0, j)(rng_);
+    if (taken[size_t(t) / 64] >> (t % 64) & 1) t = j;
+    taken[size_t(t) / 64] |= uint64_t(1) << (t % 64);
+    picks.push_back(t);
+  }
+  std::sort(picks.begin(), picks.end());
+  return picks;
+}
+
+Codebook1d LloydFit::fit(std::span<const float> x, std::span<const float> m, int k, bool with_inertia,
+                         int max_iterations, double tolerance) {
   const char* who = "kmeans_lloyd";
   if (k < 1) throw Error(ErrorKind::Invalid, std::string(who) + ": k must be at least 1, got " + std::to_string(k));
   if (!m.empty() && m.size() != x.size())
     throw Error(ErrorKind::Invalid, std::string(who) + ": " + std::to_string(x.size()) + " values but " +
                                         std::to_string(m.size()) + " weights");
-  std::mt19937_64 rng(seed);
-  const int64_t n = int64_t(x.size());
-  // The fitting sample: every point, or kLloydSample drawn without replacement (Floyd's algorithm).
-  std::vector<float> sx, sm;
-  if (n > kLloydSample) {
-    std::vector<uint64_t> taken(size_t((n + 63) / 64), 0);
-    std::vector<int64_t> picks;
-    picks.reserve(size_t(kLloydSample));
-    for (int64_t j = n - kLloydSample; j < n; ++j) {
-      int64_t t = std::uniform_int_distribution<int64_t>(0, j)(rng);
-      if (taken[size_t(t) / 64] >> (t % 64) & 1) t = j;
-      taken[size_t(t) / 64] |= uint64_t(1) << (t % 64);
-      picks.push_back(t);
-    }
-    std::sort(picks.begin(), picks.end());
-    for (int64_t i : picks) {
-      sx.push_back(x[size_t(i)]);
-      if (!m.empty()) sm.push_back(m[size_t(i)]);
-    }
-  } else {
-    sx.assign(x.begin(), x.end());
-    sm.assign(m.begin(), m.end());
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (!std::isfinite(x[i])) throw Error(ErrorKind::Numeric, std::string(who) + ": a value is not finite");
+    if (!m.empty()) check_weight(m[i], i, who);
   }
-  for (size_t i = 0; i < sx.size(); ++i) {
-    if (!std::isfinite(sx[i]))
-      throw Error(ErrorKind::Numeric, std::string(who) + ": a value is not finite");
-    if (!sm.empty()) check_weight(sm[i], i, who);
-  }
-  const auto weight = [&](size_t i) { return sm.empty() ? 1.0 : double(sm[i]); };
+  const auto weight = [&](size_t i) { return m.empty() ? 1.0 : double(m[i]); };
 
   // k-means++: the first centroid drawn by weight, each next by weight × squared distance to the
   // nearest chosen one. When every point already sits on a centroid, the rest repeat it.
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<double> centroids;
-  std::vector<double> d2(sx.size(), std::numeric_limits<double>::infinity());
+  std::vector<double> d2(x.size(), std::numeric_limits<double>::infinity());
   const auto draw = [&](const auto& mass) -> int64_t {
     double total = 0;
-    for (size_t i = 0; i < sx.size(); ++i) total += mass(i);
+    for (size_t i = 0; i < x.size(); ++i) total += mass(i);
     if (!(total > 0)) return -1;
-    const double target = std::uniform_real_distribution<double>(0, total)(rng);
+    const double target = unit(rng_) * total;
     double acc = 0;
     int64_t last = -1;
-    for (size_t i = 0; i < sx.size(); ++i) {
+    for (size_t i = 0; i < x.size(); ++i) {
       if (mass(i) <= 0) continue;
       acc += mass(i);
       last = int64_t(i);
@@ -490,17 +483,41 @@ Codebook1d kmeans_lloyd(std::span<const float> x, std::span<const float> m, int 
   };
   const int64_t first = draw(weight);
   if (first < 0) throw Error(ErrorKind::Invalid, std::string(who) + ": no points with positive weight");
-  centroids.push_back(sx[size_t(first)]);
+  centroids.push_back(x[size_t(first)]);
   while (int(centroids.size()) < k) {
     const double c = centroids.back();
-    for (size_t i = 0; i < sx.size(); ++i) d2[i] = std::min(d2[i], (sx[i] - c) * (sx[i] - c));
+    for (size_t i = 0; i < x.size(); ++i) d2[i] = std::min(d2[i], (x[i] - c) * (x[i] - c));
     const int64_t pick = draw([&](size_t i) { return weight(i) * d2[i]; });
-    centroids.push_back(pick < 0 ? c : double(sx[size_t(pick)]));
+    centroids.push_back(pick < 0 ? c : double(x[size_t(pick)]));
   }
+  return lloyd_iterate(x, m, std::move(centroids), max_iterations, tolerance, with_inertia);
+}
 
-  const bool sampled = n > kLloydSample;
-  Codebook1d fit = lloyd_iterate(sx, sm, std::move(centroids), max_iterations, tolerance, !sampled);
-  if (sampled) fit.inertia = inertia_nearest(x, m, fit.centroids);  // over every point
+std::vector<double> kmeans_lloyd_draws(uint64_t seed, int k) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<double> draws(size_t(std::max(k, 0)));
+  for (double& d : draws) d = unit(rng);
+  return draws;
+}
+
+Codebook1d kmeans_lloyd(std::span<const float> x, std::span<const float> m, int k, uint64_t seed,
+                        int max_iterations, double tolerance) {
+  const char* who = "kmeans_lloyd";
+  if (!m.empty() && m.size() != x.size())
+    throw Error(ErrorKind::Invalid, std::string(who) + ": " + std::to_string(x.size()) + " values but " +
+                                        std::to_string(m.size()) + " weights");
+  LloydFit lloyd(seed);
+  const std::vector<int64_t> picks = lloyd.picks(int64_t(x.size()));
+  if (picks.empty()) return lloyd.fit(x, m, k, true, max_iterations, tolerance);
+  std::vector<float> sx, sm;
+  sx.reserve(picks.size());
+  for (int64_t i : picks) {
+    sx.push_back(x[size_t(i)]);
+    if (!m.empty()) sm.push_back(m[size_t(i)]);
+  }
+  Codebook1d fit = lloyd.fit(sx, sm, k, false, max_iterations, tolerance);
+  fit.inertia = inertia_nearest(x, m, fit.centroids);  // over every point
   return fit;
 }
 

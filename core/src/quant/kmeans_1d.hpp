@@ -4,6 +4,7 @@
 // initialisation is the heuristic alternative 1-Bit Wonder's release uses.
 #pragma once
 #include <cstdint>
+#include <random>
 #include <span>
 #include <vector>
 
@@ -29,6 +30,27 @@ Codebook1d kmeans_exact_binned(std::span<const double> sum_m, std::span<const do
 // when at most `tolerance` of the assignments change; the reported inertia is over all points.
 Codebook1d kmeans_lloyd(std::span<const float> x, std::span<const float> m, int k, uint64_t seed,
                         int max_iterations = 1000, double tolerance = 1e-4);
+
+// kmeans_lloyd in the steps that touch the points, for points that live elsewhere (on the GPU): `picks`
+// says which points it fits (ascending; empty when it fits all n), `fit` fits their values and weights
+// with k-means++ drawn from the same generator, so the codebook equals kmeans_lloyd's for the same seed
+// and data. `fit` reports the inertia over the points it was given, when asked.
+class LloydFit {
+ public:
+  explicit LloydFit(uint64_t seed) : rng_(seed) {}
+  std::vector<int64_t> picks(int64_t n);
+  Codebook1d fit(std::span<const float> x, std::span<const float> m, int k, bool with_inertia,
+                 int max_iterations = 1000, double tolerance = 1e-4);
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+// The k numbers, uniform in [0, 1), that kmeans_lloyd's k-means++ takes from its generator when it fits
+// every point: draw j of the initialisation is the point where the running mass passes draws[j] times
+// the total (a draw with no mass left takes none). For a solver of the same steps elsewhere
+// (kernels/kmeans_lloyd.cu).
+std::vector<double> kmeans_lloyd_draws(uint64_t seed, int k);
 
 // Lloyd's iterations alone, from the given centroids, on every point of x (no sampling); empty clusters
 // restart at the point with the largest weighted squared error. kmeans_lloyd ends with it.

@@ -5,9 +5,10 @@
 // Fitting is exact (the 1-D dynamic programme, on a 2^16-bin histogram when a codebook covers more
 // than 2^16 values) or Lloyd with k-means++; `:fisher` weights every value by its importance
 // (normalised by its mean); `:h<N>` rotates rows by a block Hadamard before fitting and back after.
-// On CUDA the per-row and per-group exact fits run on the GPU (kmeans_exact.hpp), equal to the CPU's bit
-// for bit; the tensor-wide fit runs on the host over a histogram built on the GPU, as do Lloyd and
-// groups of more than 2^16 values.
+// On CUDA the per-row and per-group fits run on the GPU (kmeans_exact.hpp, kmeans_lloyd.hpp), equal to
+// the CPU's bit for bit; the tensor-wide exact fit runs on the host over a histogram built on the GPU,
+// and tensor-wide Lloyd on the host over its sample gathered on the GPU, with the inertia over every
+// weight summed there. Groups of more than 2^16 values are fitted on the host.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "codebook.hpp"
 #include "kmeans_exact.hpp"
+#include "kmeans_lloyd.hpp"
 #include "quant/kmeans_1d.hpp"
 #include "quant/quantizer.hpp"
 #include "quantscope/error.hpp"
@@ -28,7 +30,7 @@ namespace {
 // Up to this many values a codebook is fitted on the raw sorted values (exact); above, on a histogram.
 constexpr int64_t kRawLimit = int64_t{1} << 16;
 constexpr int kHistogramBins = 1 << 16;
-static_assert(kRawLimit <= kernels::kKMeansExactMaxPoints);
+static_assert(kRawLimit <= kernels::kKMeansExactMaxPoints && kRawLimit <= kernels::kKMeansLloydMaxPoints);
 
 Codebook1d fit_raw(const float* u, const float* m, int64_t n, int k, const FormatSpec& spec, uint64_t seed) {
   if (spec.solver == KMeansSolver::Lloyd)
@@ -53,40 +55,126 @@ Codebook1d fit_raw(const float* u, const float* m, int64_t n, int k, const Forma
 }
 
 #ifdef QS_WITH_CUDA
-// Every row's or group's exact codebook at once on the GPU: each segment sorted (a row's short last
-// group padded with +inf, which sorts last and lies outside the segment's count), then solved.
+// Every row's or group's codebook at once on the GPU, a slice of segments at a time so that the sorts'
+// copies stay small beside the weight. Each segment is sorted (a row's short last group padded with
+// +inf, which sorts last and lies outside the segment's count) and solved exactly (kmeans_exact.hpp)
+// or by Lloyd (kmeans_lloyd.hpp) from the generator the CPU's fit of that segment seeds: Lloyd also
+// reads the values in their order, its ties are sorted by importance as the CPU sorts its points, and
+// its k-means++ draws are made on the host.
 torch::Tensor fit_segments_cuda(const torch::Tensor& x, const torch::Tensor& m, int64_t segment, int k,
-                                const QuantizerInput& input, double& inertia) {
+                                const FormatSpec& spec, const QuantizerInput& input, double& inertia) {
   const int64_t rows = x.size(0), cols = x.size(1), per_row = kernels::blocks_per_row(cols, segment);
   const int64_t problems = rows * per_row, pad = per_row * segment - cols;
   const auto segments_of = [&](const torch::Tensor& t, double fill) {
-    return (pad > 0 ? torch::constant_pad_nd(t, {0, pad}, fill) : t).reshape({problems, segment});
+    return (pad > 0 ? torch::constant_pad_nd(t, {0, pad}, fill) : t).reshape({problems, segment}).contiguous();
   };
   const torch::Tensor u = segments_of(x, INFINITY);
   const torch::Tensor mu = m.defined() ? segments_of(m, 0.0) : torch::Tensor();
   torch::Tensor counts = torch::full({rows, per_row}, segment, x.options().dtype(torch::kInt32));
   if (pad > 0) counts.select(1, per_row - 1).fill_(segment - pad);
   counts = counts.reshape({problems}).contiguous();
+  const bool lloyd = spec.solver == KMeansSolver::Lloyd;
+  torch::Tensor draws;
+  if (lloyd) {
+    draws = torch::empty({problems, k}, torch::kFloat64);
+    double* dp = draws.data_ptr<double>();
+    at::parallel_for(0, problems, 1024, [&](int64_t b, int64_t e) {
+      for (int64_t id = b; id < e; ++id) {
+        const std::vector<double> d = kmeans_lloyd_draws(input.seed + uint64_t(id), k);
+        std::copy(d.begin(), d.end(), dp + id * k);
+      }
+    });
+    draws = draws.to(x.device());
+  }
   torch::Tensor books = torch::empty({problems, k}, x.options());
   std::vector<double> inertias(size_t(problems), 0.0);
-  // Sorted a slice at a time, so the sort's copies stay small beside the weight.
+  const auto refuse = [](int64_t problem, const char* what, ErrorKind kind) {
+    throw Error(kind, std::string(what) + ": codebook " + std::to_string(problem) +
+                          (kind == ErrorKind::Numeric ? " has a value or an importance that is not finite"
+                                                      : " has no points with positive weight"));
+  };
   const int64_t slice = std::max<int64_t>(1, (int64_t{1} << 26) / segment);
   for (int64_t first = 0; first < problems; first += slice) {
     if (input.job) input.job->check_cancelled();
     const int64_t count = std::min(slice, problems - first);
-    auto [sorted, order] = torch::sort(u.narrow(0, first, count), 1);
-    sorted = sorted.contiguous();
-    const torch::Tensor masses = mu.defined() ? mu.narrow(0, first, count).gather(1, order).contiguous() : mu;
-    const int64_t bad = kernels::kmeans_exact_sorted_cuda(
-        sorted.data_ptr<float>(), masses.defined() ? masses.data_ptr<float>() : nullptr,
-        counts.data_ptr<int32_t>() + first, count, segment, k, books.data_ptr<float>() + first * k,
-        inertias.data() + first);
-    if (bad >= 0)
-      throw Error(ErrorKind::Numeric, "kmeans_exact: codebook " + std::to_string(first + bad) +
-                                          " has a value or an importance that is not finite");
+    const torch::Tensor values = u.narrow(0, first, count);
+    const torch::Tensor masses = mu.defined() ? mu.narrow(0, first, count) : torch::Tensor();
+    float* book = books.data_ptr<float>() + first * k;
+    if (!lloyd) {
+      const auto [sorted, order] = torch::sort(values, 1);
+      const torch::Tensor sorted_masses = masses.defined() ? masses.gather(1, order).contiguous() : masses;
+      const int64_t bad = kernels::kmeans_exact_sorted_cuda(
+          sorted.contiguous().data_ptr<float>(), sorted_masses.defined() ? sorted_masses.data_ptr<float>() : nullptr,
+          counts.data_ptr<int32_t>() + first, count, segment, k, book, inertias.data() + first);
+      if (bad >= 0) refuse(first + bad, "kmeans_exact", ErrorKind::Numeric);
+      continue;
+    }
+    torch::Tensor sorted, sorted_masses;
+    if (masses.defined()) {  // by importance, then stably by value: the CPU's order of (value, importance)
+      const auto [by_mass, order] = torch::sort(masses, true, 1, false);
+      const auto [by_value, reorder] = torch::sort(values.gather(1, order), true, 1, false);
+      sorted = by_value.contiguous();
+      sorted_masses = by_mass.gather(1, reorder).contiguous();
+    } else {
+      sorted = std::get<0>(torch::sort(values, 1)).contiguous();
+    }
+    const kernels::LloydStatus status = kernels::kmeans_lloyd_cuda(
+        values.data_ptr<float>(), masses.defined() ? masses.data_ptr<float>() : nullptr, sorted.data_ptr<float>(),
+        sorted_masses.defined() ? sorted_masses.data_ptr<float>() : nullptr, counts.data_ptr<int32_t>() + first,
+        draws.data_ptr<double>() + first * k, count, segment, k, 1000, 1e-4, book, inertias.data() + first);
+    if (status.failure != kernels::LloydFailure::None)
+      refuse(first + status.problem, "kmeans_lloyd",
+             status.failure == kernels::LloydFailure::NotFinite ? ErrorKind::Numeric : ErrorKind::Invalid);
   }
   inertia = std::accumulate(inertias.begin(), inertias.end(), 0.0);
   return books;
+}
+
+// Σ m·(u − nearest centroid)² over every value on the GPU, the nearest as core's (ties to the lower
+// centroid), in slices so that the double copies stay small.
+double inertia_nearest_cuda(const torch::Tensor& u, const torch::Tensor& m, const std::vector<double>& centroids) {
+  const auto f64 = u.options().dtype(torch::kFloat64);
+  const torch::Tensor c = torch::tensor(centroids, torch::kFloat64).to(u.device());
+  const torch::Tensor mids = (c.narrow(0, 0, c.numel() - 1) + c.narrow(0, 1, c.numel() - 1)) * 0.5;
+  const torch::Tensor flat = u.reshape({-1}), mass = m.defined() ? m.reshape({-1}) : torch::Tensor();
+  torch::Tensor sum = torch::zeros({}, f64), bad = torch::zeros({}, f64.dtype(torch::kInt64));
+  const int64_t n = flat.numel(), slice = int64_t{1} << 24;
+  for (int64_t first = 0; first < n; first += slice) {
+    const int64_t count = std::min(slice, n - first);
+    const torch::Tensor v = flat.narrow(0, first, count).to(torch::kFloat64);
+    const torch::Tensor d = v - c.index_select(0, torch::searchsorted(mids, v, false, false));
+    const torch::Tensor w = mass.defined() ? mass.narrow(0, first, count).to(torch::kFloat64) : torch::Tensor();
+    sum += (w.defined() ? w * d * d : d * d).sum();
+    bad += torch::logical_not(torch::isfinite(v)).sum();
+    if (w.defined()) bad += torch::logical_or(torch::logical_not(torch::isfinite(w)), w < 0).sum();
+  }
+  if (const int64_t invalid = bad.item<int64_t>(); invalid > 0)
+    throw Error(ErrorKind::Numeric, "kmeans_lloyd: " + std::to_string(invalid) +
+                                        " values or weights are NaN, Inf or negative");
+  return sum.item<double>();
+}
+
+// The tensor-wide Lloyd codebook of values on the GPU: the sample the CPU's fit would draw, gathered
+// there and fitted on the host by the same steps, so the codebook is the CPU's.
+Codebook1d fit_lloyd_cuda(const torch::Tensor& u, const torch::Tensor& m, int k, uint64_t seed) {
+  LloydFit lloyd(seed);
+  const torch::Tensor flat = u.reshape({-1}), mass = m.defined() ? m.reshape({-1}) : torch::Tensor();
+  const std::vector<int64_t> picks = lloyd.picks(flat.numel());
+  torch::Tensor sx = flat, sm = mass;
+  if (!picks.empty()) {
+    const torch::Tensor at =
+        torch::from_blob(const_cast<int64_t*>(picks.data()), {int64_t(picks.size())}, torch::kInt64).to(u.device());
+    sx = flat.index_select(0, at);
+    if (mass.defined()) sm = mass.index_select(0, at);
+  }
+  sx = sx.cpu().contiguous();
+  if (sm.defined()) sm = sm.cpu().contiguous();
+  const auto span_of = [](const torch::Tensor& t) {
+    return t.defined() ? std::span<const float>(t.data_ptr<float>(), size_t(t.numel())) : std::span<const float>();
+  };
+  Codebook1d fit = lloyd.fit(span_of(sx), span_of(sm), k, picks.empty());
+  if (!picks.empty()) fit.inertia = inertia_nearest_cuda(flat, mass, fit.centroids);
+  return fit;
 }
 #endif
 
@@ -94,8 +182,7 @@ torch::Tensor fit_segments_cuda(const torch::Tensor& x, const torch::Tensor& m, 
 torch::Tensor fit_segments(const torch::Tensor& x, const torch::Tensor& m, int64_t segment, int k,
                            const FormatSpec& spec, const QuantizerInput& input, double& inertia) {
 #ifdef QS_WITH_CUDA
-  if (x.is_cuda() && spec.solver == KMeansSolver::Exact && segment <= kRawLimit)
-    return fit_segments_cuda(x, m, segment, k, input, inertia);
+  if (x.is_cuda() && segment <= kRawLimit) return fit_segments_cuda(x, m, segment, k, spec, input, inertia);
 #endif
   const torch::Tensor xc = x.to(torch::kCPU).contiguous();
   const torch::Tensor mc = m.defined() ? m.to(torch::kCPU).contiguous() : torch::Tensor();
@@ -193,6 +280,11 @@ std::pair<float, float> range_collect(const torch::Tensor& x, const torch::Tenso
 torch::Tensor fit_block(const torch::Tensor& x, const torch::Tensor& scales, int64_t block, const torch::Tensor& m,
                         int k, const FormatSpec& spec, const QuantizerInput& input, double& inertia) {
   Codebook1d fit;
+#ifdef QS_WITH_CUDA
+  if (x.is_cuda() && spec.solver == KMeansSolver::Lloyd) {
+    fit = fit_lloyd_cuda(groups_divide(x, scales, block), m, k, input.seed);
+  } else
+#endif
   if (x.numel() <= kRawLimit || spec.solver == KMeansSolver::Lloyd) {
     const torch::Tensor u = groups_divide(x, scales, block).to(torch::kCPU).contiguous();
     const torch::Tensor mc = m.defined() ? m.to(torch::kCPU).contiguous() : torch::Tensor();
