@@ -63,11 +63,16 @@ QuantizerOutput quantizer_gguf_run(const FormatSpec& spec, const QuantizerInput&
   uint8_t* cp = q.codes.data_ptr<uint8_t>();
   float* sp = q.scales.data_ptr<float>();
   float* op = offsets.data_ptr<float>();
-  ggml_rows_quantize(type, wp, out, in, bp, input.reference, input.job);
+  // A row's blocks are written, decoded and read for their levels while they sit in cache.
   rows_parallel(out, in, input.reference, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) kernels::ggml_dequantize_row_cpu(type, bp + r * bytes, in, dp + r * in);
+    for (int64_t r = b; r < e; ++r) {
+      if (input.job && r % 64 == 0) input.job->check_cancelled();
+      uint8_t* row = bp + r * bytes;
+      kernels::ggml_quantize_row_cpu(type, wp + r * in, in, row);
+      kernels::ggml_dequantize_row_cpu(type, row, in, dp + r * in);
+      kernels::ggml_levels_row_cpu(type, row, in, cp + r * in, sp + r * subs, op + r * subs);
+    }
   });
-  ggml_levels_read(type, bp, out, in, cp, sp, op, input.reference);
   const std::vector<float> grid = kernels::ggml_grid(type);
   q.codebooks = torch::tensor(grid).view({1, int64_t(grid.size())});
   // ŵ = s·grid[code] + o, so the grid applies to w / s − o / s (0 where a sub-block's scale is 0).
