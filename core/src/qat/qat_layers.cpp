@@ -14,7 +14,6 @@
 
 #include <cmath>
 #include <limits>
-#include <map>
 #include <nlohmann/json.hpp>
 
 #include "quantscope/error.hpp"
@@ -150,15 +149,14 @@ RunLayerSample QatLayers::sample_take(int64_t step) {
     l.weight_stats = l.act_stats = FakeQuantStats();
     l.weight_calls = l.act_calls = 0;
   }
-  // Values on different devices (codebooks restored from a checkpoint stay on the CPU) are read per device.
-  std::vector<double> read(gathered.size(), kNaN);
-  std::map<std::string, std::vector<size_t>> by_device;
-  for (size_t i = 0; i < gathered.size(); ++i) by_device[gathered[i].device().str()].push_back(i);
-  for (const auto& [device, indices] : by_device) {
-    std::vector<torch::Tensor> parts;
-    for (size_t i : indices) parts.push_back(gathered[i]);
-    const torch::Tensor values = torch::cat(parts).cpu();
-    for (size_t j = 0; j < indices.size(); ++j) read[indices[j]] = values[int64_t(j)].item<double>();
+  // Codebooks restored from a checkpoint stay on the CPU until the next fit: their values join the
+  // others on the first value's device.
+  std::vector<double> read;
+  if (!gathered.empty()) {
+    const torch::Device device = gathered.front().device();
+    for (torch::Tensor& g : gathered) g = g.to(device);
+    const torch::Tensor values = torch::cat(gathered).cpu().contiguous();
+    read.assign(values.data_ptr<double>(), values.data_ptr<double>() + values.numel());
   }
   const auto value = [&](size_t i) { return slots[i] < 0 ? kNaN : read[size_t(slots[i])]; };
   for (size_t l = 0; l < layers_.size(); ++l) {
