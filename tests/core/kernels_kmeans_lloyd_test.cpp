@@ -37,7 +37,7 @@ struct Problems {
 };
 
 // Heavy-tailed values; every third problem rounded to a few levels so that values repeat (and, with
-// many levels, clusters empty); masses in (0, 2) with a tenth zero.
+// many levels, clusters empty); masses in (0.01, 2.01) with a tenth zero, never all of a problem's.
 Problems problems_make(int64_t count, int64_t stride, uint32_t seed) {
   std::mt19937 rng(seed);
   std::student_t_distribution<float> student(4.f);
@@ -49,10 +49,11 @@ Problems problems_make(int64_t count, int64_t stride, uint32_t seed) {
   for (int64_t r = 0; r < count; ++r) {
     const int64_t n = r == 0 ? stride : length(rng);
     std::vector<std::pair<float, float>> points(static_cast<size_t>(n));
-    for (auto& [x, m] : points) {
+    for (size_t i = 0; i < points.size(); ++i) {  // the first value's mass positive: every problem has mass
+      auto& [x, m] = points[i];
       x = student(rng) * 0.02f;
       if (r % 3 == 1) x = std::round(x * 200) / 200;
-      m = rng() % 10 == 0 ? 0.f : unit(rng);
+      m = i > 0 && rng() % 10 == 0 ? 0.f : 0.01f + unit(rng);
     }
     for (int64_t i = 0; i < n; ++i)
       p.values[size_t(r * stride + i)] = points[size_t(i)].first, p.masses[size_t(r * stride + i)] = points[size_t(i)].second;
