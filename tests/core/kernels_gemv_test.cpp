@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bf16_round.hpp"
+#include "cuda_tensors.hpp"
 #include "packed_gemv.hpp"
 
 namespace {
@@ -166,9 +167,6 @@ TEST(KernelsGemv, RefusesWhatItCannotRun) {
 }
 
 #ifdef QS_WITH_CUDA
-#define QS_REQUIRE_CUDA() \
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine"
-
 torch::Tensor device_bytes(const void* data, size_t bytes) {
   return torch::from_blob(const_cast<void*>(data), {int64_t(bytes)}, torch::kUInt8).to(torch::kCUDA);
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_tensors.hpp"
 #include "kmeans_lloyd.hpp"
 #include "quant/kmeans_1d.hpp"
 
@@ -18,16 +19,8 @@ namespace qs {
 namespace {
 
 #ifdef QS_WITH_CUDA
-#define QS_REQUIRE_CUDA() \
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine"
-
 using kernels::kmeans_lloyd_cuda;
 using kernels::LloydFailure;
-
-template <class T>
-torch::Tensor device_of(const std::vector<T>& v, std::vector<int64_t> shape, torch::Dtype dtype) {
-  return torch::from_blob(const_cast<T*>(v.data()), shape, dtype).to(torch::kCUDA);
-}
 
 // Problems in their original order and sorted by (value, mass), as core hands them to the kernel.
 struct Problems {
@@ -90,13 +83,13 @@ TEST(KernelsKMeansLloyd, CudaEqualsTheCpuBitForBit) {
       draws.insert(draws.end(), d.begin(), d.end());
     }
     const std::vector<int64_t> shape = {p.count, p.stride};
-    const torch::Tensor values = device_of(p.values, shape, torch::kFloat32),
-                        masses = device_of(p.masses, shape, torch::kFloat32),
-                        sorted = device_of(p.sorted, shape, torch::kFloat32),
-                        sorted_masses = device_of(p.sorted_masses, shape, torch::kFloat32),
-                        by_value = device_of(values_sorted(p), shape, torch::kFloat32),
-                        counts = device_of(p.counts, {p.count}, torch::kInt32),
-                        draws_d = device_of(draws, {p.count, c.k}, torch::kFloat64);
+    const torch::Tensor values = test::cuda_copy(p.values, shape, torch::kFloat32),
+                        masses = test::cuda_copy(p.masses, shape, torch::kFloat32),
+                        sorted = test::cuda_copy(p.sorted, shape, torch::kFloat32),
+                        sorted_masses = test::cuda_copy(p.sorted_masses, shape, torch::kFloat32),
+                        by_value = test::cuda_copy(values_sorted(p), shape, torch::kFloat32),
+                        counts = test::cuda_copy(p.counts, {p.count}, torch::kInt32),
+                        draws_d = test::cuda_copy(draws, {p.count, c.k}, torch::kFloat64);
     for (const bool weighted : {false, true}) {
       const std::string what = "k " + std::to_string(c.k) + ", " + std::to_string(c.problems) + " problems of up to " +
                                std::to_string(c.stride) + (weighted ? ", weighted" : "");
@@ -139,9 +132,9 @@ TEST(KernelsKMeansLloyd, CudaRefusesWhatTheCpuRefuses) {
   p.masses[size_t(6 * 100)] = INFINITY;
   for (int i = 0; i < 100; ++i) p.masses[size_t(7 * 100 + i)] = 0;
   const std::vector<int64_t> shape = {8, 100};
-  const torch::Tensor values = device_of(p.values, shape, torch::kFloat32),
-                      masses = device_of(p.masses, shape, torch::kFloat32),
-                      counts = device_of(p.counts, {8}, torch::kInt32), draws_d = device_of(draws, {8, 4}, torch::kFloat64);
+  const torch::Tensor values = test::cuda_copy(p.values, shape, torch::kFloat32),
+                      masses = test::cuda_copy(p.masses, shape, torch::kFloat32),
+                      counts = test::cuda_copy(p.counts, {8}, torch::kInt32), draws_d = test::cuda_copy(draws, {8, 4}, torch::kFloat64);
   torch::Tensor books = torch::empty({8, 4}, values.options());
   std::vector<double> inertia(8);
   const auto run = [&](const torch::Tensor& m, int k, int64_t stride) {
@@ -154,7 +147,7 @@ TEST(KernelsKMeansLloyd, CudaRefusesWhatTheCpuRefuses) {
   EXPECT_EQ(s.problem, 5);
   EXPECT_EQ(s.failure, LloydFailure::NotFinite);
   p.values[size_t(5 * 100 + 1)] = 0.01f;
-  const torch::Tensor fixed = device_of(p.values, shape, torch::kFloat32);
+  const torch::Tensor fixed = test::cuda_copy(p.values, shape, torch::kFloat32);
   values.copy_(fixed);
   s = run(masses, 4, 100);
   EXPECT_EQ(s.problem, 6);

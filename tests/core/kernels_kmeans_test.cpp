@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_tensors.hpp"
 #include "kmeans_exact.hpp"
 #include "quant/kmeans_1d.hpp"
 
@@ -18,14 +19,10 @@ namespace qs {
 namespace {
 
 #ifdef QS_WITH_CUDA
-#define QS_REQUIRE_CUDA() \
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device on this machine"
-
 using kernels::kmeans_exact_sorted_cuda;
 
 torch::Tensor device_of(const std::vector<float>& v, int64_t rows) {
-  return torch::from_blob(const_cast<float*>(v.data()), {rows, int64_t(v.size()) / rows}, torch::kFloat32)
-      .to(torch::kCUDA);
+  return test::cuda_copy(v, {rows, int64_t(v.size()) / rows}, torch::kFloat32);
 }
 
 struct Problems {

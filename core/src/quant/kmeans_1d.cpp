@@ -230,6 +230,13 @@ Codebook1d points_kmeans(Points& p, int k, const char* who) {
   return result;
 }
 
+// Weights are one per value; `optional` lets none be given (all 1).
+void check_sizes(size_t values, size_t weights, bool optional, const char* who) {
+  if (weights != values && !(optional && weights == 0))
+    throw Error(ErrorKind::Invalid, std::string(who) + ": " + std::to_string(values) + " values but " +
+                                        std::to_string(weights) + " weights");
+}
+
 void check_weight(double m, size_t i, const char* who) {
   if (!std::isfinite(m) || m < 0)
     throw Error(ErrorKind::Invalid, std::string(who) + ": weight " + std::to_string(m) + " at index " +
@@ -278,9 +285,7 @@ double inertia_nearest(std::span<const float> x, std::span<const float> m, const
 
 Codebook1d kmeans_exact(std::span<const double> x, std::span<const double> m, int k) {
   const char* who = "kmeans_exact";
-  if (x.size() != m.size())
-    throw Error(ErrorKind::Invalid, std::string(who) + ": " + std::to_string(x.size()) + " values but " +
-                                        std::to_string(m.size()) + " weights");
+  check_sizes(x.size(), m.size(), false, who);
   Points& p = scratch_get().points;
   p.clear();
   p.reserve(x.size());
@@ -329,9 +334,7 @@ Codebook1d lloyd_iterate(std::span<const float> x, std::span<const float> m, std
                          int max_iterations, double tolerance, bool with_inertia) {
   const char* who = "kmeans_lloyd";
   if (centroids.empty()) throw Error(ErrorKind::Invalid, std::string(who) + ": no initial centroids");
-  if (!m.empty() && m.size() != x.size())
-    throw Error(ErrorKind::Invalid, std::string(who) + ": " + std::to_string(x.size()) + " values but " +
-                                        std::to_string(m.size()) + " weights");
+  check_sizes(x.size(), m.size(), true, who);
   const int k = int(centroids.size());
   // The sorted points (zero weights dropped), centred for the prefix sums.
   std::vector<std::pair<double, double>> points;
@@ -452,9 +455,7 @@ Codebook1d LloydFit::fit(std::span<const float> x, std::span<const float> m, int
                          int max_iterations, double tolerance) {
   const char* who = "kmeans_lloyd";
   if (k < 1) throw Error(ErrorKind::Invalid, std::string(who) + ": k must be at least 1, got " + std::to_string(k));
-  if (!m.empty() && m.size() != x.size())
-    throw Error(ErrorKind::Invalid, std::string(who) + ": " + std::to_string(x.size()) + " values but " +
-                                        std::to_string(m.size()) + " weights");
+  check_sizes(x.size(), m.size(), true, who);
   for (size_t i = 0; i < x.size(); ++i) {
     if (!std::isfinite(x[i])) throw Error(ErrorKind::Numeric, std::string(who) + ": a value is not finite");
     if (!m.empty()) check_weight(m[i], i, who);
@@ -504,9 +505,7 @@ std::vector<double> kmeans_lloyd_draws(uint64_t seed, int k) {
 Codebook1d kmeans_lloyd(std::span<const float> x, std::span<const float> m, int k, uint64_t seed,
                         int max_iterations, double tolerance) {
   const char* who = "kmeans_lloyd";
-  if (!m.empty() && m.size() != x.size())
-    throw Error(ErrorKind::Invalid, std::string(who) + ": " + std::to_string(x.size()) + " values but " +
-                                        std::to_string(m.size()) + " weights");
+  check_sizes(x.size(), m.size(), true, who);
   LloydFit lloyd(seed);
   const std::vector<int64_t> picks = lloyd.picks(int64_t(x.size()));
   if (picks.empty()) return lloyd.fit(x, m, k, true, max_iterations, tolerance);

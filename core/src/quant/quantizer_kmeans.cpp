@@ -88,11 +88,10 @@ torch::Tensor fit_segments_cuda(const torch::Tensor& x, const torch::Tensor& m, 
   }
   torch::Tensor books = torch::empty({problems, k}, x.options());
   std::vector<double> inertias(size_t(problems), 0.0);
-  const auto refuse = [](int64_t problem, const char* what, ErrorKind kind) {
-    throw Error(kind, std::string(what) + ": codebook " + std::to_string(problem) +
-                          (kind == ErrorKind::Numeric ? " has a value or an importance that is not finite"
-                                                      : " has no points with positive weight"));
+  const auto refuse = [](ErrorKind kind, const char* solver, int64_t problem, const char* why) {
+    throw Error(kind, std::string(solver) + ": codebook " + std::to_string(problem) + why);
   };
+  const char* not_finite = " has a value or an importance that is not finite";
   const int64_t slice = std::max<int64_t>(1, (int64_t{1} << 26) / segment);
   for (int64_t first = 0; first < problems; first += slice) {
     if (input.job) input.job->check_cancelled();
@@ -106,7 +105,7 @@ torch::Tensor fit_segments_cuda(const torch::Tensor& x, const torch::Tensor& m, 
       const int64_t bad = kernels::kmeans_exact_sorted_cuda(
           sorted.contiguous().data_ptr<float>(), sorted_masses.defined() ? sorted_masses.data_ptr<float>() : nullptr,
           counts.data_ptr<int32_t>() + first, count, segment, k, book, inertias.data() + first);
-      if (bad >= 0) refuse(first + bad, "kmeans_exact", ErrorKind::Numeric);
+      if (bad >= 0) refuse(ErrorKind::Numeric, "kmeans_exact", first + bad, not_finite);
       continue;
     }
     torch::Tensor sorted, sorted_masses;
@@ -122,9 +121,10 @@ torch::Tensor fit_segments_cuda(const torch::Tensor& x, const torch::Tensor& m, 
         values.data_ptr<float>(), masses.defined() ? masses.data_ptr<float>() : nullptr, sorted.data_ptr<float>(),
         sorted_masses.defined() ? sorted_masses.data_ptr<float>() : nullptr, counts.data_ptr<int32_t>() + first,
         draws.data_ptr<double>() + first * k, count, segment, k, 1000, 1e-4, book, inertias.data() + first);
-    if (status.failure != kernels::LloydFailure::None)
-      refuse(first + status.problem, "kmeans_lloyd",
-             status.failure == kernels::LloydFailure::NotFinite ? ErrorKind::Numeric : ErrorKind::Invalid);
+    if (status.failure == kernels::LloydFailure::NotFinite)
+      refuse(ErrorKind::Numeric, "kmeans_lloyd", first + status.problem, not_finite);
+    if (status.failure == kernels::LloydFailure::NoMass)
+      refuse(ErrorKind::Invalid, "kmeans_lloyd", first + status.problem, " has no points with positive weight");
   }
   inertia = std::accumulate(inertias.begin(), inertias.end(), 0.0);
   return books;
