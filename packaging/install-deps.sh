@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Quantscope builds, tests and runs with. Idempotent and
 # non-interactive; works as root or through sudo. Packages already present are left alone.
+# --fuzz adds clang 14 and its libFuzzer and sanitizer runtimes, for the fuzz preset (tests/fuzz).
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,9 @@ packages=(
   xvfb xauth
   python3-numpy
 )
+if [ "${1:-}" = --fuzz ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 

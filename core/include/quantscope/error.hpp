@@ -17,9 +17,13 @@ enum class ErrorKind {
 
 const char* error_kind_name(ErrorKind kind);
 
+// The message as one line: control characters (a newline in a key read from a damaged file, say)
+// are written as escapes (\n, \t, \x01), so no input can break a report into several lines.
+std::string error_line(const std::string& message);
+
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(error_line(message)), kind_(kind) {}
   ErrorKind kind() const { return kind_; }
 
  private:
