@@ -1,9 +1,10 @@
 // CUDA side of packed_gemv.hpp. One warp owns 1, 2 or 4 tiles of 16 rows over a range of at most 8
 // chunks of 256 columns, so each activation fragment feeds several mmas; the 8 warps of a block take
 // consecutive tiles over the same chunks and share the activations, staged once in shared memory in
-// fragment order, and a level table. Columns are split across blocks until the GPU holds about a
-// wave and a half of warps; the partial sums of a warp's rows are added by the last of its splits to
-// finish, in split order, so results do not depend on timing.
+// fragment order, and a level table. Each task's codes and scales are requested into L2 in bulk when
+// the task (or the one before it) starts, so DRAM sees all of them at once. Columns are split across
+// blocks until the GPU holds the warp tasks warps_per_sm() asks for; the partial sums of a warp's rows
+// are added by the last of its splits to finish, in split order, so results do not depend on timing.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -54,11 +55,13 @@ __host__ __device__ constexpr int tiles_per_warp(int bits, int groups) {
 }
 
 // Warp tasks the split aims for per SM: QS_GEMV_WARPS_PER_SM when set (the decode benchmark's sweep), else
-// 64, twice the warps an SM holds at once, so that a task's tail overlaps another's start.
+// 16. With a task's bytes requested into L2 up front, fewer and longer tasks won: the 8B kmeans2 step
+// took 2169, 1931, 2074, 2131, 2122 and 2181 µs at 8, 16, 24, 32, 64 and 128 on the H100
+// (docs/performance.md), as splits and their reductions became fewer.
 int64_t warps_per_sm() {
   static const int64_t n = [] {
     const char* v = std::getenv("QS_GEMV_WARPS_PER_SM");
-    return v != nullptr && std::atoi(v) > 0 ? int64_t(std::atoi(v)) : int64_t(64);
+    return v != nullptr && std::atoi(v) > 0 ? int64_t(std::atoi(v)) : int64_t(16);
   }();
   return n;
 }
