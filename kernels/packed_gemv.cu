@@ -1,12 +1,14 @@
 // CUDA side of packed_gemv.hpp. One warp owns 1, 2 or 4 tiles of 16 rows over a range of at most 8
 // chunks of 256 columns, so each activation fragment feeds several mmas; the 8 warps of a block take
 // consecutive tiles over the same chunks and share the activations, staged once in shared memory in
-// fragment order, and a level table. Columns are split across blocks until the GPU holds about a
-// wave and a half of warps; the partial sums of a warp's rows are added by the last of its splits to
-// finish, in split order, so results do not depend on timing.
+// fragment order, and a level table. Each task's codes and scales are requested into L2 in bulk when
+// the task (or the one before it) starts, so DRAM sees all of them at once. Columns are split across
+// blocks until the GPU holds the warp tasks warps_per_sm() asks for; the partial sums of a warp's rows
+// are added by the last of its splits to finish, in split order, so results do not depend on timing.
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -52,9 +54,21 @@ __host__ __device__ constexpr int tiles_per_warp(int bits, int groups) {
   return groups == 16 || bits == 8 ? 1 : 2;
 }
 
-// Enough warp tasks for two of the warps an SM holds at once, each over at most 8 whole chunks.
+// Warp tasks the split aims for per SM: QS_GEMV_WARPS_PER_SM when set (the decode benchmark's sweep), else
+// 16. With a task's bytes requested into L2 up front, fewer and longer tasks won: the 8B kmeans2 step
+// took 2169, 1931, 2074, 2131, 2122 and 2181 µs at 8, 16, 24, 32, 64 and 128 on the H100
+// (docs/performance.md), as splits and their reductions became fewer.
+int64_t warps_per_sm() {
+  static const int64_t n = [] {
+    const char* v = std::getenv("QS_GEMV_WARPS_PER_SM");
+    return v != nullptr && std::atoi(v) > 0 ? int64_t(std::atoi(v)) : int64_t(16);
+  }();
+  return n;
+}
+
+// Enough warp tasks for the target above, each over at most 8 whole chunks.
 Split split_choose(const GemvShape& s) {
-  const int64_t target = int64_t(sm_count()) * 64;
+  const int64_t target = int64_t(sm_count()) * warps_per_sm();
   const int64_t warp_rows = s.tiles() / tiles_per_warp(s.bits, s.groups());
   const int64_t chunks = s.chunks();
   const int64_t want = std::clamp<int64_t>((target + warp_rows - 1) / warp_rows,
@@ -78,32 +92,45 @@ __device__ __forceinline__ uint32_t level_pair(const float* levels, int lo, int 
   return bf16_bits(__ldg(levels + lo)) | bf16_bits(__ldg(levels + hi)) << 16;
 }
 
-// Thread i writes the i-th 16 bytes, so a warp's stores cover consecutive banks.
+// Each thread makes one entry and writes its 128 (64) bytes of copies, 16 bytes at a time, starting at
+// a different 16-byte slot than its neighbours, so that the 8 lanes of a store phase cover 8 slots of
+// the banks. (Making every 16 bytes anew cost more instructions per weight than the product itself on
+// a 4096-row layer, where a block multiplies about 65,000 weights.)
+template <int BITS>
+__device__ uint4 table_entry(const float* levels, int e) {
+  if constexpr (BITS == 1) {
+    const uint32_t l0 = bf16_bits(__ldg(levels)), l1 = bf16_bits(__ldg(levels + 1));
+    uint32_t w[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) w[i] = (e >> (2 * i) & 1 ? l1 : l0) | (e >> (2 * i + 1) & 1 ? l1 : l0) << 16;
+    return make_uint4(w[0], w[1], w[2], w[3]);
+  } else if constexpr (BITS == 2) {
+    const uint32_t w0 = level_pair(levels, e & 3, e >> 2 & 3), w1 = level_pair(levels, e >> 4 & 3, e >> 6 & 3);
+    return make_uint4(w0, w1, w0, w1);
+  } else if constexpr (BITS == 8) {
+    const uint32_t h = bf16_bits(__ldg(levels + e));
+    return make_uint4(h | h << 16, h | h << 16, h | h << 16, h | h << 16);
+  } else {
+    int lo = e & 15, hi = e >> 4;
+    if constexpr (BITS == 3) {  // the 2-bit plane's pair, then the 1-bit plane's (gemv_slot_position)
+      lo = (e & 3) | (e >> 4 & 1) << 2;
+      hi = (e >> 2 & 3) | (e >> 5 & 1) << 2;
+    }
+    const uint32_t w = level_pair(levels, lo, hi);
+    return make_uint4(w, w, w, w);
+  }
+}
+
 template <int BITS>
 __device__ void table_build(uint8_t* table, const float* levels) {
-  constexpr int entry_bytes = BITS == 8 ? 64 : 128;
-  for (int i = threadIdx.x; i < table_bytes(BITS) / 16; i += blockDim.x) {
-    const int e = i / (entry_bytes / 16);
-    uint4 v;
-    if constexpr (BITS == 1) {
-      v = make_uint4(level_pair(levels, e & 1, e >> 1 & 1), level_pair(levels, e >> 2 & 1, e >> 3 & 1),
-                     level_pair(levels, e >> 4 & 1, e >> 5 & 1), level_pair(levels, e >> 6 & 1, e >> 7 & 1));
-    } else if constexpr (BITS == 2) {
-      const uint32_t w0 = level_pair(levels, e & 3, e >> 2 & 3), w1 = level_pair(levels, e >> 4 & 3, e >> 6 & 3);
-      v = make_uint4(w0, w1, w0, w1);
-    } else if constexpr (BITS == 8) {
-      const uint32_t h = bf16_bits(__ldg(levels + e));
-      v = make_uint4(h | h << 16, h | h << 16, h | h << 16, h | h << 16);
-    } else {
-      int lo = e & 15, hi = e >> 4;
-      if constexpr (BITS == 3) {  // the 2-bit plane's pair, then the 1-bit plane's (gemv_slot_position)
-        lo = (e & 3) | (e >> 4 & 1) << 2;
-        hi = (e >> 2 & 3) | (e >> 5 & 1) << 2;
-      }
-      const uint32_t w = level_pair(levels, lo, hi);
-      v = make_uint4(w, w, w, w);
-    }
-    reinterpret_cast<uint4*>(table)[i] = v;
+  constexpr int entries = BITS == 3 ? 64 : 256, slots = BITS == 8 ? 4 : 8;
+  for (int e = threadIdx.x; e < entries; e += blockDim.x) {
+    const uint4 v = table_entry<BITS>(levels, e);
+    // 8 bits: two 64-byte entries share 128 bytes of banks, so the rotation follows e / 2.
+    const int turn = BITS == 8 ? e >> 1 : e;
+#pragma unroll
+    for (int j = 0; j < slots; ++j)
+      reinterpret_cast<uint4*>(table)[e * slots + ((j + turn) & (slots - 1))] = v;
   }
 }
 
@@ -161,16 +188,18 @@ __device__ __forceinline__ void mma_bf16(float* d, const uint32_t* a, uint32_t b
 
 // The block's activations in B-fragment order: for batch row m and k-step s, lane t's two words
 // (columns 2t, 2t+1 and 2t+8, 2t+9) lie side by side, rows 8 words apart modulo 32 banks, so one
-// 8-byte load per lane and step never conflicts. Rows past the batch and columns past the split are 0.
+// 8-byte load per lane and step never conflicts. Columns past the split are 0; rows past the batch are
+// not staged (their lanes take zero fragments without reading), which at batch 1 is 7/8 of the work.
 template <int NT>
 __device__ void x_stage(uint32_t* xs, const GemvParams& p, int64_t chunk_begin, int64_t chunk_end) {
   const int per_row = p.chunks_per_split * 128, stride = per_row + 8;
   const auto* x32 = reinterpret_cast<const uint32_t*>(p.x);
   const int64_t live = (chunk_end - chunk_begin) * 128;
-  for (int i = threadIdx.x; i < 8 * NT * per_row; i += blockDim.x) {
+  const int rows = p.batch < 8 * NT ? p.batch : 8 * NT;
+  for (int i = threadIdx.x; i < rows * per_row; i += blockDim.x) {
     const int m = i / per_row, wi = i % per_row;
     const int step = wi / 8, c = (2 * wi) % 16;
-    const uint32_t v = m < p.batch && wi < live ? x32[(int64_t(m) * p.padded_cols + chunk_begin * kGemvChunk) / 2 + wi] : 0u;
+    const uint32_t v = wi < live ? x32[(int64_t(m) * p.padded_cols + chunk_begin * kGemvChunk) / 2 + wi] : 0u;
     xs[m * stride + step * 8 + (c % 8) / 2 * 2 + c / 8] = v;
   }
 }
@@ -225,7 +254,9 @@ __device__ __forceinline__ void warp_task(const GemvParams& p, const uint8_t* ta
       for (int i = 0; i < SUB; ++i)
 #pragma unroll
         for (int nt = 0; nt < NT; ++nt)
-          b[i][nt] = *reinterpret_cast<const uint2*>(xlane + nt * 8 * x_stride + (step_base + q * SUB + i) * 8);
+          b[i][nt] = nt * 8 + g < p.batch
+                         ? *reinterpret_cast<const uint2*>(xlane + nt * 8 * x_stride + (step_base + q * SUB + i) * 8)
+                         : make_uint2(0u, 0u);
 #pragma unroll
       for (int r = 0; r < R; ++r) {
         float d[NT][4] = {};
@@ -287,26 +318,55 @@ __device__ __forceinline__ void warp_task(const GemvParams& p, const uint8_t* ta
   if (lane == 0) p.counters[group] = 0;
 }
 
-// A block builds the level table once, then takes tasks (8 warps' tiles × one split) in turn, staging
-// each task's activations.
+// A block's task: the tiles of its 8 warps over the chunks of one split.
+struct Task {
+  int split;
+  int64_t group, chunk_begin, chunk_end;  // group: the warp's tiles are group · R .. group · R + R − 1
+};
+__device__ __forceinline__ Task task_of(const GemvParams& p, int64_t task, int64_t row_blocks) {
+  const int split = int(task / row_blocks);
+  const int64_t begin = int64_t(split) * p.chunks_per_split;
+  return {split, (task % row_blocks) * kWarps + (threadIdx.x >> 5), begin,
+          p.chunks < begin + p.chunks_per_split ? p.chunks : begin + p.chunks_per_split};
+}
+
+// The codes and scales of a warp's task requested into L2, one bulk request per tile and stream, so
+// that all of them are in flight at once rather than a chunk ahead of the arithmetic: DRAM runs at its
+// rate with about 16 KB in flight per SM, about all that a 4096-row layer holds per SM.
+template <int BITS, int G>
+__device__ __forceinline__ void task_prefetch(const GemvParams& p, const Task& k) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  constexpr int R = tiles_per_warp(BITS, G);
+  const int lane = threadIdx.x & 31;
+  const int64_t tile = k.group * R + lane / 2;
+  if (lane >= 2 * R || tile >= p.tiles) return;
+  const int64_t record = tile * p.chunks + k.chunk_begin, n = k.chunk_end - k.chunk_begin;
+  const bool codes = lane % 2 == 0;
+  const void* from = codes ? static_cast<const void*>(p.records + record * BITS * 32)
+                           : static_cast<const void*>(p.scales + record * 8 * G);
+  const uint32_t bytes = uint32_t(codes ? n * BITS * 512 : n * 8 * G * 4);
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(from), "r"(bytes) : "memory");
+#endif
+}
+
+// A block requests its first task's bytes, builds the level table while they come, then takes tasks
+// (8 warps' tiles × one split) in turn, staging each task's activations and requesting the next one's.
 template <int BITS, int G, int NT>
 __global__ void __launch_bounds__(kThreads) gemv_kernel(GemvParams p, int64_t row_blocks) {
   constexpr int R = tiles_per_warp(BITS, G);
   extern __shared__ uint4 shared_words[];
   uint8_t* table = reinterpret_cast<uint8_t*>(shared_words);
   uint32_t* xs = reinterpret_cast<uint32_t*>(table + table_bytes(BITS));
-  table_build<BITS>(table, p.levels);
   const int64_t tasks = row_blocks * p.splits;
+  if (blockIdx.x < tasks) task_prefetch<BITS, G>(p, task_of(p, blockIdx.x, row_blocks));
+  table_build<BITS>(table, p.levels);
   for (int64_t task = blockIdx.x; task < tasks; task += gridDim.x) {
-    const int split = int(task / row_blocks);
-    const int64_t group = (task % row_blocks) * kWarps + (threadIdx.x >> 5);
-    const int64_t chunk_begin = int64_t(split) * p.chunks_per_split;
-    const int64_t chunk_end =
-        p.chunks < chunk_begin + p.chunks_per_split ? p.chunks : chunk_begin + p.chunks_per_split;
+    const Task k = task_of(p, task, row_blocks);
+    if (task + gridDim.x < tasks) task_prefetch<BITS, G>(p, task_of(p, task + gridDim.x, row_blocks));
     __syncthreads();  // the previous task's activations are no longer read
-    x_stage<NT>(xs, p, chunk_begin, chunk_end);
+    x_stage<NT>(xs, p, k.chunk_begin, k.chunk_end);
     __syncthreads();
-    if (group * R < p.tiles) warp_task<BITS, G, NT>(p, table, xs, group, split, chunk_begin, chunk_end);
+    if (k.group * R < p.tiles) warp_task<BITS, G, NT>(p, table, xs, k.group, k.split, k.chunk_begin, k.chunk_end);
   }
 }
 

@@ -151,7 +151,9 @@ void gemv_dequantize_cpu(const GemvShape& shape, const uint8_t* records, const u
 
 #ifdef QS_WITH_CUDA
 // Bytes of device workspace for a call with this batch; zero-fill it once before the first call (the
-// calls leave it zeroed again). One workspace serves any sequence of calls on one stream.
+// calls leave it zeroed again). One workspace serves any sequence of calls on one stream. The split of
+// the columns, and with it this size, follows QS_GEMV_WARPS_PER_SM (the decode benchmark's sweep; 16
+// when unset), read once per process.
 uint64_t gemv_workspace_bytes(const GemvShape& shape, int batch);
 // Device pointers. x: bf16 bits, [batch, padded_cols()], zero beyond cols; levels: 2^bits floats;
 // y: float [batch, rows]. stream: a cudaStream_t (null: the legacy default stream). Deterministic: the
