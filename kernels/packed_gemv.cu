@@ -61,7 +61,8 @@ __host__ __device__ constexpr int tiles_per_warp(int bits, int groups) {
 int64_t warps_per_sm() {
   static const int64_t n = [] {
     const char* v = std::getenv("QS_GEMV_WARPS_PER_SM");
-    return v != nullptr && std::atoi(v) > 0 ? int64_t(std::atoi(v)) : int64_t(16);
+    const int64_t asked = v != nullptr ? std::atoll(v) : 0;
+    return asked > 0 ? asked : int64_t(16);
   }();
   return n;
 }

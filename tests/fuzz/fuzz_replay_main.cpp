@@ -13,10 +13,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "quantscope/file_read.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -34,11 +35,6 @@ void crash_report(int signal) {
   (void)!::write(2, "\n", 1);
   std::signal(signal, SIG_DFL);
   std::raise(signal);
-}
-
-std::string file_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 void input_run(const std::string& bytes, const std::string& keep) {
@@ -128,7 +124,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   for (const fs::path& f : files) {
     std::snprintf(g_last_input, sizeof g_last_input, "%s", f.c_str());
-    inputs.push_back(file_bytes(f));
+    inputs.push_back(qs::file_read(f));
     input_run(inputs.back(), "");
   }
   std::printf("%zu inputs replayed\n", inputs.size());
